@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * veil: encrypted logical units whose replicas unlock themselves, and a
+ * vsock filesystem for untrusted guests.
+ *
+ * This is the one header shared by the kernel modules (veil.ko, dm-veil.ko,
+ * 9pnet_vsock.ko) and userspace (libveil, veild, veilctl, veil-fsd).  It
+ * holds two ABIs: the generic netlink event queue and the on-disk metadata
+ * layout of an encrypted LU (eVLU).  Both grow only by adding: a new command,
+ * attribute, property or flag gets a new number; an existing one never
+ * changes meaning.
+ *
+ * ---------------------------------------------------------------------------
+ * Generic netlink family "veil", version VEIL_GENL_VERSION
+ * ---------------------------------------------------------------------------
+ *
+ * The kernel holds a table of key requests.  A consumer (the dm target, the
+ * vsock transport) asks veil.ko for the key of a key-id; veil.ko gives the
+ * request a handle (VEIL_A_REQ_ID) and posts it to the registered key daemon.
+ * The daemon answers with a push (the keyblob) or a failure (an errno and a
+ * reason).  Only a CAP_SYS_ADMIN caller (in the initial user namespace) may
+ * register, push or fail.  Nothing in the family ever sends key bytes to
+ * userspace.
+ *
+ * VEIL_CMD_GET_INFO (any caller; doit)
+ *   request:  none
+ *   reply:    VEIL_A_ABI_VERSION   u32  VEIL_ABI_VERSION of the kernel
+ *             VEIL_A_DAEMON_PID    u32  pid of the registered daemon, 0 if none
+ *             VEIL_A_PENDING       u32  key requests not yet answered
+ *
+ * VEIL_CMD_REGISTER (CAP_SYS_ADMIN; doit)
+ *   request:  VEIL_A_ABI_VERSION   u32  the daemon's ABI; must equal the kernel's
+ *   reply:    VEIL_A_ABI_VERSION   u32  the kernel's ABI
+ *   The calling socket becomes the key daemon; a previous daemon's socket is
+ *   forgotten.  Every request still unanswered is (re-)sent to the new daemon
+ *   as VEIL_CMD_KEY_REQUEST messages.  When the daemon's socket closes, the
+ *   kernel keeps the requests and waits for the next registration.  A
+ *   mismatched ABI is refused with EPROTO and the kernel's ABI in the reply
+ *   extack.
+ *
+ * VEIL_CMD_KEY_REQUEST (kernel -> daemon, unicast)
+ *             VEIL_A_REQ_ID        u32  handle, unique among pending requests
+ *             VEIL_A_CONSUMER      u32  enum veil_consumer
+ *             VEIL_A_OBJECT        string  consumer's name for the object
+ *                                          ("dm-3", "vsock:cid=5", ...)
+ *             VEIL_A_KEY_ID        binary  1..VEIL_KEY_ID_MAX bytes
+ *
+ * VEIL_CMD_KEY_PUSH (CAP_SYS_ADMIN; doit)
+ *   request:  VEIL_A_REQ_ID        u32
+ *             VEIL_A_KEY_ID        binary  must equal the request's key-id
+ *             VEIL_A_KEY           binary  1..VEIL_KEY_MAX bytes of key
+ *             VEIL_A_CIPHER        string  optional, dm-crypt style spec the
+ *                                          key is meant for ("aes-xts-plain64")
+ *   A push whose handle matches no pending request, or whose key-id differs
+ *   from the one the request carried, is refused (ENOENT / EKEYREJECTED).
+ *
+ * VEIL_CMD_KEY_FAIL (CAP_SYS_ADMIN; doit)
+ *   request:  VEIL_A_REQ_ID        u32
+ *             VEIL_A_KEY_ID        binary  must equal the request's key-id
+ *             VEIL_A_ERRNO         u32  positive errno (EKEYREJECTED: refused
+ *                                       by the key manager, ENOKEY: not found,
+ *                                       EHOSTUNREACH: key manager unreachable)
+ *             VEIL_A_REASON        string  optional, human-readable, shown by
+ *                                          status (never contains key bytes)
+ *
+ * Strict policies: every attribute has a fixed type and length bound; unknown
+ * attributes are rejected.
+ *
+ * ---------------------------------------------------------------------------
+ * On-disk metadata of an eVLU (format version VEIL_MD_VERSION)
+ * ---------------------------------------------------------------------------
+ *
+ * See docs/format.md for the full specification.  Summary: two copies, the
+ * primary in the first VEIL_MD_AREA_SECTORS of the LU and the alternate in
+ * the last VEIL_MD_AREA_SECTORS.  Each copy is one VEIL_MD_BLOCK_SIZE block:
+ * a 512-byte header (struct veil_md_header, little endian) followed by a
+ * list of properties (struct veil_md_prop + name + value, 8-byte aligned).
+ * The checksum is crc32c over the header (with the csum field zero) and the
+ * property list.  The data area the dm device exposes lies between the copies.
+ */
+#ifndef _UAPI_LINUX_VEIL_H
+#define _UAPI_LINUX_VEIL_H
+
+#include <linux/types.h>
+
+#define VEIL_GENL_NAME		"veil"
+#define VEIL_GENL_VERSION	1
+#define VEIL_ABI_VERSION	1
+
+enum veil_cmd {
+	VEIL_CMD_UNSPEC,
+	VEIL_CMD_GET_INFO,
+	VEIL_CMD_REGISTER,
+	VEIL_CMD_KEY_REQUEST,
+	VEIL_CMD_KEY_PUSH,
+	VEIL_CMD_KEY_FAIL,
+	__VEIL_CMD_MAX,
+};
+#define VEIL_CMD_MAX (__VEIL_CMD_MAX - 1)
+
+enum veil_attr {
+	VEIL_A_UNSPEC,
+	VEIL_A_ABI_VERSION,	/* u32 */
+	VEIL_A_DAEMON_PID,	/* u32 */
+	VEIL_A_PENDING,		/* u32 */
+	VEIL_A_REQ_ID,		/* u32 */
+	VEIL_A_CONSUMER,	/* u32, enum veil_consumer */
+	VEIL_A_OBJECT,		/* NUL-terminated string */
+	VEIL_A_KEY_ID,		/* binary, 1..VEIL_KEY_ID_MAX */
+	VEIL_A_KEY,		/* binary, 1..VEIL_KEY_MAX; daemon -> kernel only */
+	VEIL_A_CIPHER,		/* NUL-terminated string */
+	VEIL_A_ERRNO,		/* u32, positive errno */
+	VEIL_A_REASON,		/* NUL-terminated string */
+	__VEIL_A_MAX,
+};
+#define VEIL_A_MAX (__VEIL_A_MAX - 1)
+
+enum veil_consumer {
+	VEIL_CONSUMER_NONE,
+	VEIL_CONSUMER_DM,	/* dm-veil target */
+	VEIL_CONSUMER_VSOCK,	/* 9pnet_vsock transport (shared secret) */
+	__VEIL_CONSUMER_MAX,
+};
+
+#define VEIL_KEY_ID_MAX		64	/* bytes */
+#define VEIL_KEY_MAX		128	/* bytes: covers a 1024-bit key */
+#define VEIL_OBJECT_MAX		64	/* bytes including NUL */
+#define VEIL_CIPHER_MAX		64	/* bytes including NUL */
+#define VEIL_REASON_MAX		128	/* bytes including NUL */
+
+/* Device states, as shown by dm status and veilctl. */
+enum veil_state {
+	VEIL_STATE_UNKNOWN,		/* metadata unreadable */
+	VEIL_STATE_UNENCRYPTED,		/* valid metadata (or none), no key-id */
+	VEIL_STATE_WAITING,		/* key-id read, lookup posted */
+	VEIL_STATE_NO_KEY,		/* lookup failed or refused */
+	VEIL_STATE_ENCRYPTED,		/* keyblob present */
+	__VEIL_STATE_MAX,
+};
+
+/* ---- on-disk metadata ------------------------------------------------- */
+
+#define VEIL_MD_MAGIC		"VEILeVLU"	/* 8 bytes, no NUL */
+#define VEIL_MD_MAGIC_LEN	8
+#define VEIL_MD_VERSION		1
+#define VEIL_MD_HEADER_SIZE	512
+#define VEIL_MD_BLOCK_SIZE	4096	/* one copy: header + properties */
+#define VEIL_MD_AREA_SECTORS	2048	/* 1 MiB reserved per copy */
+#define VEIL_MD_PROPS_MAX	(VEIL_MD_BLOCK_SIZE - VEIL_MD_HEADER_SIZE)
+#define VEIL_MD_PROP_ALIGN	8
+#define VEIL_MD_PROP_NAME_MAX	32	/* bytes, no NUL on disk */
+#define VEIL_MD_PLAINTEXT_MAX	64	/* ranges in the plaintext property */
+#define VEIL_KEY_ID_DEFAULT	16	/* bytes */
+
+/* Copy index stored in each header. */
+#define VEIL_MD_COPY_PRIMARY	0
+#define VEIL_MD_COPY_ALTERNATE	1
+
+/* Header flags.  Unknown compat flags are ignored; unknown incompat flags
+ * refuse activation.
+ */
+#define VEIL_MD_INCOMPAT_KNOWN	0x0u
+#define VEIL_MD_COMPAT_KNOWN	0x0u
+
+/* Property flags. */
+#define VEIL_MD_PROP_REQUIRED	0x1u	/* unknown + required => refuse */
+#define VEIL_MD_PROP_FLAGS_KNOWN VEIL_MD_PROP_REQUIRED
+
+/* Well-known property names. */
+#define VEIL_MD_PROP_KEY_ID	"key-id"	/* binary key-id */
+#define VEIL_MD_PROP_PLAINTEXT	"plaintext"	/* array of veil_md_range */
+#define VEIL_MD_PROP_LABEL	"label"		/* UTF-8 string */
+
+struct veil_md_header {
+	__u8	magic[VEIL_MD_MAGIC_LEN];	/*   0 */
+	__le16	version;			/*   8 */
+	__le16	header_size;			/*  10 */
+	__le32	csum;				/*  12 crc32c, see above */
+	__le64	seqno;				/*  16 */
+	__le32	incompat_flags;			/*  24 */
+	__le32	compat_flags;			/*  28 */
+	__le64	lu_sectors;			/*  32 LU size when written */
+	__le64	data_offset;			/*  40 in 512-byte sectors */
+	__le64	data_sectors;			/*  48 in 512-byte sectors */
+	__le32	sector_size;			/*  56 512 or 4096 */
+	__le32	props_len;			/*  60 bytes after header */
+	__le32	key_bytes;			/*  64 key size for cipher */
+	__le32	copy;				/*  68 VEIL_MD_COPY_* */
+	__u8	uuid[16];			/*  72 LU identity */
+	char	cipher[VEIL_CIPHER_MAX];	/*  88 NUL-padded */
+	__u8	reserved[360];			/* 152 must be zero */
+} __attribute__((packed));
+
+struct veil_md_prop {
+	__le16	name_len;	/* 1..VEIL_MD_PROP_NAME_MAX */
+	__le16	flags;		/* VEIL_MD_PROP_* */
+	__le32	value_len;	/* bytes of value after the name */
+	/* name (name_len bytes), value (value_len bytes), zero pad to 8 */
+} __attribute__((packed));
+
+/* One range of the plaintext property, in 512-byte sectors of the data
+ * area (device-relative, as the layer above addresses it).
+ */
+struct veil_md_range {
+	__le64	start;
+	__le64	len;
+} __attribute__((packed));
+
+#endif /* _UAPI_LINUX_VEIL_H */
