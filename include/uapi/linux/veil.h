@@ -151,6 +151,7 @@ enum veil_state {
 #define VEIL_MD_PROP_NAME_MAX	32	/* bytes, no NUL on disk */
 #define VEIL_MD_PLAINTEXT_MAX	64	/* ranges in the plaintext property */
 #define VEIL_KEY_ID_DEFAULT	16	/* bytes */
+#define VEIL_MD_LABEL_MAX	256	/* bytes of the label property */
 
 /* Copy index stored in each header. */
 #define VEIL_MD_COPY_PRIMARY	0

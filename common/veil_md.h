@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The eVLU metadata codec, shared by dm-veil.ko and libveil.
+ *
+ * The format is specified in docs/format.md; the on-disk structs and
+ * constants are in include/uapi/linux/veil.h.  This codec only converts
+ * between one VEIL_MD_BLOCK_SIZE block and struct veil_md and checks every
+ * rule of the format.  It never allocates, never sleeps, and keeps no state:
+ * callers own all buffers (struct veil_md is several KiB: kernel callers
+ * kmalloc it, never put it on the stack).
+ *
+ * Errors.  Every function that can fail returns 0 or a negative errno and,
+ * if why is not NULL, sets *why to a static sentence naming the problem
+ * ("checksum mismatch", "plaintext ranges overlap").  The errno tells the
+ * caller what kind of problem it is:
+ *
+ *   -ENODATA     no veil metadata in this block (bad magic): e.g. a blank or
+ *                never-formatted LU.
+ *   -EBADMSG     magic present but the checksum does not match: torn write
+ *                or media damage.
+ *   -EINVAL      checksum good but a field breaks a rule of the format (or,
+ *                for encode, struct veil_md is not encodable).
+ *   -EOPNOTSUPP  well-formed but written by a newer veil: other version,
+ *                unknown incompat flag, or unknown required property.
+ */
+#ifndef _VEIL_MD_H
+#define _VEIL_MD_H
+
+#include "veil_port.h"
+#include <linux/veil.h>
+
+/* A plaintext range in 512-byte sectors relative to the data area. */
+struct veil_md_extent {
+	u64 start;
+	u64 len;
+};
+
+/* The decoded contents of one metadata copy, in CPU byte order. */
+struct veil_md {
+	u64 seqno;
+	u64 lu_sectors;		/* LU size when the copy was written */
+	u64 data_offset;	/* sectors from the start of the LU */
+	u64 data_sectors;
+	u32 sector_size;	/* 512 or 4096 */
+	u32 key_bytes;		/* key size the cipher takes, 0 if unencrypted */
+	u32 copy;		/* VEIL_MD_COPY_*: which slot this copy was for */
+	u32 incompat_flags;
+	u32 compat_flags;	/* unknown bits are kept on re-encode */
+	u8 uuid[16];
+	char cipher[VEIL_CIPHER_MAX];		/* NUL-terminated, "" if none */
+	u32 key_id_len;				/* 0: no key-id, unencrypted */
+	u8 key_id[VEIL_KEY_ID_MAX];
+	u32 n_plaintext;
+	struct veil_md_extent plaintext[VEIL_MD_PLAINTEXT_MAX]; /* sorted */
+	char label[VEIL_MD_LABEL_MAX + 1];	/* NUL-terminated, "" if none */
+	/*
+	 * Properties this version does not know (optional ones only), as the
+	 * complete on-disk records (struct veil_md_prop, name, value, zero
+	 * padding), in the order read.  Encode writes them back verbatim, so
+	 * a decode -> change -> encode cycle by an older tool keeps them.
+	 */
+	u32 extra_len;
+	u8 extra[VEIL_MD_PROPS_MAX];
+};
+
+/*
+ * Decode and fully validate one copy.  len is the size of the buffer at
+ * block (normally VEIL_MD_BLOCK_SIZE; at least VEIL_MD_HEADER_SIZE plus the
+ * header's props_len).  The layout is checked against the lu_sectors
+ * recorded in the header; see veil_md_decode_at() for the check against the
+ * real LU.  On error *md is left partly filled and must not be used.
+ */
+int veil_md_decode(const void *block, size_t len, struct veil_md *md,
+		   const char **why);
+
+/*
+ * What a reader of a device calls for each copy: veil_md_decode(), then
+ * check that the copy says it belongs in slot @copy (VEIL_MD_COPY_*) and
+ * that its layout fits an LU of @lu_sectors (the real, current size).
+ * A mismatch is -EINVAL.
+ */
+int veil_md_decode_at(const void *block, size_t len, u32 copy,
+		      u64 lu_sectors, struct veil_md *md, const char **why);
+
+/*
+ * Validate @md and encode it into block[0..len), len >= VEIL_MD_BLOCK_SIZE.
+ * Exactly VEIL_MD_BLOCK_SIZE bytes are written: header, properties, zeros.
+ * md->copy selects the slot recorded in the header.  Properties are written
+ * in a fixed order: key-id, plaintext, label, then md->extra.
+ */
+int veil_md_encode(const struct veil_md *md, void *block, size_t len,
+		   const char **why);
+
+/*
+ * Check the layout of @md against an LU of @lu_sectors: both metadata
+ * areas fit, the data area lies between them, offsets and lengths are
+ * multiples of sector_size, and every plaintext range lies inside the data
+ * area.  Returns 0 or -EINVAL.
+ */
+int veil_md_check_layout(const struct veil_md *md, u64 lu_sectors,
+			 const char **why);
+
+/*
+ * Fill @md with the standard layout for an LU of @lu_sectors (data area
+ * between the two metadata areas, rounded down to sector_size) and no
+ * properties.  Returns -EINVAL if the LU is too small or sector_size is
+ * not 512 or 4096.
+ */
+int veil_md_init(struct veil_md *md, u64 lu_sectors, u32 sector_size,
+		 const char **why);
+
+/*
+ * Choose the copy to use, given the results of veil_md_decode_at() for the
+ * primary (p, p_err) and the alternate (a, a_err).  Returns
+ *   VEIL_MD_COPY_PRIMARY or VEIL_MD_COPY_ALTERNATE: the valid copy with the
+ *                  higher seqno (the primary on a tie);
+ *   -EOPNOTSUPP    a copy was written by a newer veil: using the other one
+ *                  could mean using stale metadata, so neither is used;
+ *   -ENODATA       neither block holds veil metadata (never formatted);
+ *   -ENOENT        metadata present but no copy is valid.
+ * A copy whose err is nonzero is never looked at.
+ */
+int veil_md_pick(const struct veil_md *p, int p_err,
+		 const struct veil_md *a, int a_err);
+
+/* First sector of the metadata area of the alternate copy. */
+static inline u64 veil_md_alt_offset(u64 lu_sectors)
+{
+	return lu_sectors - VEIL_MD_AREA_SECTORS;
+}
+
+/*
+ * For the dm target: is [sector, sector + nr_sectors) (data-area relative)
+ * entirely inside plaintext ranges?  *partial (if not NULL) is set when
+ * the range is partly plaintext and partly not, i.e. it straddles a range
+ * boundary and must be split.  An empty range is not plaintext.
+ */
+bool veil_md_is_plaintext(const struct veil_md *md, u64 sector,
+			  u64 nr_sectors, bool *partial);
+
+/* Standard CRC-32C (see docs/format.md) of a complete, encoded block. */
+u32 veil_md_csum(const void *block, u32 props_len);
+
+#endif /* _VEIL_MD_H */
