@@ -30,7 +30,11 @@ struct veil_key_req;
  *   -EKEYREJECTED  the key manager refused this host
  *   -ENOKEY        no such key
  *   -EHOSTUNREACH  key manager unreachable (after the daemon's retries)
- *   -ECANCELED     veil.ko is going away
+ *   -EIO           any other failure the daemon reported
+ * (the daemon may also report EKEYREVOKED, EKEYEXPIRED, EACCES, EPERM,
+ * ETIMEDOUT, ECONNREFUSED, ENETUNREACH, EPROTO or EINVAL).  veil.ko itself
+ * never fails a request: it cannot unload while a consumer module that uses
+ * it is loaded, and requests have no timeout here.
  */
 typedef void (*veil_key_cb_t)(void *ctx, int err,
 			      const struct veil_keyblob *kb,
@@ -41,7 +45,10 @@ typedef void (*veil_key_cb_t)(void *ctx, int err,
  * ("dm-3"); key_id is copied.  Returns the request or an ERR_PTR.  The
  * request stays pending (and is re-sent to every daemon that registers)
  * until answered or cancelled; there is no timeout here, the consumer owns
- * its own timeout policy.
+ * its own timeout policy.  Process context, may sleep; the callback may
+ * run before this returns (on another CPU).  Errors: -EINVAL (bad consumer,
+ * key-id length not 1..VEIL_KEY_ID_MAX, no callback), -ENAMETOOLONG (object
+ * not shorter than VEIL_OBJECT_MAX), -ENOMEM, -EBUSY (no free handle).
  */
 struct veil_key_req *veil_key_request(enum veil_consumer consumer,
 				      const char *object,
@@ -50,9 +57,11 @@ struct veil_key_req *veil_key_request(enum veil_consumer consumer,
 
 /*
  * Release a request.  Every request veil_key_request() returned must be
- * released exactly once with this, whether or not its callback ran.  Safe whether or not the callback has already run;
- * when it returns the callback is not running and will never run, and the
- * request is freed.  Must not be called from inside the callback.
+ * released exactly once with this, whether or not its callback ran.  Safe
+ * against a concurrent answer: when it returns the callback is not running
+ * and will never run, and the request is freed.  If the callback is running
+ * it waits for it to return, so it must not be called from inside the
+ * callback, nor with a lock the callback takes.  Process context, may sleep.
  */
 void veil_key_cancel(struct veil_key_req *req);
 

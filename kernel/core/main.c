@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * veil.ko: the key event queue between veil's kernel consumers (dm-veil,
+ * 9pnet_vsock) and the key daemon.  This file only brings the parts up in
+ * order and down in reverse.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/init.h>
+#include <linux/module.h>
+#include <net/genetlink.h>
+
+#include "netlink.h"
+#include "request.h"
+
+#define VEIL_VERSION "0.1.0"
+
+static int __init veil_init(void)
+{
+	int err;
+
+	/* The request table is static; only the wire side needs setting up. */
+	err = veil_nl_init();
+	if (err)
+		return err;
+
+	pr_info("veil " VEIL_VERSION " loaded (netlink ABI %u)\n",
+		VEIL_ABI_VERSION);
+	return 0;
+}
+
+static void __exit veil_exit(void)
+{
+	veil_nl_exit();
+	veil_req_exit();
+}
+
+module_init(veil_init);
+module_exit(veil_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("veil key event queue (generic netlink family \"veil\")");
+MODULE_AUTHOR("The veil authors");
+MODULE_VERSION(VEIL_VERSION);
+MODULE_ALIAS_GENL_FAMILY(VEIL_GENL_NAME);

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "veil" generic netlink family (see include/uapi/linux/veil.h for the
+ * attribute tree): parses and checks what the key daemon sends, formats what
+ * the kernel sends it, and notices when the daemon's socket closes.  The
+ * request table itself lives in request.c.
+ *
+ * The family exists in the initial network namespace only (netnsok is
+ * false): the key daemon is a host service, and a container cannot see,
+ * let alone answer, the host's key requests.
+ *
+ * Operations run in parallel (parallel_ops): request.c does its own locking,
+ * and a consumer's callback, which runs from a push, then never holds the
+ * generic netlink lock that every other family shares.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/netlink.h>
+#include <linux/notifier.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/stringify.h>
+#include <net/genetlink.h>
+#include <net/net_namespace.h>
+
+#include "compat.h"
+#include "netlink.h"
+#include "request.h"
+
+/* internal_flags of an op */
+#define VEIL_NL_SYS_ADMIN	BIT(0)	/* CAP_SYS_ADMIN, on top of GENL_ADMIN_PERM */
+
+/*
+ * One policy per command: an attribute a command does not use is rejected
+ * rather than ignored (strict validation refuses NLA_UNSPEC entries and
+ * anything above VEIL_A_MAX).
+ */
+static const struct nla_policy veil_register_policy[VEIL_A_MAX + 1] = {
+	[VEIL_A_ABI_VERSION]	= { .type = NLA_U32 },
+};
+
+static const struct nla_policy veil_push_policy[VEIL_A_MAX + 1] = {
+	[VEIL_A_REQ_ID]		= { .type = NLA_U32 },
+	[VEIL_A_KEY_ID]		= NLA_POLICY_RANGE(NLA_BINARY, 1, VEIL_KEY_ID_MAX),
+	[VEIL_A_KEY]		= NLA_POLICY_RANGE(NLA_BINARY, 1, VEIL_KEY_MAX),
+	[VEIL_A_CIPHER]		= { .type = NLA_NUL_STRING,
+				    .len = VEIL_CIPHER_MAX - 1 },
+};
+
+static const struct nla_policy veil_fail_policy[VEIL_A_MAX + 1] = {
+	[VEIL_A_REQ_ID]		= { .type = NLA_U32 },
+	[VEIL_A_KEY_ID]		= NLA_POLICY_RANGE(NLA_BINARY, 1, VEIL_KEY_ID_MAX),
+	[VEIL_A_ERRNO]		= NLA_POLICY_RANGE(NLA_U32, 1, MAX_ERRNO),
+	[VEIL_A_REASON]		= { .type = NLA_NUL_STRING,
+				    .len = VEIL_REASON_MAX - 1 },
+};
+
+static struct genl_family veil_nl_family;
+
+int veil_nl_post(u32 portid, const struct veil_key_req *req)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = genlmsg_new(2 * nla_total_size(sizeof(u32)) +
+			  nla_total_size(strlen(req->object) + 1) +
+			  nla_total_size(req->key_id_len), GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	hdr = genlmsg_put(skb, 0, 0, &veil_nl_family, 0, VEIL_CMD_KEY_REQUEST);
+	if (!hdr)
+		goto too_small;
+	if (nla_put_u32(skb, VEIL_A_REQ_ID, req->id) ||
+	    nla_put_u32(skb, VEIL_A_CONSUMER, req->consumer) ||
+	    nla_put_string(skb, VEIL_A_OBJECT, req->object) ||
+	    nla_put(skb, VEIL_A_KEY_ID, req->key_id_len, req->key_id))
+		goto too_small;
+	genlmsg_end(skb, hdr);
+	return genlmsg_unicast(&init_net, skb, portid);
+
+too_small:
+	nlmsg_free(skb);
+	return -EMSGSIZE;
+}
+
+static int veil_nl_pre_doit(const struct veil_genl_hook_ops *ops,
+			    struct sk_buff *skb, struct genl_info *info)
+{
+	/*
+	 * GENL_ADMIN_PERM already demanded CAP_NET_ADMIN; handing keys to the
+	 * kernel is a CAP_SYS_ADMIN matter.  netlink_capable() checks both the
+	 * task and whoever opened the socket, in the initial user namespace.
+	 */
+	if ((ops->internal_flags & VEIL_NL_SYS_ADMIN) &&
+	    !netlink_capable(skb, CAP_SYS_ADMIN)) {
+		GENL_SET_ERR_MSG(info, "CAP_SYS_ADMIN required");
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int veil_nl_get_info(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	u32 pid, pending;
+	void *hdr;
+
+	msg = genlmsg_new(3 * nla_total_size(sizeof(u32)), GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &veil_nl_family, 0, VEIL_CMD_GET_INFO);
+	if (!hdr)
+		goto too_small;
+	veil_req_info(&pid, &pending);
+	if (nla_put_u32(msg, VEIL_A_ABI_VERSION, VEIL_ABI_VERSION) ||
+	    nla_put_u32(msg, VEIL_A_DAEMON_PID, pid) ||
+	    nla_put_u32(msg, VEIL_A_PENDING, pending))
+		goto too_small;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+too_small:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+static int veil_nl_register(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *abi_attr = info->attrs[VEIL_A_ABI_VERSION];
+	struct sk_buff *msg;
+	void *hdr;
+	u32 abi;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, VEIL_A_ABI_VERSION))
+		return -EINVAL;
+	abi = nla_get_u32(abi_attr);
+	if (abi != VEIL_ABI_VERSION) {
+		pr_warn_ratelimited("veild speaks ABI %u, veil.ko ABI %u: upgrade %s\n",
+				    abi, VEIL_ABI_VERSION,
+				    abi < VEIL_ABI_VERSION ? "veild" : "veil.ko");
+		NL_SET_ERR_MSG_ATTR(info->extack, abi_attr,
+				    "ABI mismatch: veil.ko speaks ABI "
+				    __stringify(VEIL_ABI_VERSION));
+		return -EPROTO;
+	}
+
+	msg = genlmsg_new(nla_total_size(sizeof(u32)), GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &veil_nl_family, 0, VEIL_CMD_REGISTER);
+	if (!hdr || nla_put_u32(msg, VEIL_A_ABI_VERSION, VEIL_ABI_VERSION)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	err = genlmsg_reply(msg, info);
+	if (err)
+		return err;
+
+	/* The reply goes first, then every pending request. */
+	veil_req_daemon_register(info->snd_portid, task_tgid(current));
+	return 0;
+}
+
+/* Attributes every answer carries. */
+static int veil_nl_answer_attrs(struct genl_info *info, u32 *id)
+{
+	if (GENL_REQ_ATTR_CHECK(info, VEIL_A_REQ_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, VEIL_A_KEY_ID))
+		return -EINVAL;
+	*id = nla_get_u32(info->attrs[VEIL_A_REQ_ID]);
+	return 0;
+}
+
+static int veil_nl_key_push(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *key = info->attrs[VEIL_A_KEY];
+	struct nlattr *key_id = info->attrs[VEIL_A_KEY_ID];
+	struct veil_keyblob *kb;
+	u32 id;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, VEIL_A_KEY))
+		return -EINVAL;
+
+	kb = kzalloc(sizeof(*kb), GFP_KERNEL);
+	if (!kb) {
+		err = -ENOMEM;
+		goto out_wipe_msg;
+	}
+	/* The policy bounds the length; stay safe if it ever changes. */
+	if (nla_len(key) < 1 || nla_len(key) > VEIL_KEY_MAX) {
+		NL_SET_ERR_MSG_ATTR(info->extack, key, "bad key length");
+		err = -EINVAL;
+		goto out_free;
+	}
+	kb->key_len = nla_len(key);
+	memcpy(kb->key, nla_data(key), kb->key_len);
+	if (info->attrs[VEIL_A_CIPHER])
+		nla_strscpy(kb->cipher, info->attrs[VEIL_A_CIPHER],
+			    sizeof(kb->cipher));
+
+	err = veil_nl_answer_attrs(info, &id);
+	if (err)
+		goto out_free;
+	err = veil_req_answer(id, nla_data(key_id), nla_len(key_id), 0, kb,
+			      NULL, info->extack);
+out_free:
+	kfree_sensitive(kb);
+out_wipe_msg:
+	/*
+	 * The request message is ours until we return; do not leave the key
+	 * in freed memory, nor echo it in an error ack.
+	 */
+	memzero_explicit(nla_data(key), nla_len(key));
+	return err;
+}
+
+/* Errors a daemon may report; anything else becomes EIO. */
+static int veil_nl_errno(u32 e)
+{
+	switch (e) {
+	case EKEYREJECTED:
+	case ENOKEY:
+	case EHOSTUNREACH:
+	case EKEYREVOKED:
+	case EKEYEXPIRED:
+	case EACCES:
+	case EPERM:
+	case ETIMEDOUT:
+	case ECONNREFUSED:
+	case ENETUNREACH:
+	case EPROTO:
+	case EINVAL:
+	case EIO:
+		return -(int)e;
+	default:
+		return -EIO;
+	}
+}
+
+static int veil_nl_key_fail(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *key_id = info->attrs[VEIL_A_KEY_ID];
+	char reason[VEIL_REASON_MAX] = "";
+	u32 id;
+	int err;
+
+	err = veil_nl_answer_attrs(info, &id);
+	if (err)
+		return err;
+	if (GENL_REQ_ATTR_CHECK(info, VEIL_A_ERRNO))
+		return -EINVAL;
+	if (info->attrs[VEIL_A_REASON])
+		nla_strscpy(reason, info->attrs[VEIL_A_REASON], sizeof(reason));
+
+	return veil_req_answer(id, nla_data(key_id), nla_len(key_id),
+			       veil_nl_errno(nla_get_u32(info->attrs[VEIL_A_ERRNO])),
+			       NULL, reason, info->extack);
+}
+
+static const struct genl_ops veil_nl_ops[] = {
+	{
+		.cmd = VEIL_CMD_GET_INFO,
+		.doit = veil_nl_get_info,
+		/* no policy: any attribute is refused */
+	}, {
+		.cmd = VEIL_CMD_REGISTER,
+		.doit = veil_nl_register,
+		.policy = veil_register_policy,
+		.maxattr = VEIL_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VEIL_NL_SYS_ADMIN,
+	}, {
+		.cmd = VEIL_CMD_KEY_PUSH,
+		.doit = veil_nl_key_push,
+		.policy = veil_push_policy,
+		.maxattr = VEIL_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VEIL_NL_SYS_ADMIN,
+	}, {
+		.cmd = VEIL_CMD_KEY_FAIL,
+		.doit = veil_nl_key_fail,
+		.policy = veil_fail_policy,
+		.maxattr = VEIL_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+		.internal_flags = VEIL_NL_SYS_ADMIN,
+	},
+};
+
+static struct genl_family veil_nl_family __ro_after_init = {
+	.name = VEIL_GENL_NAME,
+	.version = VEIL_GENL_VERSION,
+	.maxattr = VEIL_A_MAX,
+	.module = THIS_MODULE,
+	.netnsok = false,
+	.parallel_ops = true,
+	.pre_doit = veil_nl_pre_doit,
+	.ops = veil_nl_ops,
+	.n_ops = ARRAY_SIZE(veil_nl_ops),
+	/* resv_start_op 0: strict header and attribute checks for every op */
+};
+
+static int veil_nl_notify(struct notifier_block *nb, unsigned long event,
+			  void *ptr)
+{
+	struct netlink_notify *n = ptr;
+
+	if (event == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC &&
+	    net_eq(n->net, &init_net))
+		veil_req_daemon_release(n->portid);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block veil_nl_notifier = {
+	.notifier_call = veil_nl_notify,
+};
+
+int __init veil_nl_init(void)
+{
+	int err;
+
+	err = netlink_register_notifier(&veil_nl_notifier);
+	if (err)
+		return err;
+	err = genl_register_family(&veil_nl_family);
+	if (err)
+		goto err_unregister_notifier;
+	return 0;
+
+err_unregister_notifier:
+	netlink_unregister_notifier(&veil_nl_notifier);
+	return err;
+}
+
+void veil_nl_exit(void)
+{
+	genl_unregister_family(&veil_nl_family);
+	netlink_unregister_notifier(&veil_nl_notifier);
+}

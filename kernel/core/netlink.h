@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The "veil" generic netlink family: the wire side of the event queue.
+ */
+#ifndef _VEIL_NETLINK_H
+#define _VEIL_NETLINK_H
+
+#include <linux/types.h>
+
+struct veil_key_req;
+
+int veil_nl_init(void);
+void veil_nl_exit(void);
+
+/* Send req to the daemon socket portid as VEIL_CMD_KEY_REQUEST.  Never
+ * blocks on the daemon: a full socket buffer fails with -EAGAIN.
+ */
+int veil_nl_post(u32 portid, const struct veil_key_req *req);
+
+#endif /* _VEIL_NETLINK_H */
