@@ -66,6 +66,7 @@ CC ?= cc
 CLANG ?= clang
 USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-D_GNU_SOURCE -I$(TOP)/include/uapi -I$(TOP)/include -I$(TOP)/common -I$(TOP)/lib \
+	-I$(CACHE)/kselftest \
 	$(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null)
 SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 USER_LIBS := $(shell pkg-config --libs libnl-genl-3.0 libnl-3.0 2>/dev/null)
@@ -76,7 +77,7 @@ PROGRAMS :=
 UNIT_TESTS :=
 FUZZ_TARGETS :=
 KSFT_PROGS :=
-include $(wildcard lib/*.mk common/*.mk daemon/*.mk tools/*.mk tests/*/*.mk)
+include $(wildcard lib/*.mk common/*.mk daemon/*.mk tools/*.mk tests/*/*.mk tests/*/*/*.mk)
 
 # Two object trees: plain and sanitizer.
 OBJ  := $(BUILD)/obj
@@ -120,6 +121,11 @@ $(BUILD)/fuzz/$(1): $(SRCS_$(1)) $(FUZZ_LIBSRCS_$(1))
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $$@ $$^ $(LIBS_$(1))
 endef
 $(foreach f,$(FUZZ_TARGETS),$(eval $(call veil_fuzzer,$(f))))
+
+# "make build/bin/NAME" (relative) names the same file as $(BUILD)/bin/NAME.
+ifeq ($(BUILD),$(TOP)/build)
+build/%: $(BUILD)/% ;
+endif
 
 # ----------------------------------------------------------------- tests ---
 FUZZ_SECONDS ?= 20

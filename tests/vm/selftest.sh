@@ -1,0 +1,58 @@
+#!/bin/bash
+# selftest.sh KVER OUT.tap: prove the runner reports what happened in the
+# guest.  A job that passes must pass; a failing job, a kernel WARNING in an
+# otherwise passing job, and a hung guest must each fail, with the exit code
+# that names the cause.
+set -u
+kver=$1 out=$2
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=${BUILD:-$top/build}
+kdir=/usr/src/linux-headers-$kver
+wdir=$build/kmod/$kver/selftest
+rm -rf "$wdir"; mkdir -p "$wdir"
+cp "$here/selftest/warnmod.c" "$here/selftest/Kbuild" "$wdir/"
+if ! make -s -C "$kdir" M="$wdir" modules >"$wdir/build.log" 2>&1; then
+	cat "$wdir/build.log"; echo "selftest: cannot build warnmod for $kver" >&2; exit 1
+fi
+vm() { python3 "$here/veilvm.py" boot --kver "$kver" --stream none --name "selftest-$1" "${@:2}"; }
+pass=0 fail=0 n=0
+check() { # name expected-rc actual-rc
+	n=$((n + 1))
+	if [ "$3" = "$2" ]; then echo "ok $n runner: $1"; pass=$((pass + 1))
+	else echo "not ok $n runner: $1 (exit $3, expected $2)"; fail=$((fail + 1)); fi
+}
+vm pass --timeout 120 --cmd 'echo fine'; check "passing job passes" 0 $?
+vm fail --timeout 120 --cmd 'exit 7'; check "failing job fails" 1 $?
+vm warn --timeout 120 --file "$wdir/warnmod.ko=/veil/warnmod.ko" \
+	--cmd 'insmod /veil/warnmod.ko && rmmod warnmod'; check "WARNING in guest fails the run" 2 $?
+vm hang --timeout 30 --cmd 'sleep 600'; check "hung guest is killed at the timeout" 3 $?
+# The plumbing later suites need: a disk, a hot-plugged disk, a port forward.
+img=$wdir/disk.img hp=$wdir/hotplug.img mon=$wdir/monitor.sock
+truncate -s 4M "$img" "$hp"
+printf COLDDISK | dd of="$img" conv=notrunc status=none
+printf HOTPLUGGED | dd of="$hp" conv=notrunc status=none
+vm disk --timeout 120 --disk "$img" --cmd '[ "$(head -c 8 /dev/vda)" = COLDDISK ]'
+check "guest sees its disk image" 0 $?
+vm hotplug --timeout 120 --monitor "$mon" --hook "plug=$here/hotplug.sh $mon $hp hp0" --cmd '
+echo VEIL-HOST plug
+i=0; while [ ! -b /dev/vda ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+[ "$(head -c 10 /dev/vda)" = HOTPLUGGED ]'
+check "disk hot-plugged through the monitor appears in the guest" 0 $?
+token=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(120)
+try:
+    c, _ = s.accept(); c.sendall(sys.argv[2].encode() + b"\n"); c.close()
+except OSError:
+    pass' "$port" "$token" &
+srv=$!
+vm fwd --timeout 120 --fwd "7000=$port" --cmd "[ \"\$(nc 10.0.2.100 7000 </dev/null)\" = $token ]"
+check "guest reaches a host loopback port through guestfwd" 0 $?
+kill $srv 2>/dev/null; wait $srv 2>/dev/null
+printf '# runner self-test on %s\n# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n' \
+	"$kver" "$pass" "$fail" >"$out"
+[ "$fail" = 0 ]
