@@ -532,8 +532,6 @@ int veil_md_encode(const struct veil_md *md, void *block, size_t len,
 int veil_md_pick(const struct veil_md *p, int p_err,
 		 const struct veil_md *a, int a_err)
 {
-	if (p_err == -EOPNOTSUPP || a_err == -EOPNOTSUPP)
-		return -EOPNOTSUPP;
 	if (!p_err && !a_err)
 		return a->seqno > p->seqno ? VEIL_MD_COPY_ALTERNATE :
 					     VEIL_MD_COPY_PRIMARY;
@@ -541,6 +539,8 @@ int veil_md_pick(const struct veil_md *p, int p_err,
 		return VEIL_MD_COPY_PRIMARY;
 	if (!a_err)
 		return VEIL_MD_COPY_ALTERNATE;
+	if (p_err == -EOPNOTSUPP || a_err == -EOPNOTSUPP)
+		return -EOPNOTSUPP;
 	if (p_err == -ENODATA && a_err == -ENODATA)
 		return -ENODATA;
 	return -ENOENT;

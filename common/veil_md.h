@@ -114,11 +114,13 @@ int veil_md_init(struct veil_md *md, u64 lu_sectors, u32 sector_size,
  * primary (p, p_err) and the alternate (a, a_err).  Returns
  *   VEIL_MD_COPY_PRIMARY or VEIL_MD_COPY_ALTERNATE: the valid copy with the
  *                  higher seqno (the primary on a tie);
- *   -EOPNOTSUPP    a copy was written by a newer veil: using the other one
- *                  could mean using stale metadata, so neither is used;
+ *   -EOPNOTSUPP    no valid copy, and at least one was written by a newer
+ *                  veil (the caller should say "upgrade", not "corrupt");
  *   -ENODATA       neither block holds veil metadata (never formatted);
  *   -ENOENT        metadata present but no copy is valid.
- * A copy whose err is nonzero is never looked at.
+ * A copy whose err is nonzero is never looked at.  A copy from a newer veil
+ * next to a valid one counts as invalid, as a torn write would: the valid
+ * copy is the state from before the interrupted update.
  */
 int veil_md_pick(const struct veil_md *p, int p_err,
 		 const struct veil_md *a, int a_err);
