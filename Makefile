@@ -16,6 +16,7 @@
 # (build/kmod/$KVER) so both kernels' objects can coexist.
 
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 TOP := $(abspath .)
 BUILD ?= $(TOP)/build
 CACHE ?= $(BUILD)/cache
@@ -33,7 +34,7 @@ KOUT := $(BUILD)/kmod/$(KVER)
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-.PHONY: all modules modules-all user check unit-check fuzz-check vm-check \
+.PHONY: all modules modules-all user check check-all demo-run unit-check fuzz-check vm-check vm-selftest \
 	demo bench fuzz-long checkpatch clean setup FORCE
 
 all: modules user
@@ -147,16 +148,33 @@ vm-check: modules user
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)tests/vm/run-suites.sh --kver $(KVER) --tap $(RESULTS)/vm-$(KVER).tap $(SUITES)
 
-check:
+vm-selftest:
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)tests/vm/selftest.sh $(KVER) $(RESULTS)/runner-$(KVER).tap
+
+# Everything, on every kernel; the last line is "N passed, N failed, N skipped".
+# (setup first, then a fresh make that sees the kernels setup installed)
+check: setup
+	$(Q)$(MAKE) --no-print-directory check-all
+
+check-all:
+	@test -n "$(KVERS)" || { echo "no kernel headers found: run scripts/setup-host.sh" >&2; exit 1; }
 	$(Q)rm -rf $(RESULTS); mkdir -p $(RESULTS)
 	$(Q)rc=0; \
+	$(MAKE) --no-print-directory modules-all user || rc=1; \
 	$(MAKE) --no-print-directory unit-check || rc=1; \
 	$(MAKE) --no-print-directory fuzz-check || rc=1; \
-	for k in $(KVERS); do $(MAKE) --no-print-directory KVER=$$k vm-check || rc=1; done; \
+	for k in $(KVERS); do \
+		$(MAKE) --no-print-directory KVER=$$k vm-selftest || rc=1; \
+		$(MAKE) --no-print-directory KVER=$$k vm-check || rc=1; \
+	done; \
 	tests/tap-summary.sh $(RESULTS)/*.tap || rc=1; \
 	exit $$rc
 
-demo: modules user
+demo: setup
+	$(Q)$(MAKE) --no-print-directory demo-run
+
+demo-run: modules user
 	$(Q)tests/vm/demo.sh --kver $(KVER)
 
 bench: modules user

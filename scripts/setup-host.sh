@@ -13,9 +13,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${VEIL_CACHE:-$top/build/cache}
 kdir=$cache/kernels
 
-# Kernel series we build and test against.  The metapackages pick the newest
-# ABI of each series, so the same script keeps working across point releases.
-KMETA_IMAGES="linux-image-amd64 linux-image-6.12-amd64"
+# Kernel series we build and test against: the header metapackages pick the
+# newest ABI of each series; the guest images follow the installed headers.
 KMETA_HEADERS="linux-headers-amd64 linux-headers-6.12-amd64"
 
 PKGS="build-essential make gcc clang llvm lld libclang-rt-14-dev pkg-config
@@ -23,6 +22,13 @@ PKGS="build-essential make gcc clang llvm lld libclang-rt-14-dev pkg-config
  libnl-3-dev libnl-genl-3-dev libssl-dev libdevmapper-dev libkmod-dev
  python3 python3-pykmip openssl socat diod fio dmsetup cryptsetup-bin
  linux-source-6.1 e2fsprogs udev rsync"
+
+updated=
+apt_update_once() {
+	[ -n "$updated" ] && return 0
+	apt-get update -q
+	updated=1
+}
 
 need=""
 for p in $PKGS $KMETA_HEADERS; do
@@ -33,31 +39,32 @@ done
 if [ -n "$need" ]; then
 	echo "setup: installing:$need"
 	export DEBIAN_FRONTEND=noninteractive
-	if [ ! -f /var/lib/apt/lists/lock ] || \
-	   [ -z "$(find /var/lib/apt/lists -name '*Packages*' -mmin -1440 2>/dev/null | head -n1)" ]; then
-		apt-get update -q
-	fi
+	apt_update_once
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $need
 fi
 
-# Unpack the guest kernels (vmlinuz + modules) once per ABI version.
+# The guest kernels are exactly the releases whose headers are installed
+# (newest of each series), so modules built here always match the guest.
 mkdir -p "$kdir"
-for meta in $KMETA_IMAGES; do
-	pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
-	[ -n "$pkg" ] || { echo "setup: cannot resolve $meta" >&2; exit 1; }
-	kver=${pkg#linux-image-}
-	if [ -f "$kdir/$kver/.unpacked" ]; then
-		continue
-	fi
+for series in 6.1 6.12; do
+	hdr=$(ls -d /usr/src/linux-headers-"$series".*-amd64 2>/dev/null | sort -V | tail -n1)
+	[ -n "$hdr" ] || { echo "setup: no linux-headers for $series" >&2; exit 1; }
+	kver=${hdr#/usr/src/linux-headers-}
+	[ -f "$kdir/$kver/.unpacked" ] && continue
 	echo "setup: unpacking guest kernel $kver"
 	tmp=$(mktemp -d)
-	(cd "$tmp" && apt-get download -q "$pkg" >/dev/null)
-	rm -rf "$kdir/$kver"
+	for pkg in "linux-image-$kver" "linux-image-$kver-unsigned"; do
+		if (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1); then break; fi
+		apt_update_once >/dev/null
+		if (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1); then break; fi
+	done
+	ls "$tmp"/*.deb >/dev/null 2>&1 || { echo "setup: cannot download linux-image-$kver" >&2; exit 1; }
+	rm -rf "${kdir:?}/$kver"
 	mkdir -p "$kdir/$kver"
 	dpkg-deb -x "$tmp"/*.deb "$kdir/$kver"
 	rm -rf "$tmp"
-	[ -f "$kdir/$kver/boot/vmlinuz-$kver" ] || { echo "setup: no vmlinuz in $pkg" >&2; exit 1; }
+	[ -f "$kdir/$kver/boot/vmlinuz-$kver" ] || { echo "setup: no vmlinuz for $kver" >&2; exit 1; }
 	touch "$kdir/$kver/.unpacked"
 done
 
