@@ -177,8 +177,11 @@ demo: setup
 demo-run: modules user
 	$(Q)tests/vm/demo.sh --kver $(KVER)
 
-bench: modules user
-	$(Q)tests/bench/run.sh --kver $(KVER)
+bench: setup
+	$(Q)$(MAKE) --no-print-directory bench-run
+
+bench-run: modules-all user
+	$(Q)tests/bench/run.sh $(addprefix --kver ,$(KVERS))
 
 setup:
 	$(Q)scripts/setup-host.sh
