@@ -34,7 +34,7 @@ KOUT := $(BUILD)/kmod/$(KVER)
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-.PHONY: all modules modules-all user check check-all demo-run unit-check fuzz-check vm-check vm-selftest \
+.PHONY: all modules modules-all user check check-all demo-run unit-check fuzz-check vm-check vm-selftest e2e-check \
 	demo bench fuzz-long checkpatch clean setup FORCE
 
 all: modules user
@@ -148,6 +148,15 @@ vm-check: modules user
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)tests/vm/run-suites.sh --kver $(KVER) --tap $(RESULTS)/vm-$(KVER).tap $(SUITES)
 
+# End-to-end scenarios: tests/e2e/<name>/run.sh KVER OUT.tap, each starting
+# and stopping its own host-side servers and guests.
+E2E ?= $(notdir $(wildcard tests/e2e/*))
+e2e-check: modules user
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)rc=0; for e in $(E2E); do \
+		tests/e2e/$$e/run.sh $(KVER) $(RESULTS)/e2e-$$e-$(KVER).tap || rc=1; \
+	done; exit $$rc
+
 vm-selftest:
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)tests/vm/selftest.sh $(KVER) $(RESULTS)/runner-$(KVER).tap
@@ -167,6 +176,7 @@ check-all:
 	for k in $(KVERS); do \
 		$(MAKE) --no-print-directory KVER=$$k vm-selftest || rc=1; \
 		$(MAKE) --no-print-directory KVER=$$k vm-check || rc=1; \
+		$(MAKE) --no-print-directory KVER=$$k e2e-check || rc=1; \
 	done; \
 	tests/tap-summary.sh $(RESULTS)/*.tap || rc=1; \
 	exit $$rc

@@ -207,4 +207,60 @@ struct veil_md_range {
 	__le64	len;
 } __attribute__((packed));
 
+/* ---- vsock proof handshake (9pnet_vsock <-> veil-fsd) ------------------ */
+/*
+ * Where a VM's CID cannot be trusted, veil-fsd requires the guest to prove
+ * it holds the VM's shared secret before any 9P message.  The guest side is
+ * the 9pnet_vsock transport, mounted with keyid=<hex>; it obtains the secret
+ * through the event queue (consumer VEIL_CONSUMER_VSOCK), never from a file.
+ * All integers little endian.  See docs/9p-profile.md.
+ *
+ *   guest -> host  struct veil_proof_hello   magic "VEILHELO", version 1,
+ *                                            key-id (len + bytes, <= 64)
+ *   host -> guest  struct veil_proof_nonce   magic "VEILNONC", 32-byte nonce
+ *   guest -> host  struct veil_proof_mac     magic "VEILPROF",
+ *                  mac = HMAC-SHA256(secret, "veil-vsock-proof-v1" ||
+ *                                    nonce[32] || le32 guest_cid ||
+ *                                    le32 port)
+ *   host -> guest  struct veil_proof_result  magic "VEILRSLT", status
+ *                                            (0 accepted, else a positive
+ *                                            errno: EACCES wrong proof,
+ *                                            ENOKEY no secret for this VM)
+ *
+ * guest_cid and port are the guest's view: its own local CID and the
+ * server port it connected to; the host checks them against the socket's
+ * peer CID and its own port, so a proof cannot be replayed for another VM.
+ * A server that requires proof closes a connection whose first bytes are
+ * not a hello; a server that does not require it still answers a hello
+ * (verifying if it has the VM's secret, otherwise accepting).
+ */
+#define VEIL_PROOF_VERSION	1
+#define VEIL_PROOF_NONCE_LEN	32
+#define VEIL_PROOF_MAC_LEN	32
+#define VEIL_PROOF_LABEL	"veil-vsock-proof-v1"
+#define VEIL_PROOF_SECRET_MAX	VEIL_KEY_MAX
+
+struct veil_proof_hello {
+	__u8	magic[8];		/* "VEILHELO" */
+	__le32	version;		/* VEIL_PROOF_VERSION */
+	__le16	key_id_len;		/* 1..VEIL_KEY_ID_MAX */
+	__u8	key_id[VEIL_KEY_ID_MAX];
+	__u8	pad[2];
+} __attribute__((packed));
+
+struct veil_proof_nonce {
+	__u8	magic[8];		/* "VEILNONC" */
+	__u8	nonce[VEIL_PROOF_NONCE_LEN];
+} __attribute__((packed));
+
+struct veil_proof_mac {
+	__u8	magic[8];		/* "VEILPROF" */
+	__u8	mac[VEIL_PROOF_MAC_LEN];
+} __attribute__((packed));
+
+struct veil_proof_result {
+	__u8	magic[8];		/* "VEILRSLT" */
+	__le32	status;
+} __attribute__((packed));
+
 #endif /* _UAPI_LINUX_VEIL_H */
