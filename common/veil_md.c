@@ -262,6 +262,9 @@ static int md_decode_known(const struct md_rec *rec, struct veil_md *md,
 		if (!rec->value_len || rec->value_len > VEIL_MD_LABEL_MAX)
 			return md_fail(why, "label length out of range",
 				       -EINVAL);
+		if (memchr(rec->value, '\0', rec->value_len))
+			return md_fail(why, "label contains a NUL byte",
+				       -EINVAL);
 		memcpy(md->label, rec->value, rec->value_len);
 		md->label[rec->value_len] = '\0';
 	}
