@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-veil: encryption of the data area.
+ *
+ * Cipher specs are written the way dm-crypt writes them,
+ * "<cipher>-<chainmode>-<ivmode>" ("aes-xts-plain64", "aes-cbc-plain64",
+ * "cipher_null-ecb").  Each crypto unit is one sector of the metadata's
+ * sector_size (512 or 4096 bytes); its IV is the unit's number counted in
+ * sector_size units from the start of the data area.  For 512-byte sectors
+ * this is exactly dm-crypt with iv_offset 0; for 4096-byte sectors it is
+ * dm-crypt's "sector_size:4096 iv_large_sectors".
+ *
+ * Where the work runs.  dm-crypt by default moves every bio to a workqueue
+ * (and writes to a further thread): that spreads large I/O over CPUs and
+ * keeps crypto out of interrupt context, but costs several context switches
+ * per bio, which dominates small I/O.  dm-veil instead:
+ *   - encrypts a write in the submitter's context (the caller pays for its
+ *     own I/O, like any CPU-bound filesystem work) into bounce pages, then
+ *     submits the bounce bio in order;
+ *   - decrypts a read in its completion context when that context may sleep
+ *     (e.g. brd, or a threaded completion); completions in interrupt context
+ *     are moved to a workqueue, as dm-crypt does;
+ *   - splits the crypto of a large bio (>= VEIL_SPLIT_MIN) into up to one
+ *     piece per online CPU, doing one piece itself and the rest on an
+ *     unbound CPU-intensive workqueue, so large I/O still uses every CPU.
+ * Both workqueues have rescuers (WQ_MEM_RECLAIM): they may be needed to
+ * complete writeback.
+ */
+#include <linux/blkdev.h>
+#include <linux/completion.h>
+#include <linux/log2.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+
+#include "dm-veil.h"
+
+#define VEIL_IV_MAX		32	/* bytes */
+#define VEIL_SPLIT_MIN		(128 * 1024)
+#define VEIL_MAX_JOBS		4
+#define VEIL_REQ_POOL		4
+#define VEIL_BIO_POOL		64
+
+/* ------------------------------------------------------------ specs --- */
+
+int veil_cipher_parse(const char *spec, struct veil_cipher *c,
+		      const char **why)
+{
+	char buf[VEIL_CIPHER_MAX];
+	char *rest = buf, *cipher, *chain, *iv;
+	bool ecb, needs_iv;
+	int n;
+
+	if (strscpy(buf, spec, sizeof(buf)) < 0 || !*spec) {
+		*why = "cipher spec empty or too long";
+		return -EINVAL;
+	}
+	if (strchr(buf, ':')) {
+		*why = "IV options (\":...\") are not supported";
+		return -EINVAL;
+	}
+	cipher = strsep(&rest, "-");
+	chain = strsep(&rest, "-");
+	iv = strsep(&rest, "-");
+	if (!*cipher || !chain || !*chain || rest || (iv && !*iv)) {
+		*why = "cipher spec is not <cipher>-<chainmode>[-<ivmode>]";
+		return -EINVAL;
+	}
+
+	if (!iv || !strcmp(iv, "null")) {
+		c->iv = VEIL_IV_NONE;
+	} else if (!strcmp(iv, "plain64")) {
+		c->iv = VEIL_IV_PLAIN64;
+	} else if (!strcmp(iv, "plain")) {
+		c->iv = VEIL_IV_PLAIN;
+	} else {
+		*why = "unsupported IV mode (supported: plain64, plain, or none with ecb)";
+		return -EINVAL;
+	}
+	ecb = !strcmp(chain, "ecb");
+	needs_iv = c->iv != VEIL_IV_NONE;
+	if (ecb == needs_iv) {
+		*why = "ecb takes no IV mode and every other chaining mode needs one";
+		return -EINVAL;
+	}
+
+	n = snprintf(c->api_name, sizeof(c->api_name), "%s(%s)", chain, cipher);
+	if (n >= sizeof(c->api_name)) {
+		*why = "cipher name too long";
+		return -EINVAL;
+	}
+	if (!crypto_has_skcipher(c->api_name, 0, 0)) {
+		*why = "cipher not available in this kernel";
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- keys --- */
+
+struct veil_key *veil_key_create(const struct veil_cipher *c,
+				 unsigned int sector_size,
+				 const u8 *k, unsigned int key_len,
+				 const char **why)
+{
+	struct veil_key *key;
+	size_t req_size;
+	int r;
+
+	key = kzalloc(sizeof(*key), GFP_KERNEL);
+	if (!key) {
+		*why = "out of memory";
+		return ERR_PTR(-ENOMEM);
+	}
+	kref_init(&key->ref);
+	key->unit = sector_size;
+	key->unit_shift = ilog2(sector_size) - SECTOR_SHIFT;
+	key->iv = c->iv;
+
+	key->tfm = crypto_alloc_skcipher(c->api_name, 0, 0);
+	if (IS_ERR(key->tfm)) {
+		r = PTR_ERR(key->tfm);
+		key->tfm = NULL;
+		*why = "cannot allocate the cipher";
+		goto bad;
+	}
+	key->iv_size = crypto_skcipher_ivsize(key->tfm);
+	if (key->iv_size > VEIL_IV_MAX ||
+	    (c->iv != VEIL_IV_NONE && key->iv_size < sizeof(u64))) {
+		r = -EINVAL;
+		*why = "cipher IV size does not suit the IV mode";
+		goto bad;
+	}
+	crypto_skcipher_set_flags(key->tfm, CRYPTO_TFM_REQ_FORBID_WEAK_KEYS);
+	r = crypto_skcipher_setkey(key->tfm, k, key_len);
+	if (r) {
+		*why = "key refused by the cipher (wrong size or weak key)";
+		goto bad;
+	}
+
+	req_size = sizeof(struct skcipher_request) +
+		   crypto_skcipher_reqsize(key->tfm);
+	r = mempool_init_kmalloc_pool(&key->req_pool, VEIL_REQ_POOL, req_size);
+	if (r) {
+		*why = "out of memory";
+		goto bad;
+	}
+	return key;
+bad:
+	crypto_free_skcipher(key->tfm);
+	kfree(key);
+	return ERR_PTR(r);
+}
+
+static void veil_key_release(struct kref *ref)
+{
+	struct veil_key *key = container_of(ref, struct veil_key, ref);
+
+	mempool_exit(&key->req_pool);
+	/* Frees the key schedule with kfree_sensitive(). */
+	crypto_free_skcipher(key->tfm);
+	kfree(key);
+}
+
+void veil_key_put(struct veil_key *key)
+{
+	if (key)
+		kref_put(&key->ref, veil_key_release);
+}
+
+/* ----------------------------------------------------------- crypto --- */
+
+/* One contiguous run of crypto units of one bio (or of a bio pair). */
+struct veil_job {
+	struct work_struct work;
+	struct veil_key *key;
+	bool encrypt;
+	struct bio *src, *dst;		/* dst == src: in place */
+	struct bvec_iter si, di;
+	u64 unit;			/* number of the first unit */
+	unsigned int bytes;
+	int err;
+	atomic_t *pending;
+	struct completion *done;
+};
+
+static void veil_iv(const struct veil_key *key, __le64 *iv, u64 unit)
+{
+	memset(iv, 0, key->iv_size);
+	if (key->iv == VEIL_IV_PLAIN64)
+		iv[0] = cpu_to_le64(unit);
+	else if (key->iv == VEIL_IV_PLAIN)
+		iv[0] = cpu_to_le64(unit & 0xffffffff);
+}
+
+static int veil_job_run(struct veil_job *j)
+{
+	struct veil_key *key = j->key;
+	bool inplace = j->src == j->dst;
+	struct scatterlist sg_in, sg_out;
+	struct skcipher_request *req;
+	__le64 iv[VEIL_IV_MAX / sizeof(__le64)];
+	DECLARE_CRYPTO_WAIT(wait);
+	unsigned int left = j->bytes;
+	u64 unit = j->unit;
+	int r = 0;
+
+	req = mempool_alloc(&key->req_pool, GFP_NOIO);
+	skcipher_request_set_tfm(req, key->tfm);
+	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_SLEEP |
+				      CRYPTO_TFM_REQ_MAY_BACKLOG,
+				      crypto_req_done, &wait);
+	sg_init_table(&sg_in, 1);
+	sg_init_table(&sg_out, 1);
+
+	while (left) {
+		struct bio_vec in = bio_iter_iovec(j->src, j->si);
+		struct bio_vec out = bio_iter_iovec(j->dst, j->di);
+
+		/* io_hints make every unit lie within one page segment. */
+		if (unlikely(in.bv_len < key->unit || out.bv_len < key->unit)) {
+			r = -EIO;
+			break;
+		}
+		sg_set_page(&sg_in, in.bv_page, key->unit, in.bv_offset);
+		sg_set_page(&sg_out, out.bv_page, key->unit, out.bv_offset);
+		veil_iv(key, iv, unit);
+		skcipher_request_set_crypt(req, &sg_in, inplace ? &sg_in : &sg_out,
+					   key->unit, iv);
+		r = crypto_wait_req(j->encrypt ? crypto_skcipher_encrypt(req) :
+						 crypto_skcipher_decrypt(req),
+				    &wait);
+		if (r)
+			break;
+		bio_advance_iter_single(j->src, &j->si, key->unit);
+		bio_advance_iter_single(j->dst, &j->di, key->unit);
+		unit++;
+		left -= key->unit;
+	}
+	mempool_free(req, &key->req_pool);
+	return r;
+}
+
+static void veil_job_work(struct work_struct *w)
+{
+	struct veil_job *j = container_of(w, struct veil_job, work);
+
+	j->err = veil_job_run(j);
+	if (atomic_dec_and_test(j->pending))
+		complete(j->done);
+}
+
+/*
+ * Encrypt or decrypt @bytes of @src (from @si) into @dst (from @di), the
+ * first unit being number @unit.  Must be called where sleeping is allowed.
+ */
+static int veil_crypt(struct veil_c *vc, struct veil_key *key, bool encrypt,
+		      struct bio *src, struct bvec_iter si,
+		      struct bio *dst, struct bvec_iter di,
+		      u64 unit, unsigned int bytes)
+{
+	struct veil_job jobs[VEIL_MAX_JOBS];
+	struct completion done;
+	unsigned int units = bytes / key->unit;
+	unsigned int n = 1, i;
+	atomic_t pending;
+	int r;
+
+	if (bytes >= VEIL_SPLIT_MIN)
+		n = min3(num_online_cpus(), bytes / (VEIL_SPLIT_MIN / 2),
+			 (unsigned int)VEIL_MAX_JOBS);
+
+	for (i = 0; i < n; i++) {
+		unsigned int cnt = units / n + (i < units % n);
+		struct veil_job *j = &jobs[i];
+
+		j->key = key;
+		j->encrypt = encrypt;
+		j->src = src;
+		j->dst = dst;
+		j->si = si;
+		j->di = di;
+		j->unit = unit;
+		j->bytes = cnt * key->unit;
+		j->err = 0;
+		j->pending = &pending;
+		j->done = &done;
+		if (i + 1 < n) {
+			bio_advance_iter(src, &si, j->bytes);
+			bio_advance_iter(dst, &di, j->bytes);
+			unit += cnt;
+		}
+	}
+	if (n == 1)
+		return veil_job_run(&jobs[0]);
+
+	atomic_set(&pending, n - 1);
+	init_completion(&done);
+	for (i = 1; i < n; i++) {
+		INIT_WORK_ONSTACK(&jobs[i].work, veil_job_work);
+		queue_work(vc->crypt_wq, &jobs[i].work);
+	}
+	r = veil_job_run(&jobs[0]);
+	wait_for_completion(&done);
+	for (i = 1; i < n; i++) {
+		destroy_work_on_stack(&jobs[i].work);
+		if (!r)
+			r = jobs[i].err;
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------ reads --- */
+
+static void veil_read_finish(struct veil_io *io)
+{
+	struct bio *bio = veil_io_bio(io);
+	struct veil_key *key = io->key;
+	int r;
+
+	if (!bio->bi_status) {
+		r = veil_crypt(io->vc, key, false, bio, io->iter, bio, io->iter,
+			       io->sector >> key->unit_shift, io->iter.bi_size);
+		if (r) {
+			DMERR_LIMIT("%s: decryption failed at sector %llu: %d",
+				    io->vc->dev->name,
+				    (unsigned long long)io->sector, r);
+			bio->bi_status = BLK_STS_IOERR;
+		}
+	}
+	io->key = NULL;
+	veil_key_put(key);
+	bio->bi_end_io = io->orig_end_io;
+	bio->bi_private = io->orig_private;
+	bio_endio(bio);
+}
+
+static void veil_read_work(struct work_struct *w)
+{
+	veil_read_finish(container_of(w, struct veil_io, work));
+}
+
+static void veil_read_endio(struct bio *bio)
+{
+	struct veil_io *io = bio->bi_private;
+
+	if (veil_can_sleep()) {
+		veil_read_finish(io);
+		return;
+	}
+	INIT_WORK(&io->work, veil_read_work);
+	queue_work(io->vc->wq, &io->work);
+}
+
+/*
+ * Arrange for a remapped read in the encrypted region (io->key held) to be
+ * decrypted on completion.  Returns a DM_MAPIO_* verdict.
+ */
+int veil_read_prepare(struct veil_c *vc, struct veil_io *io, struct bio *bio)
+{
+	io->iter = bio->bi_iter;
+	io->orig_end_io = bio->bi_end_io;
+	io->orig_private = bio->bi_private;
+	bio->bi_end_io = veil_read_endio;
+	bio->bi_private = io;
+	return DM_MAPIO_REMAPPED;
+}
+
+/* ----------------------------------------------------------- writes --- */
+
+static void veil_bounce_free(struct veil_c *vc, struct bio *clone)
+{
+	struct bvec_iter_all iter;
+	struct bio_vec *bv;
+
+	bio_for_each_segment_all(bv, clone, iter)
+		mempool_free(bv->bv_page, &vc->page_pool);
+	bio_put(clone);
+}
+
+/*
+ * A bio of bounce pages for @bio.  Pages come from the page allocator
+ * without waiting, or else from the pool; only one caller at a time may
+ * wait on the pool, so two large writes cannot each hold half of it.
+ */
+static struct bio *veil_bounce_alloc(struct veil_c *vc, struct bio *bio)
+{
+	unsigned int size = bio->bi_iter.bi_size;
+	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
+	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
+	bool locked = false;
+	struct bio *clone;
+	unsigned int i;
+
+retry:
+	clone = bio_alloc_bioset(vc->dev->bdev, nr, bio->bi_opf, GFP_NOIO,
+				 &vc->bs);
+	clone->bi_ioprio = bio->bi_ioprio;
+	for (i = 0; i < nr; i++) {
+		unsigned int len = min_t(unsigned int, size, PAGE_SIZE);
+		struct page *page = mempool_alloc(&vc->page_pool, gfp);
+
+		if (!page) {
+			veil_bounce_free(vc, clone);
+			gfp = GFP_NOIO;
+			mutex_lock(&vc->bounce_lock);
+			locked = true;
+			size = bio->bi_iter.bi_size;
+			goto retry;
+		}
+		__bio_add_page(clone, page, len, 0);
+		size -= len;
+	}
+	if (locked)
+		mutex_unlock(&vc->bounce_lock);
+	return clone;
+}
+
+static void veil_write_endio(struct bio *clone)
+{
+	struct bio *bio = clone->bi_private;
+	struct veil_io *io = dm_per_bio_data(bio, sizeof(struct veil_io));
+
+	bio->bi_status = clone->bi_status;
+	veil_bounce_free(io->vc, clone);
+	bio_endio(bio);
+}
+
+static void veil_write_do(struct veil_c *vc, struct veil_io *io,
+			  struct bio *bio)
+{
+	struct veil_key *key = io->key;
+	struct bio *clone;
+	int r;
+
+	clone = veil_bounce_alloc(vc, bio);
+	clone->bi_iter.bi_sector = bio->bi_iter.bi_sector;
+	clone->bi_private = bio;
+	clone->bi_end_io = veil_write_endio;
+
+	r = veil_crypt(vc, key, true, bio, bio->bi_iter, clone, clone->bi_iter,
+		       io->sector >> key->unit_shift, bio->bi_iter.bi_size);
+	io->key = NULL;
+	veil_key_put(key);
+	if (r) {
+		DMERR_LIMIT("%s: encryption failed at sector %llu: %d",
+			    vc->dev->name, (unsigned long long)io->sector, r);
+		veil_bounce_free(vc, clone);
+		bio->bi_status = BLK_STS_IOERR;
+		bio_endio(bio);
+		return;
+	}
+	dm_submit_bio_remap(bio, clone);
+}
+
+static void veil_write_work(struct work_struct *w)
+{
+	struct veil_io *io = container_of(w, struct veil_io, work);
+
+	veil_write_do(io->vc, io, veil_io_bio(io));
+}
+
+/*
+ * Encrypt a remapped write in the encrypted region (io->key held) and
+ * submit the ciphertext.  Inline when the submitter may sleep, else (never
+ * expected from a normal submitter) on the workqueue, which keeps order
+ * only per CPU: that is why it is the exception.  Returns a DM_MAPIO_*.
+ */
+int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio)
+{
+	if (likely(veil_can_sleep())) {
+		veil_write_do(vc, io, bio);
+	} else {
+		INIT_WORK(&io->work, veil_write_work);
+		queue_work(vc->wq, &io->work);
+	}
+	return DM_MAPIO_SUBMITTED;
+}
+
+/* ------------------------------------------------------ setup/teardown --- */
+
+int veil_crypt_init(struct veil_c *vc)
+{
+	const char *name = dm_table_device_name(vc->ti->table);
+	int r;
+
+	mutex_init(&vc->bounce_lock);
+	vc->wq = alloc_workqueue("kveild/%s", WQ_MEM_RECLAIM | WQ_HIGHPRI |
+				 WQ_UNBOUND, 0, name);
+	if (!vc->wq)
+		return -ENOMEM;
+	vc->crypt_wq = alloc_workqueue("kveil_crypt/%s", WQ_MEM_RECLAIM |
+				       WQ_HIGHPRI | WQ_UNBOUND |
+				       WQ_CPU_INTENSIVE, 0, name);
+	if (!vc->crypt_wq)
+		return -ENOMEM;
+	r = bioset_init(&vc->bs, VEIL_BIO_POOL, 0, BIOSET_NEED_BVECS);
+	if (r)
+		return r;
+	return mempool_init_page_pool(&vc->page_pool, BIO_MAX_VECS, 0);
+}
+
+/* Copes with any partly done veil_crypt_init(). */
+void veil_crypt_exit(struct veil_c *vc)
+{
+	if (vc->crypt_wq)
+		destroy_workqueue(vc->crypt_wq);
+	if (vc->wq)
+		destroy_workqueue(vc->wq);
+	mempool_exit(&vc->page_pool);
+	bioset_exit(&vc->bs);
+}

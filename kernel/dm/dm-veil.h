@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dm-veil: the device-mapper target "veil".
+ *
+ * One target instance (struct veil_c) sits on one logical unit (LU) that
+ * carries veil metadata (common/veil_md.h).  It exposes only the LU's data
+ * area, and handles each bio according to the device state and to whether
+ * the bio lies in a plaintext region or in the encrypted region (see the
+ * table in target.c).
+ *
+ * Files:
+ *   target.c    table constructor/destructor, map, status, messages
+ *   metadata.c  reading both metadata copies and choosing one
+ *   crypt.c     cipher specs, key contexts, encrypting writes and
+ *               decrypting reads
+ *   keys.c      key requests to veil.ko, state changes, held bios
+ *   md_codec.c  the shared metadata codec compiled into this module
+ */
+#ifndef _DM_VEIL_H
+#define _DM_VEIL_H
+
+#include <linux/bio.h>
+#include <linux/crypto.h>
+#include <linux/device-mapper.h>
+#include <linux/kref.h>
+#include <linux/mempool.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <crypto/skcipher.h>
+#include <linux/veil.h>
+
+#include "veil_md.h"
+#include "core/veil_core.h"
+
+#define DM_MSG_PREFIX "veil"
+
+/* Bounds and default of the key_timeout table option, in seconds. */
+#define VEIL_KEY_TIMEOUT_DEFAULT	60
+#define VEIL_KEY_TIMEOUT_MAX		600
+
+/* A write is encrypted into bounce pages of at most one bio's worth. */
+#define VEIL_MAX_WRITE_SECTORS	(BIO_MAX_VECS << (PAGE_SHIFT - SECTOR_SHIFT))
+
+/* IV generators. */
+enum veil_iv {
+	VEIL_IV_NONE,		/* ecb only */
+	VEIL_IV_PLAIN,		/* 32-bit little-endian sector number */
+	VEIL_IV_PLAIN64,	/* 64-bit little-endian sector number */
+};
+
+/* A dm-crypt style cipher spec, parsed: "aes-xts-plain64" -> "xts(aes)". */
+struct veil_cipher {
+	char api_name[CRYPTO_MAX_ALG_NAME];
+	enum veil_iv iv;
+};
+
+/*
+ * A key context: a tfm holding one key, shared by every bio that is being
+ * encrypted or decrypted with it.  The last reference frees the tfm (whose
+ * key schedule the crypto API frees with kfree_sensitive).  Always put in
+ * process context.
+ */
+struct veil_key {
+	struct kref ref;
+	struct crypto_skcipher *tfm;
+	mempool_t req_pool;		/* skcipher requests for this tfm */
+	unsigned int unit;		/* bytes per crypto unit (sector_size) */
+	unsigned int unit_shift;	/* log2(unit / 512) */
+	enum veil_iv iv;
+	unsigned int iv_size;
+};
+
+/* The part of the LU the target exposes. */
+struct veil_layout {
+	bool known;		/* false: metadata unreadable when constructed */
+	u64 data_offset;	/* 512-byte sectors from the start of the LU */
+	u64 data_sectors;
+	unsigned int sector_size;
+};
+
+struct veil_c {
+	struct dm_target *ti;
+	struct dm_dev *dev;
+	u64 lu_sectors;
+
+	/* Table options, as given (status TABLE reproduces them). */
+	unsigned int key_timeout;	/* seconds */
+	bool key_timeout_set;
+	bool allow_discards;
+
+	/*
+	 * Logical block size advertised to the layers above, fixed for the
+	 * life of the table: the metadata's sector size, or 4096 when no
+	 * metadata could be read (so a later "update" may adopt either size).
+	 */
+	unsigned int io_block;
+
+	/* Serialises messages, metadata re-reads and key request changes. */
+	struct mutex ctl_lock;
+	struct veil_key_req *req;	/* under ctl_lock */
+
+	/* Everything below is under lock. */
+	spinlock_t lock;
+	enum veil_state state;
+	struct veil_layout layout;
+	struct veil_md *md;		/* last good metadata, NULL if none */
+	struct veil_cipher cipher;
+	struct veil_key *key;		/* set only in state encrypted */
+	char reason[VEIL_REASON_MAX];	/* why not encrypted, "" if none */
+	struct bio_list held;		/* encrypted-region bios waiting for a key */
+	unsigned int n_held;
+	struct bio_list release;	/* bios to re-dispatch after a change */
+
+	struct delayed_work timeout_work;	/* fails held bios past the timeout */
+	struct work_struct release_work;	/* re-dispatches vc->release */
+
+	struct workqueue_struct *wq;	/* release, timeout, deferred crypto */
+	struct workqueue_struct *crypt_wq; /* parallel halves of large bios */
+	struct bio_set bs;		/* write bounce bios */
+	mempool_t page_pool;		/* write bounce pages */
+	struct mutex bounce_lock;	/* one blocking bounce allocation at a time */
+};
+
+/* Per-bio data (ti->per_io_data_size). */
+struct veil_io {
+	struct veil_c *vc;
+	struct veil_key *key;
+	sector_t sector;		/* target-relative 512-byte sector */
+	unsigned long held_since;	/* jiffies, 0 if never held */
+	bio_end_io_t *orig_end_io;	/* reads: restored before completing */
+	void *orig_private;
+	struct bvec_iter iter;		/* reads: the data, for decryption */
+	struct work_struct work;
+};
+
+static inline struct bio *veil_io_bio(struct veil_io *io)
+{
+	return dm_bio_from_per_bio_data(io, sizeof(*io));
+}
+
+/* May the current context sleep (wait for crypto, allocate with NOIO)? */
+static inline bool veil_can_sleep(void)
+{
+	return preemptible() && !rcu_preempt_depth();
+}
+
+/* target.c */
+int veil_dispatch(struct veil_c *vc, struct bio *bio, bool in_map);
+const char *veil_state_name(enum veil_state state);
+
+/* metadata.c */
+int veil_md_load(struct veil_c *vc, struct veil_md *md, const char **why);
+int veil_md_setup(struct veil_c *vc);
+int veil_msg_update(struct veil_c *vc);
+
+/* crypt.c */
+int veil_cipher_parse(const char *spec, struct veil_cipher *c,
+		      const char **why);
+struct veil_key *veil_key_create(const struct veil_cipher *c,
+				 unsigned int sector_size,
+				 const u8 *key, unsigned int key_len,
+				 const char **why);
+void veil_key_put(struct veil_key *key);
+int veil_crypt_init(struct veil_c *vc);
+void veil_crypt_exit(struct veil_c *vc);
+int veil_read_prepare(struct veil_c *vc, struct veil_io *io, struct bio *bio);
+int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio);
+
+/* keys.c */
+void veil_keys_init(struct veil_c *vc);
+void veil_keys_exit(struct veil_c *vc);
+void veil_hold(struct veil_c *vc, struct bio *bio);
+void veil_release_held(struct veil_c *vc);
+void veil_set_reason(struct veil_c *vc, const char *reason);
+void veil_cancel_request(struct veil_c *vc);
+void veil_request_key(struct veil_c *vc);
+void veil_drop_key(struct veil_c *vc, enum veil_state state,
+		   const char *reason);
+int veil_msg_wipe_key(struct veil_c *vc);
+int veil_msg_retry(struct veil_c *vc);
+
+#endif /* _DM_VEIL_H */

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-veil: reading the metadata of an LU.
+ *
+ * Both copies are read straight from the underlying device (never through
+ * the page cache, so a copy rewritten by veilctl is seen at once), decoded
+ * and checked by the shared codec, and the codec picks the copy to use.
+ * The kernel never writes metadata: repairing a bad copy is veilctl's job.
+ */
+#include <linux/blkdev.h>
+#include <linux/gfp.h>
+
+#include "dm-veil.h"
+
+static int veil_read_block(struct block_device *bdev, sector_t sector,
+			   struct page *page)
+{
+	struct bio_vec bvec;
+	struct bio bio;
+	int r;
+
+	bio_init(&bio, bdev, &bvec, 1, REQ_OP_READ | REQ_META | REQ_SYNC);
+	bio.bi_iter.bi_sector = sector;
+	__bio_add_page(&bio, page, VEIL_MD_BLOCK_SIZE, 0);
+	r = submit_bio_wait(&bio);
+	bio_uninit(&bio);
+	return r;
+}
+
+/* Read and decode the copy in @slot into @md; returns the codec's verdict. */
+static int veil_read_copy(struct veil_c *vc, u32 slot, struct page *page,
+			  struct veil_md *md, const char **why)
+{
+	sector_t where = 0;
+	int r;
+
+	if (slot == VEIL_MD_COPY_ALTERNATE) {
+		if (vc->lu_sectors < 2 * VEIL_MD_AREA_SECTORS) {
+			*why = "device too small for metadata";
+			return -ENODATA;
+		}
+		where = veil_md_alt_offset(vc->lu_sectors);
+	}
+	r = veil_read_block(vc->dev->bdev, where, page);
+	if (r) {
+		*why = "read error";
+		return -EIO;
+	}
+	return veil_md_decode_at(page_address(page), VEIL_MD_BLOCK_SIZE, slot,
+				 vc->lu_sectors, md, why);
+}
+
+/*
+ * Load the metadata of the LU into @md.  Returns 0 (@md valid), -ENODATA
+ * (neither copy holds veil metadata: a never-formatted LU), -EOPNOTSUPP
+ * (written by a newer veil) or another error (metadata present but no copy
+ * is usable, or unreadable), with *why saying what was wrong.
+ */
+int veil_md_load(struct veil_c *vc, struct veil_md *md, const char **why)
+{
+	const char *dev = vc->dev->name;
+	const char *pwhy = "", *awhy = "";
+	struct veil_md *alt;
+	struct page *page;
+	int perr, aerr, pick;
+
+	vc->lu_sectors = bdev_nr_sectors(vc->dev->bdev);
+
+	alt = kmalloc(sizeof(*alt), GFP_KERNEL);
+	page = alloc_page(GFP_KERNEL);
+	if (!alt || !page) {
+		pick = -ENOMEM;
+		*why = "out of memory reading metadata";
+		goto out;
+	}
+
+	perr = veil_read_copy(vc, VEIL_MD_COPY_PRIMARY, page, md, &pwhy);
+	aerr = veil_read_copy(vc, VEIL_MD_COPY_ALTERNATE, page, alt, &awhy);
+	pick = veil_md_pick(md, perr, alt, aerr);
+
+	switch (pick) {
+	case VEIL_MD_COPY_PRIMARY:
+		if (aerr && aerr != -ENODATA)
+			DMWARN("%s: alternate metadata copy unusable (%s); using the primary",
+			       dev, awhy);
+		else if (aerr)
+			DMWARN("%s: no alternate metadata copy; using the primary",
+			       dev);
+		pick = 0;
+		break;
+	case VEIL_MD_COPY_ALTERNATE:
+		if (perr)
+			DMWARN("%s: primary metadata copy unusable (%s); using the alternate",
+			       dev, pwhy);
+		memcpy(md, alt, sizeof(*md));
+		pick = 0;
+		break;
+	case -ENODATA:
+		*why = "no veil metadata on the device";
+		break;
+	case -EOPNOTSUPP:
+		*why = (perr == -EOPNOTSUPP) ? pwhy : awhy;
+		DMERR("%s: metadata written by a newer veil: %s", dev, *why);
+		break;
+	default:
+		*why = (perr && perr != -ENODATA) ? pwhy : awhy;
+		DMERR("%s: no usable metadata copy: primary: %s; alternate: %s",
+		      dev, perr ? pwhy : "ok", aerr ? awhy : "ok");
+		pick = -EBADMSG;
+		break;
+	}
+out:
+	if (page)
+		__free_page(page);
+	kfree(alt);
+	return pick;
+}
+
+/* Cipher of @md, when it has a key-id; logs and returns an error if unusable. */
+static int veil_md_cipher(struct veil_c *vc, const struct veil_md *md,
+			  struct veil_cipher *c)
+{
+	const char *why;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (!md->key_id_len)
+		return 0;
+	if (!md->key_bytes || md->key_bytes > VEIL_KEY_MAX) {
+		DMERR("%s: metadata key size %u is out of range",
+		      vc->dev->name, md->key_bytes);
+		return -EINVAL;
+	}
+	r = veil_cipher_parse(md->cipher, c, &why);
+	if (r)
+		DMERR("%s: cipher \"%s\" in metadata: %s", vc->dev->name,
+		      md->cipher, why);
+	return r;
+}
+
+/*
+ * Constructor: read the metadata and set the layout and the state (the key
+ * request, if any, is posted by the caller).  Returns 0 or an error with
+ * ti->error set.
+ *
+ * - Valid metadata: its data area, state unencrypted or waiting-for-key.
+ * - No metadata at all (neither copy has the magic): the brief's "valid
+ *   metadata (or none) without a key-id", i.e. unencrypted, and with no
+ *   metadata there is nothing to hide, so the data area is the whole LU at
+ *   offset 0 (like dm-linear).  A later "update" that finds metadata moves
+ *   the device to unknown until the table is reloaded with the new layout.
+ * - Metadata present but no valid copy (torn, corrupt, unreadable): state
+ *   unknown.  The data area is not known, so every data bio fails; the
+ *   table may be as long as the largest data area the LU could hold, and
+ *   4096-byte blocks are advertised so that an "update" after repair can
+ *   adopt either sector size without a reload.
+ * - Written by a newer veil (unknown version, required flag or property):
+ *   refused, as the format says.
+ */
+int veil_md_setup(struct veil_c *vc)
+{
+	struct dm_target *ti = vc->ti;
+	struct veil_md *md;
+	const char *why = "";
+	u64 max_data;
+	int r;
+
+	md = kmalloc(sizeof(*md), GFP_KERNEL);
+	if (!md) {
+		ti->error = "Cannot allocate metadata";
+		return -ENOMEM;
+	}
+	r = veil_md_load(vc, md, &why);
+	switch (r) {
+	case 0:
+		if (ti->len > md->data_sectors) {
+			DMERR("%s: table length %llu > data area %llu sectors",
+			      vc->dev->name, (unsigned long long)ti->len,
+			      md->data_sectors);
+			ti->error = "Table is longer than the data area recorded in the metadata";
+			r = -EINVAL;
+			break;
+		}
+		r = veil_md_cipher(vc, md, &vc->cipher);
+		if (r) {
+			ti->error = "Unsupported cipher or key size in the metadata";
+			break;
+		}
+		vc->layout.known = true;
+		vc->layout.data_offset = md->data_offset;
+		vc->layout.data_sectors = md->data_sectors;
+		vc->layout.sector_size = md->sector_size;
+		vc->state = md->key_id_len ? VEIL_STATE_WAITING :
+					     VEIL_STATE_UNENCRYPTED;
+		vc->md = md;
+		md = NULL;
+		break;
+	case -ENODATA:
+		if (ti->len > vc->lu_sectors) {
+			ti->error = "Table is longer than the device";
+			r = -EINVAL;
+			break;
+		}
+		DMINFO("%s: no veil metadata: whole device passed through unencrypted",
+		       vc->dev->name);
+		vc->layout.known = true;
+		vc->layout.data_offset = 0;
+		vc->layout.data_sectors = vc->lu_sectors;
+		vc->layout.sector_size = SECTOR_SIZE;
+		vc->state = VEIL_STATE_UNENCRYPTED;
+		r = 0;
+		break;
+	case -EOPNOTSUPP:
+		ti->error = "Metadata was written by a newer veil";
+		break;
+	case -ENOMEM:
+		ti->error = "Cannot allocate memory to read metadata";
+		break;
+	default:
+		max_data = vc->lu_sectors > 2 * VEIL_MD_AREA_SECTORS ?
+			   vc->lu_sectors - 2 * VEIL_MD_AREA_SECTORS : 0;
+		if (ti->len > max_data) {
+			ti->error = "Metadata unreadable and table too long for any data area";
+			r = -EINVAL;
+			break;
+		}
+		DMWARN("%s: metadata unusable (%s): state unknown",
+		       vc->dev->name, why);
+		vc->layout.known = false;
+		vc->layout.data_offset = VEIL_MD_AREA_SECTORS;
+		vc->layout.data_sectors = max_data;
+		vc->layout.sector_size = 4096;
+		vc->state = VEIL_STATE_UNKNOWN;
+		veil_set_reason(vc, why);
+		r = 0;
+		break;
+	}
+	vc->io_block = vc->layout.known ? vc->layout.sector_size : 4096;
+	kfree(md);
+	return r;
+}
+
+/* Can the live table switch to the layout of @md? */
+static const char *veil_layout_change(struct veil_c *vc,
+				      const struct veil_md *md)
+{
+	const struct veil_layout *l = &vc->layout;
+
+	if (md->data_sectors < vc->ti->len)
+		return "data area now shorter than the table; reload the table";
+	if (!l->known) {
+		if (md->sector_size > vc->io_block ||
+		    md->data_offset & ((vc->io_block >> SECTOR_SHIFT) - 1))
+			return "sector size does not suit the table; reload the table";
+		return NULL;
+	}
+	if (md->data_offset != l->data_offset ||
+	    md->sector_size != l->sector_size)
+		return "metadata layout changed; reload the table";
+	return NULL;
+}
+
+static bool veil_same_key(const struct veil_md *a, const struct veil_md *b)
+{
+	return a->key_id_len == b->key_id_len &&
+	       !memcmp(a->key_id, b->key_id, a->key_id_len) &&
+	       a->key_bytes == b->key_bytes &&
+	       !strncmp(a->cipher, b->cipher, VEIL_CIPHER_MAX);
+}
+
+/*
+ * "update": re-read the metadata (veilctl after changing it, or after the
+ * LU was resynced from a replica).
+ *   same key-id, cipher and key size: the new metadata (plaintext ranges,
+ *     label) is taken and the key, or the pending request, is kept;
+ *   another key-id: the key is dropped, the old request cancelled and a new
+ *     one posted (waiting-for-key); no key-id any more: unencrypted;
+ *   invalid, unreadable or gone, or a layout the live table cannot follow:
+ *     unknown, the key dropped, the last good metadata kept so plaintext
+ *     ranges stay readable; the message then fails with EIO.
+ */
+int veil_msg_update(struct veil_c *vc)
+{
+	struct veil_md *md, *old = NULL;
+	struct veil_key *oldkey;
+	const char *why = "";
+	struct veil_cipher c;
+	enum veil_state state;
+	int r;
+
+	md = kmalloc(sizeof(*md), GFP_KERNEL);
+	if (!md)
+		return -ENOMEM;
+
+	mutex_lock(&vc->ctl_lock);
+	r = veil_md_load(vc, md, &why);
+	if (r == -ENOMEM)
+		goto out;
+	if (r == -ENODATA && vc->layout.known && !vc->md)
+		goto out_ok;	/* still never formatted */
+	if (r) {
+		veil_drop_key(vc, VEIL_STATE_UNKNOWN, why);
+		r = -EIO;
+		goto out;
+	}
+	why = veil_layout_change(vc, md);
+	if (!why && veil_md_cipher(vc, md, &c))
+		why = "unsupported cipher or key size in the metadata";
+	if (why) {
+		DMWARN("%s: update: %s", vc->dev->name, why);
+		veil_drop_key(vc, VEIL_STATE_UNKNOWN, why);
+		r = -EIO;
+		goto out;
+	}
+
+	state = READ_ONCE(vc->state);
+	if (vc->md && state != VEIL_STATE_UNKNOWN &&
+	    veil_same_key(vc->md, md)) {
+		/* Same key: take the new metadata, keep key and request. */
+		spin_lock_irq(&vc->lock);
+		old = vc->md;
+		vc->md = md;
+		spin_unlock_irq(&vc->lock);
+		md = old;
+		goto out_ok;
+	}
+
+	/*
+	 * Another key (or none): nothing of the old one may survive.  The
+	 * old request is cancelled first (so its callback cannot see the new
+	 * metadata), then metadata, key and state change in one step, so no
+	 * bio is ever handled with the old key under the new metadata.
+	 */
+	veil_cancel_request(vc);
+	spin_lock_irq(&vc->lock);
+	old = vc->md;
+	oldkey = vc->key;
+	vc->key = NULL;
+	vc->md = md;
+	vc->cipher = c;
+	vc->layout.known = true;
+	vc->layout.data_offset = md->data_offset;
+	vc->layout.data_sectors = md->data_sectors;
+	vc->layout.sector_size = md->sector_size;
+	vc->state = md->key_id_len ? VEIL_STATE_WAITING :
+				     VEIL_STATE_UNENCRYPTED;
+	veil_set_reason(vc, NULL);
+	veil_release_held(vc);
+	spin_unlock_irq(&vc->lock);
+	veil_key_put(oldkey);
+	if (md->key_id_len) {
+		DMINFO("%s: update: new key-id, waiting for its key",
+		       vc->dev->name);
+		veil_request_key(vc);
+	} else {
+		DMINFO("%s: update: no key-id, unencrypted", vc->dev->name);
+	}
+	md = old;
+out_ok:
+	r = 0;
+out:
+	mutex_unlock(&vc->ctl_lock);
+	kfree(md);
+	return r;
+}

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-veil: the device-mapper target "veil".
+ *
+ * Table line:
+ *   <start> <len> veil <dev> [<#opt_args> <opt_args>...]
+ * Optional arguments:
+ *   key_timeout:<s>  how long a bio for the encrypted region may wait for
+ *                    the key, 1..600 seconds (default 60: longer than a key
+ *                    manager round trip with the daemon's retries and a
+ *                    SCSI command timeout, shorter than the 120 s after
+ *                    which the kernel reports hung tasks).  There is no
+ *                    "wait forever": every wait is bounded.
+ *   allow_discards   pass discards down (off by default, as in dm-crypt:
+ *                    discards reveal which blocks are unused).
+ * <len> may not exceed the data area recorded in the metadata: the device
+ * exposes the data area only, never the metadata.
+ *
+ * What happens to a bio depends on the state and on the region it falls
+ * in (a bio straddling a plaintext range boundary is split there):
+ *
+ *   state            encrypted region           plaintext ranges
+ *   unknown          EIO                        reads pass, writes EIO
+ *   unencrypted      pass through               pass through
+ *   waiting-for-key  held until key or timeout  pass through
+ *   no-key           EIO                        pass through
+ *   encrypted        encrypt/decrypt            pass through
+ *
+ * Status INFO:
+ *   <state> <key-id hex|-> <held bios> <sector size> <cipher|-> <reason|->
+ * where the reason (why the device is not unlocked, free text that may
+ * contain spaces) comes last.  Status TABLE reproduces the table line.
+ * Nothing ever prints key bytes.
+ *
+ * Messages: "update" (re-read metadata), "wipe_key", "retry".
+ */
+#include <linux/blkdev.h>
+#include <linux/module.h>
+
+#include "dm-veil.h"
+
+static const char *const veil_state_names[__VEIL_STATE_MAX] = {
+	[VEIL_STATE_UNKNOWN] = "unknown",
+	[VEIL_STATE_UNENCRYPTED] = "unencrypted",
+	[VEIL_STATE_WAITING] = "waiting-for-key",
+	[VEIL_STATE_NO_KEY] = "no-key",
+	[VEIL_STATE_ENCRYPTED] = "encrypted",
+};
+
+const char *veil_state_name(enum veil_state state)
+{
+	return state < __VEIL_STATE_MAX ? veil_state_names[state] : "?";
+}
+
+/* ------------------------------------------------------------- I/O --- */
+
+/*
+ * Under vc->lock: is @sector in a plaintext range?  *run is how many of the
+ * @nr sectors from @sector lie on the same side of a range boundary.
+ */
+static bool veil_region(struct veil_c *vc, sector_t sector,
+			unsigned int nr, unsigned int *run)
+{
+	const struct veil_md *md = vc->md;
+	u32 i;
+
+	*run = nr;
+	if (!md)
+		return false;
+	for (i = 0; i < md->n_plaintext; i++) {
+		const struct veil_md_extent *e = &md->plaintext[i];
+
+		if (sector < e->start) {
+			*run = min_t(u64, nr, e->start - sector);
+			return false;
+		}
+		if (sector - e->start < e->len) {
+			*run = min_t(u64, nr, e->len - (sector - e->start));
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Decide what to do with a data bio (and do it).  Called from map
+ * (@in_map) and again for bios that were held.  Returns DM_MAPIO_REMAPPED
+ * (the caller submits), DM_MAPIO_SUBMITTED (held, or taken over) or
+ * DM_MAPIO_KILL (fail with EIO).
+ */
+int veil_dispatch(struct veil_c *vc, struct bio *bio, bool in_map)
+{
+	struct veil_io *io = dm_per_bio_data(bio, sizeof(*io));
+	bool discard = bio_op(bio) == REQ_OP_DISCARD;
+	bool write = op_is_write(bio_op(bio));
+	unsigned int nr = bio_sectors(bio), run;
+	enum veil_state state;
+	unsigned long flags;
+	u64 offset;
+	bool plain;
+
+	spin_lock_irqsave(&vc->lock, flags);
+	plain = veil_region(vc, io->sector, nr, &run);
+	state = vc->state;
+	if (run < nr) {
+		if (discard) {
+			plain = false;	/* a discard is never split: strictest rule */
+		} else if (in_map) {
+			dm_accept_partial_bio(bio, run);
+			nr = run;
+		} else {
+			/* Held, then the plaintext ranges changed under it. */
+			goto kill;
+		}
+	}
+	if (write && !discard && nr > VEIL_MAX_WRITE_SECTORS) {
+		if (!in_map)
+			goto kill;
+		dm_accept_partial_bio(bio, VEIL_MAX_WRITE_SECTORS);
+	}
+	if (io->sector + nr > vc->layout.data_sectors)
+		goto kill;	/* the data area shrank under a held bio */
+	offset = vc->layout.data_offset;
+
+	if (plain || state == VEIL_STATE_UNENCRYPTED) {
+		if (state == VEIL_STATE_UNKNOWN && write)
+			goto kill;
+		goto remap;
+	}
+	switch (state) {
+	case VEIL_STATE_WAITING:
+		veil_hold(vc, bio);
+		spin_unlock_irqrestore(&vc->lock, flags);
+		return DM_MAPIO_SUBMITTED;
+	case VEIL_STATE_ENCRYPTED:
+		if (discard)
+			goto remap;
+		io->key = vc->key;
+		kref_get(&io->key->ref);
+		spin_unlock_irqrestore(&vc->lock, flags);
+		bio_set_dev(bio, vc->dev->bdev);
+		bio->bi_iter.bi_sector = offset + io->sector;
+		if (write)
+			return veil_write(vc, io, bio);
+		return veil_read_prepare(vc, io, bio);
+	default:		/* unknown, no-key */
+		goto kill;
+	}
+
+remap:
+	spin_unlock_irqrestore(&vc->lock, flags);
+	bio_set_dev(bio, vc->dev->bdev);
+	bio->bi_iter.bi_sector = offset + io->sector;
+	return DM_MAPIO_REMAPPED;
+kill:
+	spin_unlock_irqrestore(&vc->lock, flags);
+	return DM_MAPIO_KILL;
+}
+
+static int veil_map(struct dm_target *ti, struct bio *bio)
+{
+	struct veil_c *vc = ti->private;
+	struct veil_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	/* Empty flushes carry no data: the device below gets them as is. */
+	if (unlikely(!bio_sectors(bio))) {
+		bio_set_dev(bio, vc->dev->bdev);
+		return DM_MAPIO_REMAPPED;
+	}
+	io->vc = vc;
+	io->key = NULL;
+	io->held_since = 0;
+	io->sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	return veil_dispatch(vc, bio, true);
+}
+
+/* -------------------------------------------------------- ctr / dtr --- */
+
+static void veil_dtr(struct dm_target *ti)
+{
+	struct veil_c *vc = ti->private;
+
+	if (!vc)
+		return;
+	veil_keys_exit(vc);
+	veil_crypt_exit(vc);
+	kfree(vc->md);
+	if (vc->dev)
+		dm_put_device(ti, vc->dev);
+	kfree(vc);
+	ti->private = NULL;
+}
+
+static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
+{
+	static const struct dm_arg _args[] = {
+		{0, 2, "Invalid number of optional arguments"},
+	};
+	struct dm_target *ti = vc->ti;
+	unsigned int n;
+	const char *arg;
+	char dummy;
+	int r;
+
+	r = dm_read_arg_group(_args, as, &n, &ti->error);
+	if (r)
+		return r;
+	while (n--) {
+		arg = dm_shift_arg(as);
+		if (!strcasecmp(arg, "allow_discards") && !vc->allow_discards) {
+			vc->allow_discards = true;
+		} else if (!strncasecmp(arg, "key_timeout:", 12) &&
+			   !vc->key_timeout_set) {
+			if (sscanf(arg + 12, "%u%c", &vc->key_timeout,
+				   &dummy) != 1 || !vc->key_timeout ||
+			    vc->key_timeout > VEIL_KEY_TIMEOUT_MAX) {
+				ti->error = "key_timeout must be 1 to 600 seconds";
+				return -EINVAL;
+			}
+			vc->key_timeout_set = true;
+		} else {
+			ti->error = "Unknown or repeated optional argument";
+			return -EINVAL;
+		}
+	}
+	if (as->argc) {
+		ti->error = "Too many arguments";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct dm_arg_set as;
+	struct veil_c *vc;
+	int r;
+
+	if (argc < 1) {
+		ti->error = "Not enough arguments: <dev> [<#opt_args> <opt_args>...]";
+		return -EINVAL;
+	}
+	vc = kzalloc(sizeof(*vc), GFP_KERNEL);
+	if (!vc) {
+		ti->error = "Cannot allocate the target context";
+		return -ENOMEM;
+	}
+	ti->private = vc;
+	vc->ti = ti;
+	vc->key_timeout = VEIL_KEY_TIMEOUT_DEFAULT;
+	veil_keys_init(vc);
+
+	as.argc = argc - 1;
+	as.argv = argv + 1;
+	r = veil_parse_opts(vc, &as);
+	if (r)
+		goto bad;
+
+	r = dm_get_device(ti, argv[0], dm_table_get_mode(ti->table),
+			  &vc->dev);
+	if (r) {
+		ti->error = "Cannot open the device";
+		goto bad;
+	}
+
+	r = veil_crypt_init(vc);
+	if (r) {
+		ti->error = "Cannot allocate I/O resources";
+		goto bad;
+	}
+
+	r = veil_md_setup(vc);
+	if (r)
+		goto bad;
+
+	ti->per_io_data_size = sizeof(struct veil_io);
+	ti->num_flush_bios = 1;
+	ti->num_discard_bios = vc->allow_discards ? 1 : 0;
+
+	if (vc->state == VEIL_STATE_WAITING) {
+		mutex_lock(&vc->ctl_lock);
+		veil_request_key(vc);
+		mutex_unlock(&vc->ctl_lock);
+	}
+	return 0;
+bad:
+	veil_dtr(ti);
+	return r;
+}
+
+/* --------------------------------------------------- status / message --- */
+
+static void veil_status(struct dm_target *ti, status_type_t type,
+			unsigned int status_flags, char *result,
+			unsigned int maxlen)
+{
+	struct veil_c *vc = ti->private;
+	char key_id[2 * VEIL_KEY_ID_MAX + 1] = "-";
+	char cipher[VEIL_CIPHER_MAX] = "-";
+	char reason[VEIL_REASON_MAX];
+	enum veil_state state;
+	unsigned int held, n;
+	unsigned int sz = 0;
+
+	switch (type) {
+	case STATUSTYPE_TABLE:
+		n = vc->key_timeout_set + vc->allow_discards;
+		DMEMIT("%s", vc->dev->name);
+		if (n)
+			DMEMIT(" %u", n);
+		if (vc->key_timeout_set)
+			DMEMIT(" key_timeout:%u", vc->key_timeout);
+		if (vc->allow_discards)
+			DMEMIT(" allow_discards");
+		return;
+	case STATUSTYPE_INFO:
+	case STATUSTYPE_IMA:
+		break;
+	default:
+		return;
+	}
+
+	spin_lock_irq(&vc->lock);
+	state = vc->state;
+	held = vc->n_held;
+	if (vc->md && vc->md->key_id_len) {
+		bin2hex(key_id, vc->md->key_id, vc->md->key_id_len);
+		key_id[2 * vc->md->key_id_len] = '\0';
+		strscpy(cipher, vc->md->cipher, sizeof(cipher));
+	}
+	strscpy(reason, vc->reason, sizeof(reason));
+	spin_unlock_irq(&vc->lock);
+
+	if (type == STATUSTYPE_INFO) {
+		DMEMIT("%s %s %u %u %s %s", veil_state_name(state), key_id,
+		       held, vc->layout.sector_size, cipher, reason);
+		return;
+	}
+	/* IMA: name=value pairs, no spaces; never the key. */
+	DMEMIT_TARGET_NAME_VERSION(ti->type);
+	DMEMIT(",device=%s,state=%s,key_id=%s,cipher=%s,sector_size=%u",
+	       vc->dev->name, veil_state_name(state), key_id, cipher,
+	       vc->layout.sector_size);
+	DMEMIT(",key_timeout=%u,allow_discards=%c;", vc->key_timeout,
+	       vc->allow_discards ? 'y' : 'n');
+}
+
+static int veil_message(struct dm_target *ti, unsigned int argc, char **argv,
+			char *result, unsigned int maxlen)
+{
+	struct veil_c *vc = ti->private;
+
+	if (argc != 1)
+		goto bad;
+	if (!strcasecmp(argv[0], "update"))
+		return veil_msg_update(vc);
+	if (!strcasecmp(argv[0], "wipe_key"))
+		return veil_msg_wipe_key(vc);
+	if (!strcasecmp(argv[0], "retry"))
+		return veil_msg_retry(vc);
+bad:
+	DMWARN("%s: unrecognised message (expected update, wipe_key or retry)",
+	       vc->dev->name);
+	return -EINVAL;
+}
+
+/* ---------------------------------------------------- device limits --- */
+
+static int veil_iterate_devices(struct dm_target *ti,
+				iterate_devices_callout_fn fn, void *data)
+{
+	struct veil_c *vc = ti->private;
+
+	return fn(ti, vc->dev, vc->layout.data_offset, ti->len, data);
+}
+
+static void veil_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct veil_c *vc = ti->private;
+	unsigned int bs = vc->io_block;
+
+	/* Bounce pages are single pages: keep segments within one. */
+	limits->max_segment_size = PAGE_SIZE;
+	limits->logical_block_size = max(limits->logical_block_size, bs);
+	limits->physical_block_size = max(limits->physical_block_size, bs);
+	limits->io_min = max(limits->io_min, bs);
+	/* Every crypto unit must lie within one page segment. */
+	limits->dma_alignment = limits->logical_block_size - 1;
+}
+
+static struct target_type veil_target = {
+	.name = "veil",
+	.version = {1, 0, 0},
+	.module = THIS_MODULE,
+	.ctr = veil_ctr,
+	.dtr = veil_dtr,
+	.map = veil_map,
+	.status = veil_status,
+	.message = veil_message,
+	.iterate_devices = veil_iterate_devices,
+	.io_hints = veil_io_hints,
+};
+
+static int __init dm_veil_init(void)
+{
+	return dm_register_target(&veil_target);
+}
+
+static void __exit dm_veil_exit(void)
+{
+	dm_unregister_target(&veil_target);
+}
+
+module_init(dm_veil_init);
+module_exit(dm_veil_exit);
+
+MODULE_DESCRIPTION("device-mapper target for veil encrypted logical units");
+MODULE_LICENSE("GPL");
