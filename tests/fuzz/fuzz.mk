@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: GPL-2.0
+# libFuzzer targets, one per parser; seed corpora in tests/fuzz/corpus/NAME.
+FUZZ_TARGETS += fuzz_md
+SRCS_fuzz_md := tests/fuzz/fuzz_md.c
+FUZZ_LIBSRCS_fuzz_md := common/veil_md.c common/crc32c_user.c
