@@ -160,6 +160,17 @@ static void test_crc(void)
 	u32 c = ~veil_crc32c(~0u, "123456789", 9);
 
 	check(c == 0xE3069283u, "crc32c test vector (got 0x%08x)", c);
+	memset(blk, 0, 32);
+	c = ~veil_crc32c(~0u, blk, 32);
+	check(c == 0x8A9136AAu, "crc32c of 32 zero bytes (got 0x%08x)", c);
+
+	/* The example block of docs/format.md section 4. */
+	veil_md_init(&md, 1ull << 21, 512, NULL);
+	md.seqno = 1;
+	veil_md_encode(&md, blk, BLK, NULL);
+	c = le32_to_cpu(hdr(blk)->csum);
+	check(c == 0xB2A3ECBBu, "format.md example block checksum (got 0x%08x)",
+	      c);
 }
 
 static void test_round_trips(void)
