@@ -3,6 +3,8 @@
  * Differences between the kernel series veil builds for (6.1 and 6.12), in
  * one place.  Code elsewhere uses only the names defined here and never tests
  * LINUX_VERSION_CODE itself.  Each entry says which kernel changed what.
+ * (checkpatch warns about LINUX_VERSION_CODE; this file is the one place an
+ * out-of-tree module needs it.)
  */
 #ifndef _VEIL_COMPAT_H
 #define _VEIL_COMPAT_H
@@ -16,7 +18,7 @@
  * halves); before, they received the struct genl_ops the family declared.
  * Both carry internal_flags, which is all veil reads from them.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#if KERNEL_VERSION(6, 2, 0) <= LINUX_VERSION_CODE
 #define veil_genl_hook_ops genl_split_ops
 #else
 #define veil_genl_hook_ops genl_ops
