@@ -169,9 +169,12 @@ def copy_into(root, src, dst=None):
 
 
 INIT = r"""#!/bin/busybox sh
-/bin/busybox --install -s /bin
+/bin/busybox --install -s
 export PATH=/veil/bin:/bin:/sbin:/usr/bin:/usr/sbin
+# No udev in the base guest: libdevmapper creates /dev/mapper nodes itself.
+export DM_DISABLE_UDEV=1
 mount -t proc proc /proc
+echo /sbin/modprobe > /proc/sys/kernel/modprobe
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm /tmp /run /var/tmp /mnt
