@@ -96,6 +96,7 @@ enum veil_cmd {
 	VEIL_CMD_KEY_FAIL,
 	__VEIL_CMD_MAX,
 };
+
 #define VEIL_CMD_MAX (__VEIL_CMD_MAX - 1)
 
 enum veil_attr {
@@ -113,6 +114,7 @@ enum veil_attr {
 	VEIL_A_REASON,		/* NUL-terminated string */
 	__VEIL_A_MAX,
 };
+
 #define VEIL_A_MAX (__VEIL_A_MAX - 1)
 
 enum veil_consumer {
