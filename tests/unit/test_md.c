@@ -737,14 +737,17 @@ static void test_is_plaintext(void)
 
 /* --------------------------------------------------------- write path --- */
 
-static char img_path[64];
+static char img_path[4096];
 static struct veil_md_copies copies;
 
+/* A sparse LU-sized image in $TMPDIR (or /tmp), already unlinked. */
 static int img_open(void)
 {
+	const char *dir = getenv("TMPDIR");
 	int fd;
 
-	strcpy(img_path, "/tmp/test_md.XXXXXX");
+	snprintf(img_path, sizeof(img_path), "%s/test_md.XXXXXX",
+		 dir && *dir ? dir : "/tmp");
 	fd = mkstemp(img_path);
 	if (fd < 0 || ftruncate(fd, LU * 512)) {
 		perror("test_md: temp image");
