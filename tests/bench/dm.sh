@@ -63,7 +63,7 @@ if grep -q '^veil ' /proc/modules 2>/dev/null && dmsetup targets | grep -q '^vei
 		wait $kd || true
 	}
 	veilrun veil aes-xts-plain64 64 $KEY
-	veilrun veil_null cipher_null-ecb 0 -
+	veilrun veil_null cipher_null-ecb 16 $(head -c 16 /dev/urandom | od -An -tx1 -v | tr -d " \n")
 else
 	echo "dm-veil not available: veil lines skipped"
 fi
