@@ -11,9 +11,9 @@ for p in "$@"; do
 	sed 's/^/  /' "$log"
 	t=$(grep -E '^# Totals: ' "$log" | tail -n1)
 	if [ -n "$t" ]; then
-		p_=$(sed -E 's/.*pass:([0-9]+).*/\1/' <<<"$t")
-		f_=$(sed -E 's/.*fail:([0-9]+).*/\1/' <<<"$t")
-		s_=$(sed -E 's/.*skip:([0-9]+).*/\1/' <<<"$t")
+		p_=$(sed -E 's/.* pass:([0-9]+).*/\1/' <<<"$t")
+		f_=$(sed -E 's/.* fail:([0-9]+).*/\1/' <<<"$t")
+		s_=$(sed -E 's/.* skip:([0-9]+).*/\1/' <<<"$t")
 		pass=$((pass + p_)); fail=$((fail + f_)); skip=$((skip + s_))
 		[ "$rc" = 0 ] || [ "$f_" -gt 0 ] || fail=$((fail + 1))
 	else
