@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: GPL-2.0
+# veild, the key daemon, and veil-kmip, its provisioning tool (both read
+# the same configuration file; see docs/veild.md).
+PROGRAMS += veil-kmip
+SRCS_veil-kmip := daemon/veild/veil-kmip.c
+LIBS_veil-kmip := $(KMIP_LIBS)

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * veil-kmip: provision and inspect veil keys on the key manager, with
+ * veild's configuration file.  What veilctl calls (or links: the same
+ * functions are in libveil, lib/kmip/provision.c).
+ *
+ *   veil-kmip [-c CONF] create [--bits N] [--local] [--id-len N]
+ *        print the new key-id (hex) on stdout, its KMIP identifier on stderr
+ *   veil-kmip [-c CONF] info KEYID     name, identifier, state, algorithm
+ *   veil-kmip [-c CONF] check KEYID    fetch the key as veild would; print
+ *                                      its length, never its bytes
+ *   veil-kmip [-c CONF] destroy KEYID  revoke and destroy
+ *
+ * Exit status: 0 ok, 1 operation failed, 2 usage or configuration error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/veil.h>
+
+#include "kmip/kmip.h"
+
+#define DEFAULT_CONF "/etc/veil/veild.conf"
+
+struct tool {
+	struct veil_kmip_conf conf;
+	SSL_CTX *ctx;
+	struct kmip_client *kc;
+};
+
+static int fail(struct tool *t, const char *what, int r)
+{
+	fprintf(stderr, "veil-kmip: %s: %s (%s)\n", what,
+		kmip_client_error(t->kc)[0] ? kmip_client_error(t->kc) :
+		strerror(-r), strerror(-r));
+	return 1;
+}
+
+static int parse_id(const char *arg, uint8_t *id)
+{
+	int n = veil_kmip_keyid_parse(arg, id, VEIL_KEY_ID_MAX);
+
+	if (n < 0)
+		fprintf(stderr, "veil-kmip: '%s' is not a key-id (1 to %d bytes in hex)\n",
+			arg, VEIL_KEY_ID_MAX);
+	return n;
+}
+
+static int cmd_create(struct tool *t, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "bits", required_argument, NULL, 'b' },
+		{ "local", no_argument, NULL, 'l' },
+		{ "id-len", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned int bits = t->conf.key_bits;
+	size_t id_len = VEIL_KEY_ID_DEFAULT;
+	uint8_t id[VEIL_KEY_ID_MAX];
+	char hex[2 * VEIL_KEY_ID_MAX + 1], uid[KMIP_UID_MAX];
+	bool local = false;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "b:li:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			bits = (unsigned int)strtoul(optarg, NULL, 10);
+			if (bits < 128 || bits > 8 * VEIL_KEY_MAX || bits % 64) {
+				fprintf(stderr, "veil-kmip: --bits must be a multiple of 64 from 128 to %d\n",
+					8 * VEIL_KEY_MAX);
+				return 2;
+			}
+			break;
+		case 'l':
+			local = true;
+			break;
+		case 'i':
+			id_len = strtoul(optarg, NULL, 10);
+			if (id_len < 8 || id_len > 32) {
+				fprintf(stderr, "veil-kmip: --id-len must be 8 to 32\n");
+				return 2;
+			}
+			break;
+		default:
+			return 2;
+		}
+	}
+	r = veil_kmip_provision(t->kc, bits, local, id, id_len, uid);
+	if (r)
+		return fail(t, "create", r);
+	veil_kmip_keyid_hex(id, id_len, hex, sizeof(hex));
+	printf("%s\n", hex);
+	fprintf(stderr, "veil-kmip: created %u-bit AES key %s%s, KMIP identifier %s on %s\n",
+		bits, VEIL_KMIP_NAME_PREFIX, hex, uid, kmip_client_peer(t->kc));
+	return 0;
+}
+
+static int cmd_info(struct tool *t, int argc, char **argv)
+{
+	uint8_t id[VEIL_KEY_ID_MAX];
+	char uid[KMIP_UID_MAX];
+	struct kmip_attrs a;
+	int n, r;
+
+	if (argc != 2 || (n = parse_id(argv[1], id)) < 0)
+		return 2;
+	r = veil_kmip_resolve(t->kc, id, (size_t)n, 0, uid);
+	if (r)
+		return fail(t, "info", r);
+	r = kmip_get_attributes(t->kc, uid, &a);
+	if (r)
+		return fail(t, "info", r);
+	printf("name: %s\nuid: %s\nserver: %s\nstate: %s\nalgorithm: %s\nbits: %d\n",
+	       a.name, a.uid, kmip_client_peer(t->kc), kmip_state_str(a.state),
+	       a.algorithm == KMIP_ALG_AES ? "AES" : "other", a.bits);
+	return 0;
+}
+
+static int cmd_check(struct tool *t, int argc, char **argv)
+{
+	uint8_t id[VEIL_KEY_ID_MAX], *key;
+	struct kmip_key info;
+	int n, r;
+
+	if (argc != 2 || (n = parse_id(argv[1], id)) < 0)
+		return 2;
+	key = veil_secmem_alloc(VEIL_KEY_MAX);
+	if (!key) {
+		perror("veil-kmip: locked memory");
+		return 1;
+	}
+	r = veil_kmip_fetch(t->kc, id, (size_t)n, key, VEIL_KEY_MAX, &info);
+	veil_secmem_free(key, VEIL_KEY_MAX);
+	if (r)
+		return fail(t, "check", r);
+	printf("ok: %zu-byte key (hidden) from %s\n", info.len,
+	       kmip_client_peer(t->kc));
+	return 0;
+}
+
+static int cmd_destroy(struct tool *t, int argc, char **argv)
+{
+	uint8_t id[VEIL_KEY_ID_MAX];
+	int n, r;
+
+	if (argc != 2 || (n = parse_id(argv[1], id)) < 0)
+		return 2;
+	r = veil_kmip_destroy_keyid(t->kc, id, (size_t)n);
+	if (r)
+		return fail(t, "destroy", r);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct tool *t, int argc, char **argv);
+	const char *help;
+} cmds[] = {
+	{ "create", cmd_create, "[--bits N] [--local] [--id-len N]" },
+	{ "info", cmd_info, "KEYID" },
+	{ "check", cmd_check, "KEYID" },
+	{ "destroy", cmd_destroy, "KEYID" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: veil-kmip [-c CONF] COMMAND [ARGS]\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = DEFAULT_CONF;
+	struct tool t;
+	char err[512];
+	size_t i;
+	int c, r;
+
+	while ((c = getopt(argc, argv, "+c:h")) != -1) {
+		switch (c) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[optind], cmds[i].name))
+			break;
+	if (i == sizeof(cmds) / sizeof(cmds[0])) {
+		fprintf(stderr, "veil-kmip: unknown command '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	veil_kmip_conf_defaults(&t.conf);
+	if (veil_kmip_conf_load(&t.conf, conf, err, sizeof(err))) {
+		fprintf(stderr, "veil-kmip: %s\n", err);
+		return 2;
+	}
+	t.ctx = kmip_tls_ctx_new(&t.conf, err, sizeof(err));
+	if (!t.ctx) {
+		fprintf(stderr, "veil-kmip: %s\n", err);
+		return 2;
+	}
+	t.kc = kmip_client_new(&t.conf, t.ctx);
+	if (!t.kc) {
+		perror("veil-kmip");
+		SSL_CTX_free(t.ctx);
+		return 1;
+	}
+	r = cmds[i].fn(&t, argc - optind, argv + optind);
+	kmip_client_free(t.kc);
+	SSL_CTX_free(t.ctx);
+	return r;
+}

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The TLS side of the KMIP client: one SSL_CTX per configuration (CA,
+ * client certificate and key, TLS 1.2 minimum), and connecting one socket
+ * with bounded waits and verification of the server's name or address.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "kmip/kmip.h"
+#include "kmip/tls.h"
+
+static void ssl_errstr(char *buf, size_t size)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (e)
+		ERR_error_string_n(e, buf, size);
+	else
+		snprintf(buf, size, "unknown TLS error");
+	ERR_clear_error();
+}
+
+SSL_CTX *kmip_tls_ctx_new(const struct veil_kmip_conf *c, char *err,
+			  size_t errlen)
+{
+	char e[200];
+	SSL_CTX *ctx;
+
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		ssl_errstr(e, sizeof(e));
+		snprintf(err, errlen, "cannot create a TLS context: %s", e);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* wipe decrypted records (key bytes) before OpenSSL frees them */
+	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_load_verify_locations(ctx, c->ca, NULL) != 1) {
+		ssl_errstr(e, sizeof(e));
+		snprintf(err, errlen, "cannot load CA certificates from %s: %s",
+			 c->ca, e);
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->cert) != 1) {
+		ssl_errstr(e, sizeof(e));
+		snprintf(err, errlen, "cannot load client certificate %s: %s",
+			 c->cert, e);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, c->key, SSL_FILETYPE_PEM) != 1) {
+		ssl_errstr(e, sizeof(e));
+		snprintf(err, errlen, "cannot load client key %s: %s", c->key, e);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		ssl_errstr(e, sizeof(e));
+		snprintf(err, errlen, "client key %s does not match certificate %s",
+			 c->key, c->cert);
+		goto fail;
+	}
+	return ctx;
+
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (deadline->tv_sec - now.tv_sec) * 1000 +
+	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+void kmip_deadline(struct timespec *d, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, d);
+	d->tv_sec += ms / 1000;
+	d->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (d->tv_nsec >= 1000000000) {
+		d->tv_sec++;
+		d->tv_nsec -= 1000000000;
+	}
+}
+
+static int tcp_connect_one(const struct addrinfo *ai, int timeout_ms,
+			   int *fdp)
+{
+	struct timespec deadline;
+	struct pollfd pfd;
+	socklen_t sl;
+	int fd, err = 0, r;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return -errno;
+	kmip_deadline(&deadline, timeout_ms);
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
+		err = -errno;
+		goto fail;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	for (;;) {
+		long left = ms_left(&deadline);
+
+		if (left <= 0) {
+			err = -ETIMEDOUT;
+			goto fail;
+		}
+		r = poll(&pfd, 1, (int)left);
+		if (r > 0)
+			break;
+		if (r < 0 && errno != EINTR) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	sl = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl)) {
+		err = -errno;
+		goto fail;
+	}
+	if (err) {
+		err = -err;
+		goto fail;
+	}
+	*fdp = fd;
+	return 0;
+
+fail:
+	close(fd);
+	return err;
+}
+
+static int tcp_connect(const struct kmip_server *s, int timeout_ms,
+		       int *fdp, char *err, size_t errlen)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+	}, *res, *ai;
+	int r, e = -EHOSTUNREACH;
+
+	r = getaddrinfo(s->host, s->port, &hints, &res);
+	if (r) {
+		snprintf(err, errlen, "cannot resolve %s: %s", s->host,
+			 gai_strerror(r));
+		return -EHOSTUNREACH;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		e = tcp_connect_one(ai, timeout_ms, fdp);
+		if (!e)
+			break;
+	}
+	freeaddrinfo(res);
+	if (e)
+		snprintf(err, errlen, "connect to %s:%s: %s", s->host, s->port,
+			 strerror(-e));
+	return e;
+}
+
+static bool is_ip(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	       inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* Did the server reject our certificate (a TLS alert about it)? */
+static bool alert_about_our_cert(unsigned long e)
+{
+	int reason = ERR_GET_REASON(e);
+
+	return reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
+	       reason == SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN ||
+	       reason == SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE ||
+	       reason == SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED ||
+	       reason == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED ||
+	       reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA ||
+	       reason == SSL_R_TLSV1_ALERT_ACCESS_DENIED ||
+	       reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED;
+}
+
+int kmip_tls_connect(const struct veil_kmip_conf *c, SSL_CTX *ctx,
+		     const struct kmip_server *s, struct kmip_tls *t,
+		     char *err, size_t errlen, bool *transient)
+{
+	const char *name = c->server_name[0] ? c->server_name : s->host;
+	struct timeval tv = {
+		.tv_sec = c->io_timeout_ms / 1000,
+		.tv_usec = (c->io_timeout_ms % 1000) * 1000,
+	};
+	int fd = -1, one = 1, r, e;
+	unsigned long ssl_e;
+	char es[160];
+	long vr;
+
+	*transient = true;
+	r = tcp_connect(s, c->connect_timeout_ms, &fd, err, errlen);
+	if (r)
+		return r;
+	/* from here on blocking I/O, each call bounded by io_timeout */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+
+	t->ssl = SSL_new(ctx);
+	if (!t->ssl) {
+		close(fd);
+		snprintf(err, errlen, "out of memory for a TLS session");
+		*transient = false;
+		return -ENOMEM;
+	}
+	SSL_set_fd(t->ssl, fd);
+	t->fd = fd;
+	if (is_ip(name)) {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);
+	} else {
+		SSL_set_tlsext_host_name(t->ssl, name);
+		SSL_set1_host(t->ssl, name);
+	}
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_connect(t->ssl);
+	if (r == 1)
+		return 0;
+
+	e = SSL_get_error(t->ssl, r);
+	vr = SSL_get_verify_result(t->ssl);
+	ssl_e = ERR_peek_last_error();
+	if (vr != X509_V_OK) {
+		snprintf(err, errlen, "%s:%s: server certificate rejected: %s (expected %s)",
+			 s->host, s->port, X509_verify_cert_error_string(vr),
+			 name);
+		*transient = false;
+		r = -EPROTO;
+	} else if (e == SSL_ERROR_SSL && alert_about_our_cert(ssl_e)) {
+		ssl_errstr(es, sizeof(es));
+		snprintf(err, errlen, "%s:%s: key manager refused this host's certificate (%s)",
+			 s->host, s->port, es);
+		*transient = false;
+		r = -EKEYREJECTED;
+	} else if (e == SSL_ERROR_SSL) {
+		ssl_errstr(es, sizeof(es));
+		snprintf(err, errlen, "%s:%s: TLS handshake failed (not a KMIP/TLS server?): %s",
+			 s->host, s->port, es);
+		*transient = false;
+		r = -EPROTO;
+	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		snprintf(err, errlen, "%s:%s: TLS handshake timed out",
+			 s->host, s->port);
+		r = -ETIMEDOUT;
+	} else {
+		snprintf(err, errlen, "%s:%s: connection closed during the TLS handshake%s%s",
+			 s->host, s->port, errno ? ": " : "",
+			 errno ? strerror(errno) : "");
+		r = -ECONNRESET;
+	}
+	ERR_clear_error();
+	kmip_tls_close(t);
+	return r;
+}
+
+void kmip_tls_close(struct kmip_tls *t)
+{
+	if (t->ssl) {
+		/* a quiet close: never wait for the peer's close_notify */
+		SSL_set_quiet_shutdown(t->ssl, 1);
+		SSL_free(t->ssl);
+		t->ssl = NULL;
+	}
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+/* The server closed (or wrote unasked) while we were idle. */
+bool kmip_tls_stale(struct kmip_tls *t)
+{
+	struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+
+	if (!t->ssl)
+		return true;
+	if (SSL_pending(t->ssl))
+		return true;
+	return poll(&pfd, 1, 0) != 0;
+}
+
+static int io_err(struct kmip_tls *t, int r, const char *what, char *err,
+		  size_t errlen, bool *transient)
+{
+	int e = SSL_get_error(t->ssl, r);
+	char es[160];
+
+	*transient = true;
+	if (e == SSL_ERROR_ZERO_RETURN ||
+	    (e == SSL_ERROR_SYSCALL && errno == 0)) {
+		snprintf(err, errlen, "connection closed by the key manager while %s",
+			 what);
+		return -ECONNRESET;
+	}
+	if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		snprintf(err, errlen, "timed out %s", what);
+		return -ETIMEDOUT;
+	}
+	if (e == SSL_ERROR_SYSCALL) {
+		int sv = errno;
+
+		snprintf(err, errlen, "%s: %s", what, strerror(sv));
+		return -sv;
+	}
+	ssl_errstr(es, sizeof(es));
+	snprintf(err, errlen, "TLS error %s: %s", what, es);
+	*transient = false;
+	return -EPROTO;
+}
+
+int kmip_tls_write(struct kmip_tls *t, const void *buf, size_t len,
+		   char *err, size_t errlen, bool *transient)
+{
+	size_t done = 0, n;
+	int r;
+
+	while (done < len) {
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_write_ex(t->ssl, (const char *)buf + done, len - done, &n);
+		if (r != 1)
+			return io_err(t, r, "sending the request", err, errlen,
+				      transient);
+		done += n;
+	}
+	return 0;
+}
+
+int kmip_tls_read(struct kmip_tls *t, void *buf, size_t len,
+		  const struct timespec *deadline, size_t *got,
+		  char *err, size_t errlen, bool *transient)
+{
+	size_t n;
+	int r;
+
+	while (*got < len) {
+		if (ms_left(deadline) <= 0) {
+			*transient = true;
+			snprintf(err, errlen, "timed out reading the reply");
+			return -ETIMEDOUT;
+		}
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_read_ex(t->ssl, (char *)buf + *got, len - *got, &n);
+		if (r != 1)
+			return io_err(t, r, "reading the reply", err, errlen,
+				      transient);
+		*got += n;
+	}
+	return 0;
+}
