@@ -20,7 +20,8 @@
  * The daemon answers with a push (the keyblob) or a failure (an errno and a
  * reason).  Only a CAP_SYS_ADMIN caller (in the initial user namespace) may
  * register, push or fail.  Nothing in the family ever sends key bytes to
- * userspace.
+ * userspace.  The family exists in the initial network namespace only.
+ * Resolving it by name loads veil.ko if needed (module alias).
  *
  * VEIL_CMD_GET_INFO (any caller; doit)
  *   request:  none
@@ -36,7 +37,10 @@
  *   as VEIL_CMD_KEY_REQUEST messages.  When the daemon's socket closes, the
  *   kernel keeps the requests and waits for the next registration.  A
  *   mismatched ABI is refused with EPROTO and the kernel's ABI in the reply
- *   extack.
+ *   extack.  The reply comes before the re-sent requests.  A request the
+ *   kernel could not send (daemon's receive buffer full) stays pending; a
+ *   daemon may REGISTER again on the same socket to have everything pending
+ *   re-sent (it then sees duplicates of requests it already holds).
  *
  * VEIL_CMD_KEY_REQUEST (kernel -> daemon, unicast)
  *             VEIL_A_REQ_ID        u32  handle, unique among pending requests
@@ -52,19 +56,25 @@
  *             VEIL_A_CIPHER        string  optional, dm-crypt style spec the
  *                                          key is meant for ("aes-xts-plain64")
  *   A push whose handle matches no pending request, or whose key-id differs
- *   from the one the request carried, is refused (ENOENT / EKEYREJECTED).
+ *   from the one the request carried, is refused (ENOENT / EKEYREJECTED;
+ *   the request then stays pending).  A request is answered exactly once.
  *
  * VEIL_CMD_KEY_FAIL (CAP_SYS_ADMIN; doit)
  *   request:  VEIL_A_REQ_ID        u32
  *             VEIL_A_KEY_ID        binary  must equal the request's key-id
  *             VEIL_A_ERRNO         u32  positive errno (EKEYREJECTED: refused
  *                                       by the key manager, ENOKEY: not found,
- *                                       EHOSTUNREACH: key manager unreachable)
+ *                                       EHOSTUNREACH: key manager unreachable;
+ *                                       also EKEYREVOKED, EKEYEXPIRED, EACCES,
+ *                                       EPERM, ETIMEDOUT, ECONNREFUSED,
+ *                                       ENETUNREACH, EPROTO, EINVAL, EIO; any
+ *                                       other reaches the consumer as EIO,
+ *                                       0 is refused)
  *             VEIL_A_REASON        string  optional, human-readable, shown by
  *                                          status (never contains key bytes)
  *
  * Strict policies: every attribute has a fixed type and length bound; unknown
- * attributes are rejected.
+ * attributes, and attributes the command does not take, are rejected.
  *
  * ---------------------------------------------------------------------------
  * On-disk metadata of an eVLU (format version VEIL_MD_VERSION)
