@@ -130,6 +130,12 @@ struct veil_key *veil_key_create(const struct veil_cipher *c,
 		*why = "cipher IV size does not suit the IV mode";
 		goto bad;
 	}
+	/*
+	 * cipher_null takes no key at all (dm-crypt spells it "-"); the
+	 * keyblob still had to arrive, so the queueing cost is measured.
+	 */
+	if (!crypto_skcipher_max_keysize(key->tfm))
+		key_len = 0;
 	crypto_skcipher_set_flags(key->tfm, CRYPTO_TFM_REQ_FORBID_WEAK_KEYS);
 	r = crypto_skcipher_setkey(key->tfm, k, key_len);
 	if (r) {
@@ -322,7 +328,7 @@ static void veil_read_finish(struct veil_io *io)
 			       io->sector >> key->unit_shift, io->iter.bi_size);
 		if (r) {
 			DMERR_LIMIT("%s: decryption failed at sector %llu: %d",
-				    io->vc->dev->name,
+				    io->vc->name,
 				    (unsigned long long)io->sector, r);
 			bio->bi_status = BLK_STS_IOERR;
 		}
@@ -443,7 +449,7 @@ static void veil_write_do(struct veil_c *vc, struct veil_io *io,
 	veil_key_put(key);
 	if (r) {
 		DMERR_LIMIT("%s: encryption failed at sector %llu: %d",
-			    vc->dev->name, (unsigned long long)io->sector, r);
+			    vc->name, (unsigned long long)io->sector, r);
 		veil_bounce_free(vc, clone);
 		bio->bi_status = BLK_STS_IOERR;
 		bio_endio(bio);
@@ -480,7 +486,7 @@ int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio)
 
 int veil_crypt_init(struct veil_c *vc)
 {
-	const char *name = dm_table_device_name(vc->ti->table);
+	const char *name = vc->name;
 	int r;
 
 	mutex_init(&vc->bounce_lock);

@@ -83,6 +83,7 @@ struct veil_c {
 	struct dm_target *ti;
 	struct dm_dev *dev;
 	u64 lu_sectors;
+	const char *name;	/* the dm device's disk name, "dm-3": logs, key requests */
 
 	/* Table options, as given (status TABLE reproduces them). */
 	unsigned int key_timeout;	/* seconds */

@@ -130,7 +130,7 @@ static void veil_timeout_work(struct work_struct *w)
 
 	if (n)
 		DMWARN("%s: %u bio(s) failed after waiting %us for the key",
-		       vc->dev->name, n, vc->key_timeout);
+		       vc->name, n, vc->key_timeout);
 	while ((bio = bio_list_pop(&expired)))
 		bio_io_error(bio);
 }
@@ -210,9 +210,9 @@ static void veil_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
 	spin_unlock_irq(&vc->lock);
 
 	if (key)
-		DMINFO("%s: key received, device unlocked", vc->dev->name);
+		DMINFO("%s: key received, device unlocked", vc->name);
 	else
-		DMWARN("%s: no key (%d): %s", vc->dev->name, err, why);
+		DMWARN("%s: no key (%d): %s", vc->name, err, why);
 }
 
 /* Under ctl_lock: release the current key request, if any. */
@@ -248,10 +248,9 @@ void veil_request_key(struct veil_c *vc)
 	veil_key_put(old);
 
 	req = veil_key_request(VEIL_CONSUMER_DM,
-			       dm_table_device_name(vc->ti->table),
-			       key_id, key_id_len, veil_key_cb, vc);
+			       vc->name, key_id, key_id_len, veil_key_cb, vc);
 	if (IS_ERR(req)) {
-		DMERR("%s: cannot post the key request: %ld", vc->dev->name,
+		DMERR("%s: cannot post the key request: %ld", vc->name,
 		      PTR_ERR(req));
 		spin_lock_irq(&vc->lock);
 		vc->state = VEIL_STATE_NO_KEY;
@@ -301,7 +300,7 @@ int veil_msg_wipe_key(struct veil_c *vc)
 	case VEIL_STATE_NO_KEY:
 	case VEIL_STATE_ENCRYPTED:
 		veil_drop_key(vc, VEIL_STATE_NO_KEY, "key wiped");
-		DMINFO("%s: key wiped", vc->dev->name);
+		DMINFO("%s: key wiped", vc->name);
 		break;
 	default:
 		r = -EINVAL;

@@ -58,7 +58,7 @@ static int veil_read_copy(struct veil_c *vc, u32 slot, struct page *page,
  */
 int veil_md_load(struct veil_c *vc, struct veil_md *md, const char **why)
 {
-	const char *dev = vc->dev->name;
+	const char *dev = vc->name;
 	const char *pwhy = "", *awhy = "";
 	struct veil_md *alt;
 	struct page *page;
@@ -128,12 +128,12 @@ static int veil_md_cipher(struct veil_c *vc, const struct veil_md *md,
 		return 0;
 	if (!md->key_bytes || md->key_bytes > VEIL_KEY_MAX) {
 		DMERR("%s: metadata key size %u is out of range",
-		      vc->dev->name, md->key_bytes);
+		      vc->name, md->key_bytes);
 		return -EINVAL;
 	}
 	r = veil_cipher_parse(md->cipher, c, &why);
 	if (r)
-		DMERR("%s: cipher \"%s\" in metadata: %s", vc->dev->name,
+		DMERR("%s: cipher \"%s\" in metadata: %s", vc->name,
 		      md->cipher, why);
 	return r;
 }
@@ -175,7 +175,7 @@ int veil_md_setup(struct veil_c *vc)
 	case 0:
 		if (ti->len > md->data_sectors) {
 			DMERR("%s: table length %llu > data area %llu sectors",
-			      vc->dev->name, (unsigned long long)ti->len,
+			      vc->name, (unsigned long long)ti->len,
 			      md->data_sectors);
 			ti->error = "Table is longer than the data area recorded in the metadata";
 			r = -EINVAL;
@@ -202,7 +202,7 @@ int veil_md_setup(struct veil_c *vc)
 			break;
 		}
 		DMINFO("%s: no veil metadata: whole device passed through unencrypted",
-		       vc->dev->name);
+		       vc->name);
 		vc->layout.known = true;
 		vc->layout.data_offset = 0;
 		vc->layout.data_sectors = vc->lu_sectors;
@@ -225,7 +225,7 @@ int veil_md_setup(struct veil_c *vc)
 			break;
 		}
 		DMWARN("%s: metadata unusable (%s): state unknown",
-		       vc->dev->name, why);
+		       vc->name, why);
 		vc->layout.known = false;
 		vc->layout.data_offset = VEIL_MD_AREA_SECTORS;
 		vc->layout.data_sectors = max_data;
@@ -307,7 +307,7 @@ int veil_msg_update(struct veil_c *vc)
 	if (!why && veil_md_cipher(vc, md, &c))
 		why = "unsupported cipher or key size in the metadata";
 	if (why) {
-		DMWARN("%s: update: %s", vc->dev->name, why);
+		DMWARN("%s: update: %s", vc->name, why);
 		veil_drop_key(vc, VEIL_STATE_UNKNOWN, why);
 		r = -EIO;
 		goto out;
@@ -350,10 +350,10 @@ int veil_msg_update(struct veil_c *vc)
 	veil_key_put(oldkey);
 	if (md->key_id_len) {
 		DMINFO("%s: update: new key-id, waiting for its key",
-		       vc->dev->name);
+		       vc->name);
 		veil_request_key(vc);
 	} else {
-		DMINFO("%s: update: no key-id, unencrypted", vc->dev->name);
+		DMINFO("%s: update: no key-id, unencrypted", vc->name);
 	}
 	md = old;
 out_ok:

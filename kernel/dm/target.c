@@ -202,6 +202,8 @@ static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
 	char dummy;
 	int r;
 
+	if (!as->argc)
+		return 0;	/* no optional arguments */
 	r = dm_read_arg_group(_args, as, &n, &ti->error);
 	if (r)
 		return r;
@@ -247,6 +249,7 @@ static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	ti->private = vc;
 	vc->ti = ti;
+	vc->name = dm_disk(dm_table_get_md(ti->table))->disk_name;
 	vc->key_timeout = VEIL_KEY_TIMEOUT_DEFAULT;
 	veil_keys_init(vc);
 
@@ -360,7 +363,7 @@ static int veil_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return veil_msg_retry(vc);
 bad:
 	DMWARN("%s: unrecognised message (expected update, wipe_key or retry)",
-	       vc->dev->name);
+	       vc->name);
 	return -EINVAL;
 }
 
