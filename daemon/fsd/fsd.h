@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * veil-fsd: what the parts share -- the per-VM runtime state, the
+ * connection, logging.
+ */
+#ifndef VEIL_FSD_H
+#define VEIL_FSD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "fid.h"
+#include "proto.h"
+#include "shape.h"
+
+/* ---- per-VM runtime state (vm.c): outlives config reloads ------------ */
+struct vm_state {
+	char name[FSD_NAME_MAX + 1];
+	pthread_mutex_t lock;		/* shaper */
+	struct shaper shaper;
+	int fds;			/* cached host fds of all connections */
+	int conns;
+	uint64_t requests, bytes;	/* served, for status */
+	struct vm_state *next;
+};
+
+/* Find or create the state of vm (shaper set from its config). */
+struct vm_state *vm_state_get(const struct vm_conf *vm);
+/* After a reload: new shaping settings for every VM still configured. */
+void vm_state_reconf(const struct fsd_conf *c);
+/* Charge a request and sleep as long as the shaper says. */
+void vm_state_shape(struct vm_state *vs, uint64_t bytes);
+/* One line per VM into buf (control "status"). */
+size_t vm_state_report(char *buf, size_t len);
+void vm_state_free_all(void);
+uint64_t fsd_now_ns(void);
+
+/* ---- a connection ---------------------------------------------------- */
+enum conn_bind { BIND_CID, BIND_UDS };
+
+struct conn {
+	int sock;
+	enum conn_bind bind;
+	uint32_t cid;			/* peer CID (BIND_CID) */
+	char *uds;			/* the VM's uds base path (BIND_UDS) */
+	uint32_t port;			/* the port the guest connected to */
+	char peer[128];			/* for logs */
+
+	struct fsd_conf *conf;		/* snapshot in use (a reference) */
+	const struct vm_conf *vm;	/* inside conf */
+	unsigned long gen;
+	struct vm_state *vs;
+
+	int rootfd;
+	struct fidtab fids;
+	uint32_t msize;
+	bool versioned;
+	bool proven;			/* passed the proof handshake */
+	uint32_t cred_uid, cred_gid;	/* last applied, to skip syscalls */
+	bool cred_set;
+	uint8_t *in, *out;		/* msize_max bytes each */
+};
+
+/* conn.c: bring a connection up on an accepted socket and serve it. */
+struct conn *conn_new(int sock, const struct vm_conf *vm, struct fsd_conf *conf);
+void conn_free(struct conn *c);
+void *conn_thread(void *arg);
+/* Pick up a reloaded config: 0, or -1 if the connection must close. */
+int conn_refresh(struct conn *c);
+
+/* ops.c: handle one message; returns the reply length, or -1 to close. */
+long ops_handle(struct conn *c, const uint8_t *msg, size_t len);
+
+/* cred.c: act as uid/gid of the guest (per the VM's uid_map). */
+int cred_apply(struct conn *c, uint32_t uid, uint32_t gid);
+void cred_reset(struct conn *c);
+
+/* log.c */
+extern int fsd_verbose;
+void fsd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * veil-fsd: the trusted multi-tenant 9P2000.L server for guest VMs.
+ *
+ *   veil-fsd -c /etc/veil/veil-fsd.conf [-v] [-t]
+ *
+ * Brings the parts up in order (config, listeners, control socket) and
+ * down in reverse; the main thread waits for listeners, the control
+ * socket and signals (SIGHUP reloads, SIGTERM/SIGINT stop), and each
+ * connection runs in a thread of its own.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "fsd.h"
+#include "listen.h"
+
+static const char *conf_path;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: veil-fsd -c CONFIG [-v] [-t]\n"
+		   "  -c CONFIG  the access table (see veil-fsd(8))\n"
+		   "  -t         check the configuration and exit\n"
+		   "  -v         log each connection and request error\n");
+}
+
+static int reload(char *err, size_t len)
+{
+	struct fsd_conf *c;
+	int rc = conf_load(conf_path, &c, err, len);
+
+	if (rc) {
+		fsd_log(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
+		return rc;
+	}
+	vm_state_reconf(c);
+	conf_install(c);
+	c = conf_get();
+	if (listen_sync(c))
+		fsd_log(LOG_WARNING, "reload: some listeners could not be opened");
+	conf_put(c);
+	fsd_log(LOG_INFO, "configuration reloaded from %s", conf_path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct pollfd pfd[4096 + 2];
+	struct fsd_conf *conf;
+	char err[512];
+	int opt, sfd, check_only = 0, rc = 1;
+	sigset_t mask;
+
+	while ((opt = getopt(argc, argv, "c:tvh")) != -1) {
+		switch (opt) {
+		case 'c': conf_path = optarg; break;
+		case 't': check_only = 1; break;
+		case 'v': fsd_verbose = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!conf_path || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	if (conf_load(conf_path, &conf, err, sizeof(err))) {
+		fsd_log(LOG_ERR, "%s", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: %zu VMs, configuration OK\n", conf_path, conf->n_vms);
+		conf_free(conf);
+		return 0;
+	}
+
+	/* signals: handled in the main loop only */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		fsd_log(LOG_ERR, "signalfd: %s", strerror(errno));
+		goto out_conf;
+	}
+
+	conf_install(conf);
+	conf = conf_get();
+	if (listen_sync(conf) && !listen_pollfds(pfd, 1)) {
+		fsd_log(LOG_ERR, "no listener could be opened");
+		goto out_listen;
+	}
+	if (conf->control && (rc = control_open(conf->control))) {
+		fsd_log(LOG_ERR, "control socket %s: %s", conf->control, strerror(-rc));
+		rc = 1;
+		goto out_listen;
+	}
+	conf_put(conf);
+	conf = NULL;
+	fsd_log(LOG_INFO, "ready");
+
+	for (;;) {
+		size_t n = 0, i;
+		struct signalfd_siginfo si;
+
+		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		if (control_fd() >= 0)
+			pfd[n++] = (struct pollfd){ .fd = control_fd(), .events = POLLIN };
+		n += listen_pollfds(pfd + n, sizeof(pfd) / sizeof(pfd[0]) - n);
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fsd_log(LOG_ERR, "poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGHUP) {
+				reload(err, sizeof(err));
+				continue;	/* the poll set may have changed */
+			}
+			fsd_log(LOG_INFO, "signal %u: stopping", si.ssi_signo);
+			rc = 0;
+			break;
+		}
+		for (i = 1; i < n; i++) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			if (pfd[i].fd == control_fd())
+				control_serve(reload);
+			else
+				listen_accept(pfd[i].fd);
+			break;	/* a reload may have changed the poll set */
+		}
+	}
+
+	control_close();
+out_listen:
+	listen_close_all();
+	close(sfd);
+out_conf:
+	conf_put(conf);
+	/*
+	 * Connection threads are detached and hold their own references;
+	 * exiting ends them, and the guests see their connections close.
+	 */
+	return rc;
+}
