@@ -34,6 +34,12 @@
  *
  *   Lock order: genetlink's locks, then veil_req_lock.  No veil lock is held
  *   while calling a consumer.
+ *
+ * The daemon is known by its socket's port id.  netlink frees a port id
+ * just before it reports the socket's release, so a process that closes its
+ * daemon socket and at once registers a new one that gets the same id can
+ * be forgotten by the late release notice; GET_INFO then shows no daemon
+ * and registering again fixes it.  veild keeps one socket for its life.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
