@@ -24,4 +24,28 @@
 #define veil_genl_hook_ops genl_ops
 #endif
 
+/* 9p / vsock */
+
+/*
+ * The unaligned access helpers (get_unaligned_le32() and friends): 6.12
+ * moved them from <asm/unaligned.h> to <linux/unaligned.h> and dropped the
+ * old name.  The 9P transport (9pnet_vsock) reads frame headers with them.
+ *
+ * Checked and found identical in both series, so no entry is needed: the
+ * transport API of <net/9p/transport.h> (struct p9_trans_module fields,
+ * create(client, devname, args)), and in <net/9p/client.h> p9_tag_lookup(c,
+ * tag) returning a referenced request, p9_req_get/p9_req_try_get,
+ * p9_req_put(c, r), p9_client_cb(c, req, status), struct p9_req_t with its
+ * refcount, and struct p9_fcall (6.12 only adds a zc flag the transport
+ * does not use): Debian's 6.1 carries the stable backports of the request
+ * refcounting.  Also identical: kernel_connect/kernel_getsockname/
+ * kernel_sendmsg/kernel_recvmsg/kernel_sock_shutdown, struct vsock_sock's
+ * connect_timeout, and the crypto_shash calls.
+ */
+#if KERNEL_VERSION(6, 12, 0) <= LINUX_VERSION_CODE
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
 #endif /* _VEIL_COMPAT_H */

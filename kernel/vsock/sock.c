@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kernel AF_VSOCK stream socket under one mount: a connect that gives
+ * up after VS9P_CONNECT_TIMEOUT, and send/receive of whole buffers.  Every
+ * wait here sleeps interruptibly on the socket (no polling); a peer that
+ * goes away, a shutdown() by close, a socket timeout or a signal to the
+ * mounting process ends it with an error.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
+#include <linux/vm_sockets.h>
+#include <net/af_vsock.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
+
+#include "vsock9p.h"
+
+void vs9p_sock_set_timeouts(struct socket *sock, long rcv, long snd)
+{
+	struct sock *sk = sock->sk;
+
+	lock_sock(sk);
+	WRITE_ONCE(sk->sk_rcvtimeo, rcv);
+	WRITE_ONCE(sk->sk_sndtimeo, snd);
+	release_sock(sk);
+}
+
+int vs9p_sock_connect(struct vs9p_conn *conn)
+{
+	struct sockaddr_vm addr = {
+		.svm_family = AF_VSOCK,
+		.svm_cid = conn->opts.cid,
+		.svm_port = conn->opts.port,
+	};
+	struct sockaddr_vm local = {};
+	struct socket *sock;
+	int err;
+
+	err = sock_create_kern(&init_net, AF_VSOCK, SOCK_STREAM, 0, &sock);
+	if (err) {
+		pr_err("%s: cannot create a vsock socket (is vsock.ko loadable?): %d\n",
+		       conn->name, err);
+		return err;
+	}
+
+	/* vsock's own bound on a blocking connect; the default is 2 s. */
+	lock_sock(sock->sk);
+	vsock_sk(sock->sk)->connect_timeout = VS9P_CONNECT_TIMEOUT * HZ;
+	release_sock(sock->sk);
+
+	err = kernel_connect(sock, (struct sockaddr *)&addr, sizeof(addr), 0);
+	if (err) {
+		pr_err("%s: cannot connect: %d\n", conn->name, err);
+		goto out_release;
+	}
+
+	err = kernel_getsockname(sock, (struct sockaddr *)&local);
+	if (err < 0) {
+		pr_err("%s: cannot read the local address: %d\n",
+		       conn->name, err);
+		goto out_release;
+	}
+	conn->local_cid = local.svm_cid;
+	conn->sock = sock;
+	return 0;
+
+out_release:
+	sock_release(sock);
+	return err;
+}
+
+int vs9p_sock_send(struct socket *sock, const void *buf, size_t len)
+{
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+	struct kvec kv;
+	int n;
+
+	while (len) {
+		kv.iov_base = (void *)buf;
+		kv.iov_len = len;
+		n = kernel_sendmsg(sock, &msg, &kv, 1, len);
+		if (n < 0)
+			return n;
+		if (!n)
+			return -EPIPE;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Returns 0 with all of buf filled, -ECONNRESET if the peer closed the
+ * stream first, or the socket's error (-EAGAIN: the receive timeout).
+ */
+int vs9p_sock_recv(struct socket *sock, void *buf, size_t len)
+{
+	struct msghdr msg = {};
+	struct kvec kv;
+	int n;
+
+	while (len) {
+		kv.iov_base = buf;
+		kv.iov_len = len;
+		n = kernel_recvmsg(sock, &msg, &kv, 1, len, 0);
+		if (n < 0)
+			return n;
+		if (!n)
+			return -ECONNRESET;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+void vs9p_sock_close(struct vs9p_conn *conn)
+{
+	if (!conn->sock)
+		return;
+	sock_release(conn->sock);
+	conn->sock = NULL;
+}
