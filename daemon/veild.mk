@@ -4,3 +4,7 @@
 PROGRAMS += veil-kmip
 SRCS_veil-kmip := daemon/veild/veil-kmip.c
 LIBS_veil-kmip := $(KMIP_LIBS)
+PROGRAMS += veild
+SRCS_veild := daemon/veild/main.c daemon/veild/genl.c daemon/veild/pool.c \
+	daemon/veild/harden.c daemon/veild/log.c
+LIBS_veild := $(KMIP_LIBS)

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	signal(SIGPIPE, SIG_IGN);	/* a key manager closing mid-write */
 	veil_kmip_conf_defaults(&t.conf);
 	if (veil_kmip_conf_load(&t.conf, conf, err, sizeof(err))) {
 		fprintf(stderr, "veil-kmip: %s\n", err);
