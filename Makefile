@@ -40,18 +40,18 @@ Q := $(if $(filter 1,$(V)),,@)
 all: modules user
 
 # ---------------------------------------------------------------- kernel ---
-KSRC_DIRS := kernel common include Kbuild
+# What the kernel build sees (paths relative to the top; copied with -R).
+KSRC_DIRS := kernel common include Kbuild tests/kselftest/core/veil_test_consumer
 
 modules: FORCE
 	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR): run scripts/setup-host.sh" >&2; exit 1; }
 	$(Q)mkdir -p $(KOUT)
-	$(Q)rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
-		$(addprefix $(TOP)/,$(KSRC_DIRS)) $(KOUT)/src/ 2>/dev/null || \
-		{ rm -rf $(KOUT)/src && mkdir -p $(KOUT)/src && cp -a $(addprefix $(TOP)/,$(KSRC_DIRS)) $(KOUT)/src/; }
+	$(Q)cd $(TOP) && rsync -aR --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+		$(KSRC_DIRS) $(KOUT)/src/
 	$(Q)$(MAKE) -C $(KDIR) M=$(KOUT)/src W=1 modules 2>&1 | tee $(KOUT)/build.log
 	$(Q)if grep -E 'warning:|error:' $(KOUT)/build.log >/dev/null; then \
 		echo "kernel build for $(KVER) produced warnings (see $(KOUT)/build.log)" >&2; exit 1; fi
-	$(Q)mkdir -p $(KOUT)/ko && find $(KOUT)/src -name '*.ko' -exec cp {} $(KOUT)/ko/ \;
+	$(Q)rm -rf $(KOUT)/ko && mkdir -p $(KOUT)/ko && find $(KOUT)/src -name '*.ko' -exec cp {} $(KOUT)/ko/ \;
 	@echo "modules for $(KVER): $$(cd $(KOUT)/ko && echo *.ko)"
 
 modules-all:

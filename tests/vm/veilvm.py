@@ -184,7 +184,7 @@ mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
-nonce=$(sed -n 's/.*veil.nonce=\([0-9a-f]*\).*/\1/p' /proc/cmdline)
+nonce=$(sed -n 's/.*veilvm.nonce=\([0-9a-f]*\).*/\1/p' /proc/cmdline)
 res=/dev/ttyS1
 echo "VEIL-BOOTED $(cut -d' ' -f1 /proc/uptime)"
 for m in $(cat /veil/preload); do modprobe "$m" 2>/dev/null; done
@@ -297,7 +297,7 @@ class Guest:
         a = self.args
         append = (f"console=ttyS0 loglevel=5 panic=-1 rdinit=/init "
                   f"sysctl.kernel.hung_task_timeout_secs=30 "
-                  f"veil.nonce={self.nonce} {a.append or ''}").strip()
+                  f"veilvm.nonce={self.nonce} {a.append or ''}").strip()
         cmd = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "max",
                "-smp", str(a.smp), "-m", str(a.mem), "-no-reboot", "-nodefaults",
                "-display", "none", "-kernel", kernel, "-initrd", initrd,
