@@ -279,7 +279,7 @@ static int ttlv_check(const struct ttlv *t, int depth, const char **why)
 
 	if (t->type != TTLV_STRUCT)
 		return 0;
-	if (depth >= TTLV_MAX_DEPTH) {
+	if (depth > TTLV_MAX_DEPTH) {
 		*why = "structures nested too deep";
 		return -EBADMSG;
 	}
