@@ -7,8 +7,9 @@
  *   veil-kmip [-c CONF] create [--bits N] [--local] [--id-len N]
  *        print the new key-id (hex) on stdout, its KMIP identifier on stderr
  *   veil-kmip [-c CONF] info KEYID     name, identifier, state, algorithm
- *   veil-kmip [-c CONF] check KEYID    fetch the key as veild would; print
- *                                      its length, never its bytes
+ *   veil-kmip [-c CONF] check [--repeat N [--interval MS]] KEYID
+ *        fetch the key as veild would (N times on one client, to test a
+ *        key manager's idle close); print its length, never its bytes
  *   veil-kmip [-c CONF] destroy KEYID  revoke and destroy
  *
  * Exit status: 0 ok, 1 operation failed, 2 usage or configuration error.
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/veil.h>
 
@@ -123,23 +125,58 @@ static int cmd_info(struct tool *t, int argc, char **argv)
 
 static int cmd_check(struct tool *t, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long repeat = 1, interval_ms = 0, i;
 	uint8_t id[VEIL_KEY_ID_MAX], *key;
 	struct kmip_key info;
-	int n, r;
+	int c, n, r = 0;
 
-	if (argc != 2 || (n = parse_id(argv[1], id)) < 0)
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "r:i:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			repeat = strtol(optarg, NULL, 10);
+			break;
+		case 'i':
+			interval_ms = strtol(optarg, NULL, 10);
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (repeat < 1 || repeat > 10000 || interval_ms < 0 ||
+	    interval_ms > 600000 || optind != argc - 1 ||
+	    (n = parse_id(argv[optind], id)) < 0)
 		return 2;
 	key = veil_secmem_alloc(VEIL_KEY_MAX);
 	if (!key) {
 		perror("veil-kmip: locked memory");
 		return 1;
 	}
-	r = veil_kmip_fetch(t->kc, id, (size_t)n, key, VEIL_KEY_MAX, &info);
+	for (i = 0; i < repeat && !r; i++) {
+		if (i && interval_ms) {
+			struct timespec ts = {
+				.tv_sec = interval_ms / 1000,
+				.tv_nsec = (interval_ms % 1000) * 1000000,
+			};
+
+			nanosleep(&ts, NULL);
+		}
+		r = veil_kmip_fetch(t->kc, id, (size_t)n, key, VEIL_KEY_MAX, &info);
+	}
 	veil_secmem_free(key, VEIL_KEY_MAX);
 	if (r)
 		return fail(t, "check", r);
-	printf("ok: %zu-byte key (hidden) from %s\n", info.len,
+	printf("ok: %zu-byte key (hidden) from %s", info.len,
 	       kmip_client_peer(t->kc));
+	if (repeat > 1)
+		printf(", %ld lookups over %lu connection(s)", repeat,
+		       kmip_client_connects(t->kc));
+	printf("\n");
 	return 0;
 }
 
@@ -163,7 +200,7 @@ static const struct {
 } cmds[] = {
 	{ "create", cmd_create, "[--bits N] [--local] [--id-len N]" },
 	{ "info", cmd_info, "KEYID" },
-	{ "check", cmd_check, "KEYID" },
+	{ "check", cmd_check, "[--repeat N [--interval MS]] KEYID" },
 	{ "destroy", cmd_destroy, "KEYID" },
 };
 

@@ -264,13 +264,15 @@ int kmip_tls_connect(const struct veil_kmip_conf *c, SSL_CTX *ctx,
 			 s->host, s->port, es);
 		*transient = false;
 		r = -EKEYREJECTED;
-	} else if (e == SSL_ERROR_SSL) {
+	} else if (e == SSL_ERROR_SSL &&
+		   ERR_GET_REASON(ssl_e) != SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 		ssl_errstr(es, sizeof(es));
 		snprintf(err, errlen, "%s:%s: TLS handshake failed (not a KMIP/TLS server?): %s",
 			 s->host, s->port, es);
 		*transient = false;
 		r = -EPROTO;
-	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+	} else if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
+		   errno == EAGAIN || errno == EWOULDBLOCK) {
 		snprintf(err, errlen, "%s:%s: TLS handshake timed out",
 			 s->host, s->port);
 		r = -ETIMEDOUT;
@@ -318,12 +320,18 @@ static int io_err(struct kmip_tls *t, int r, const char *what, char *err,
 
 	*transient = true;
 	if (e == SSL_ERROR_ZERO_RETURN ||
-	    (e == SSL_ERROR_SYSCALL && errno == 0)) {
+	    (e == SSL_ERROR_SYSCALL && errno == 0) ||
+	    (e == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_last_error()) ==
+	     SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+		/* closed, with or without close_notify: framing catches truncation */
+		ERR_clear_error();
 		snprintf(err, errlen, "connection closed by the key manager while %s",
 			 what);
 		return -ECONNRESET;
 	}
-	if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
+	    (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+		/* SO_RCVTIMEO/SO_SNDTIMEO expired */
 		snprintf(err, errlen, "timed out %s", what);
 		return -ETIMEDOUT;
 	}
