@@ -17,6 +17,7 @@
 
 struct vs9p_key_wait {
 	struct completion done;
+	bool answered;			/* the callback ran */
 	int err;
 	char reason[VEIL_REASON_MAX];
 	struct vs9p_secret *secret;
@@ -39,6 +40,7 @@ static void vs9p_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
 		memcpy(w->secret->key, kb->key, kb->key_len);
 		w->secret->len = kb->key_len;
 	}
+	w->answered = true;
 	complete(&w->done);
 }
 
@@ -78,10 +80,13 @@ struct vs9p_secret *vs9p_key_fetch(const struct vs9p_conn *conn)
 
 	left = wait_for_completion_killable_timeout(&w->done,
 						    conn->opts.key_timeout * HZ);
-	/* After this the callback is not running and never will. */
+	/* After this the callback is not running and never will, and
+	 * whatever it stored is visible here (the wait consumed the
+	 * completion, so the flag, not completion_done(), says it ran).
+	 */
 	veil_key_cancel(req);
 
-	if (completion_done(&w->done)) {
+	if (w->answered) {
 		err = w->err;
 		if (err)
 			pr_err("%s: the key daemon refused the secret for the proof: %d%s%s\n",

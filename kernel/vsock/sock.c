@@ -35,7 +35,7 @@ int vs9p_sock_connect(struct vs9p_conn *conn)
 		.svm_cid = conn->opts.cid,
 		.svm_port = conn->opts.port,
 	};
-	struct sockaddr_vm local = {};
+	struct vsock_sock *vsk;
 	struct socket *sock;
 	int err;
 
@@ -57,13 +57,22 @@ int vs9p_sock_connect(struct vs9p_conn *conn)
 		goto out_release;
 	}
 
-	err = kernel_getsockname(sock, (struct sockaddr *)&local);
-	if (err < 0) {
-		pr_err("%s: cannot read the local address: %d\n",
-		       conn->name, err);
+	/*
+	 * Our CID as the server sees it: the source CID the transport puts
+	 * on our packets.  getsockname() is no help, the auto-bound local
+	 * address keeps VMADDR_CID_ANY.
+	 */
+	lock_sock(sock->sk);
+	vsk = vsock_sk(sock->sk);
+	conn->local_cid = vsk->transport ? vsk->transport->get_local_cid() :
+					   VMADDR_CID_ANY;
+	release_sock(sock->sk);
+	if (conn->local_cid == VMADDR_CID_ANY) {
+		pr_err("%s: connected, but the transport has no local CID\n",
+		       conn->name);
+		err = -ENOTCONN;
 		goto out_release;
 	}
-	conn->local_cid = local.svm_cid;
 	conn->sock = sock;
 	return 0;
 
