@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * veilctl: the block devices veilctl is pointed at -- their size, whether
+ * anyone uses them, and their metadata (read through libveil's md_io, the
+ * one metadata path).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "md_io.h"
+#include "veilctl.h"
+
+int vc_dev_open_info(const char *path, struct vc_dev *d)
+{
+	struct stat st;
+	u64 sectors;
+	int fd, r;
+
+	memset(d, 0, sizeof(*d));
+	if (stat(path, &st)) {
+		vc_err("%s: %s", path, strerror(errno));
+		return VC_ENODEV;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		vc_err("%s: not a block device (for an image file, use losetup first)",
+		       path);
+		return VC_ENODEV;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		vc_err("%s: %s", path, strerror(errno));
+		return VC_ENODEV;
+	}
+	r = veil_md_dev_sectors(fd, &sectors);
+	close(fd);
+	if (r) {
+		vc_err("%s: cannot get the size: %s", path, strerror(-r));
+		return VC_EFAIL;
+	}
+	snprintf(d->path, sizeof(d->path), "%s", path);
+	d->major = major(st.st_rdev);
+	d->minor = minor(st.st_rdev);
+	d->sectors = sectors;
+	return VC_OK;
+}
+
+#define MAX_DEVS 128
+
+/* The device and its partitions, as "maj:min" strings. */
+static int dev_and_parts(const struct vc_dev *d, char (*devs)[24])
+{
+	char dir[64], p[PATH_MAX], buf[24];
+	struct dirent *e;
+	int n = 0;
+	DIR *dh;
+	FILE *f;
+
+	snprintf(devs[n++], 24, "%u:%u", d->major, d->minor);
+	snprintf(dir, sizeof(dir), "/sys/dev/block/%u:%u", d->major, d->minor);
+	dh = opendir(dir);
+	if (!dh)
+		return n;
+	while ((e = readdir(dh)) && n < MAX_DEVS) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s/partition", dir, e->d_name);
+		if (access(p, F_OK))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s/dev", dir, e->d_name);
+		f = fopen(p, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f)) {
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(devs[n++], 24, "%s", buf);
+		}
+		fclose(f);
+	}
+	closedir(dh);
+	return n;
+}
+
+static bool in_list(char (*devs)[24], int n, const char *dev)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(devs[i], dev))
+			return true;
+	return false;
+}
+
+static int check_mounts(const char *path, char (*devs)[24], int n)
+{
+	char line[4096], dev[24], mnt[2048];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int busy = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %*s %23s %*s %2047s", dev, mnt) == 2 &&
+		    in_list(devs, n, dev)) {
+			vc_err("%s: refusing: mounted on %s (device %s); unmount it first",
+			       path, mnt, dev);
+			busy = 1;
+			break;
+		}
+	}
+	fclose(f);
+	return busy;
+}
+
+static int check_swaps(const char *path, char (*devs)[24], int n)
+{
+	char line[4096], sw[4096], dev[24];
+	FILE *f = fopen("/proc/swaps", "r");
+	struct stat st;
+	int busy = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%4095s", sw) != 1 || stat(sw, &st) ||
+		    !S_ISBLK(st.st_mode))
+			continue;
+		snprintf(dev, sizeof(dev), "%u:%u", major(st.st_rdev),
+			 minor(st.st_rdev));
+		if (in_list(devs, n, dev)) {
+			vc_err("%s: refusing: in use as swap (%s); swapoff first",
+			       path, sw);
+			busy = 1;
+			break;
+		}
+	}
+	fclose(f);
+	return busy;
+}
+
+/* Holders of the device or a partition; @allow may hold it.  */
+static int check_holders(const char *path, char (*devs)[24], int n,
+			 const char *allow, bool *allowed)
+{
+	char dir[96], p[PATH_MAX], name[256];
+	struct dirent *e;
+	int i, busy = 0;
+	DIR *dh;
+	FILE *f;
+
+	for (i = 0; i < n && !busy; i++) {
+		snprintf(dir, sizeof(dir), "/sys/dev/block/%.23s/holders",
+			 devs[i]);
+		dh = opendir(dir);
+		if (!dh)
+			continue;
+		while ((e = readdir(dh))) {
+			if (e->d_name[0] == '.')
+				continue;
+			name[0] = '\0';
+			snprintf(p, sizeof(p), "/sys/block/%s/dm/name",
+				 e->d_name);
+			f = fopen(p, "r");
+			if (f) {
+				if (fgets(name, sizeof(name), f))
+					name[strcspn(name, "\n")] = '\0';
+				fclose(f);
+			}
+			if (allow && !strcmp(name, allow)) {
+				*allowed = true;
+				continue;
+			}
+			vc_err("%s: refusing: in use by %s%s%s%s (see /sys/dev/block/%s/holders)",
+			       path, e->d_name, name[0] ? " (" : "",
+			       name, name[0] ? ")" : "", devs[i]);
+			busy = 1;
+			break;
+		}
+		closedir(dh);
+	}
+	return busy;
+}
+
+int vc_dev_check_free(const struct vc_dev *d, const char *allow_holder)
+{
+	static char devs[MAX_DEVS][24];
+	bool allowed = false;
+	int n, fd;
+
+	n = dev_and_parts(d, devs);
+	if (check_mounts(d->path, devs, n) || check_swaps(d->path, devs, n) ||
+	    check_holders(d->path, devs, n, allow_holder, &allowed))
+		return VC_EBUSY;
+	if (allowed)
+		return VC_OK;	/* our own mapping holds it exclusively */
+	fd = open(d->path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EBUSY) {
+			vc_err("%s: refusing: opened exclusively by another program (a mount, a mapping or a RAID member?)",
+			       d->path);
+			return VC_EBUSY;
+		}
+		vc_err("%s: %s", d->path, strerror(errno));
+		return VC_EFAIL;
+	}
+	close(fd);
+	return VC_OK;
+}
+
+int vc_md_read(const char *path, struct veil_md_copies *c, uint64_t *sectors)
+{
+	struct stat st;
+	int fd, r, flags = O_RDONLY | O_CLOEXEC;
+	u64 n;
+
+	/* Bypass the page cache: dm-veil writes metadata-adjacent data with bios. */
+	if (!stat(path, &st) && S_ISBLK(st.st_mode))
+		flags |= O_DIRECT;
+	fd = open(path, flags);
+	if (fd < 0)
+		return -errno;
+	r = veil_md_dev_sectors(fd, &n);
+	if (!r)
+		r = veil_md_read_copies(fd, n, c);
+	close(fd);
+	if (!r && sectors)
+		*sectors = n;
+	return r;
+}
+
+int vc_md_explain(const char *path, const struct veil_md_copies *c)
+{
+	const char *wp = c->why[0] ? c->why[0] : "no metadata";
+	const char *wa = c->why[1] ? c->why[1] : "no metadata";
+
+	switch (c->pick) {
+	case -ENODATA:
+		vc_err("%s: not an eVLU (no veil metadata)", path);
+		return VC_ENOTEVLU;
+	case -EOPNOTSUPP:
+		vc_err("%s: metadata written by a newer veil: upgrade veil's tools and modules",
+		       path);
+		return VC_EBADMD;
+	default:
+		vc_err("%s: veil metadata damaged, no valid copy (primary: %s; alternate: %s)",
+		       path, wp, wa);
+		return VC_EBADMD;
+	}
+}
+
+void vc_table_params(const struct vc_dev *d, unsigned int key_timeout,
+		     bool discards, char *buf, size_t size)
+{
+	int n = (key_timeout ? 1 : 0) + (discards ? 1 : 0);
+	int len;
+
+	len = snprintf(buf, size, "%u:%u", d->major, d->minor);
+	if (n)
+		len += snprintf(buf + len, size - len, " %d", n);
+	if (key_timeout)
+		len += snprintf(buf + len, size - len, " key_timeout:%u",
+				key_timeout);
+	if (discards)
+		snprintf(buf + len, size - len, " allow_discards");
+}
+
+void vc_devno_path(const char *majmin, char *out, size_t size)
+{
+	char p[96], line[256];
+	FILE *f;
+
+	out[0] = '\0';
+	snprintf(p, sizeof(p), "/sys/dev/block/%s/uevent", majmin);
+	f = fopen(p, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "DEVNAME=", 8)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(out, size, "/dev/%s", line + 8);
+		}
+	fclose(f);
+}

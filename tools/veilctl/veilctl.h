@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * veilctl: the administrator's tool for veil encrypted logical units
+ * (eVLUs).  One file per subcommand (cmd_*.c); the parts they share:
+ *
+ *   main.c     the subcommand table, global options, exit codes
+ *   dm.c       libdevmapper: every ioctl veilctl issues, udev cookies
+ *   kmod.c     libkmod: load veil.ko / dm-veil.ko when missing
+ *   family.c   the "veil" generic netlink family: is a key daemon there?
+ *   device.c   block devices: size, busy checks, metadata reading
+ *   parse.c    pure parsers and formatters (unit tested)
+ *   json.c     a minimal JSON writer (unit tested)
+ *   provision.c  creating a key on the key manager (libveil's KMIP client)
+ *   cert.c     the host certificate: expiry, key pair and CSR generation
+ *
+ * Nothing here ever handles key bytes except provision.c, which never
+ * sees them either: the key manager creates the key, veilctl only learns
+ * its key-id.
+ */
+#ifndef VEILCTL_H
+#define VEILCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <linux/veil.h>
+
+/*
+ * Exit codes.  Stable: scripts rely on them; listed in --help and in
+ * veilctl(8).  Never renumber; add new ones at the end.
+ */
+enum vc_exit {
+	VC_OK = 0,
+	VC_EFAIL = 1,		/* operation failed (I/O, device-mapper, ...) */
+	VC_EUSAGE = 2,		/* bad command line */
+	VC_EBUSY = 3,		/* device mounted, held or open */
+	VC_EISEVLU = 4,		/* device is already an eVLU */
+	VC_ENOTEVLU = 5,	/* device holds no veil metadata / not veil */
+	VC_EBADMD = 6,		/* metadata damaged or from a newer veil */
+	VC_ENOMOD = 7,		/* veil modules missing or too old */
+	VC_ENOKEY = 8,		/* key refused or not found: state no-key */
+	VC_EWAITING = 9,	/* still waiting for the key (--wait expired) */
+	VC_EKM = 10,		/* key manager error while provisioning */
+	VC_ENODEV = 11,		/* no such device or mapping */
+	VC_ECERT = 12,		/* host certificate or configuration problem */
+};
+
+#define VC_DEFAULT_ETC		"/etc/veil"
+#define VC_CONF_NAME		"veild.conf"
+#define VC_DM_UUID_PREFIX	"VEIL-"
+#define VC_NAME_PREFIX		"veil-"
+#define VC_TARGET		"veil"
+#define VC_TARGET_MAJOR		1	/* dm-veil target version we speak */
+#define VC_CERT_WARN_DAYS	30
+
+/* ---- main.c ---- */
+
+struct vc_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *synopsis;
+};
+
+extern const char *vc_prog;
+extern bool vc_quiet;
+void vc_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vc_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int vc_usage(const char *cmd);	/* prints the synopsis, returns VC_EUSAGE */
+
+/* ---- parse.c (no I/O: unit tested in tests/unit/test_veilctl.c) ---- */
+
+/* What dm-veil's status INFO line says (see kernel/dm/target.c). */
+struct vc_info {
+	char state[24];
+	char key_id[2 * VEIL_KEY_ID_MAX + 1];	/* "" if none */
+	unsigned int held;
+	unsigned int sector_size;
+	char cipher[VEIL_CIPHER_MAX];		/* "" if none */
+	char reason[VEIL_REASON_MAX];		/* "" if none */
+};
+
+/* 0, or -EINVAL if @params is not a veil INFO line. */
+int vc_parse_info(const char *params, struct vc_info *inf);
+/* The device of a veil TABLE line ("253:0 1 key_timeout:30"). */
+int vc_parse_table_dev(const char *params, char *dev, size_t size);
+/* hex -> bytes: the length (1..max) or -EINVAL. */
+int vc_hex_parse(const char *hex, uint8_t *out, size_t max);
+void vc_hex_format(const uint8_t *in, size_t len, char *hex);
+/* "30", "30s", "2m": seconds; -1 if malformed. */
+long vc_parse_seconds(const char *s);
+/* Does @state (INFO's first word) map to an exit code, and which? */
+int vc_state_exit(const char *state);
+/* Human size: "8.0 MiB". */
+void vc_fmt_size(uint64_t bytes, char *buf, size_t size);
+/* Default mapping name for a device path: "veil-" + basename. */
+int vc_default_name(const char *dev, char *name, size_t size);
+/* A dm name veilctl accepts: 1..127 chars of [A-Za-z0-9._+-]. */
+bool vc_valid_name(const char *name);
+
+/* ---- json.c ---- */
+
+struct vc_json {
+	FILE *f;
+	int depth;
+	bool first[16];		/* no comma needed before the next item */
+	bool after_key;
+};
+
+void vc_json_init(struct vc_json *j, FILE *f);
+void vc_json_begin_obj(struct vc_json *j, const char *key);
+void vc_json_end_obj(struct vc_json *j);
+void vc_json_begin_arr(struct vc_json *j, const char *key);
+void vc_json_end_arr(struct vc_json *j);
+void vc_json_str(struct vc_json *j, const char *key, const char *val);
+void vc_json_u64(struct vc_json *j, const char *key, uint64_t val);
+void vc_json_i64(struct vc_json *j, const char *key, int64_t val);
+void vc_json_bool(struct vc_json *j, const char *key, bool val);
+void vc_json_null(struct vc_json *j, const char *key);
+/* Writes @s as a JSON string literal with escapes. */
+void vc_json_quote(FILE *f, const char *s);
+
+/* ---- dm.c ---- */
+
+/* One veil mapping as device-mapper reports it. */
+struct vc_map {
+	char name[128];
+	char uuid[129];
+	unsigned int major, minor;	/* of the dm device */
+	int open_count;
+	bool suspended;
+	uint64_t sectors;		/* mapping length */
+	char dev[32];			/* backing device "maj:min" */
+	struct vc_info info;
+};
+
+/* Is the "veil" target registered, at a version we speak?  0 or VC_E*. */
+int vc_dm_target_check(bool *present);
+int vc_dm_create(const char *name, const char *uuid, uint64_t sectors,
+		 const char *params);
+int vc_dm_remove(const char *name);
+int vc_dm_message(const char *name, const char *msg);
+/* 0, -ENODEV (no such mapping), -ENOTTY (not a veil mapping), -EIO. */
+int vc_dm_get(const char *name, struct vc_map *m);
+/* Calls @fn for every veil mapping, in name order.  0 or -errno. */
+int vc_dm_each(int (*fn)(const struct vc_map *m, void *arg), void *arg);
+/*
+ * Resolve what the user typed (mapping name, /dev/mapper/NAME, /dev/dm-N
+ * or the backing device) to a veil mapping.  0 or -ENODEV.
+ */
+int vc_dm_find(const char *what, struct vc_map *m);
+
+/* ---- kmod.c ---- */
+
+/* Load dm-veil (and with it veil) unless the target is there.  0 or VC_E*. */
+int vc_modules_ensure(void);
+
+/* ---- family.c ---- */
+
+struct vc_daemon {
+	bool family;		/* the genetlink family exists */
+	unsigned int abi;
+	unsigned int pid;	/* 0: no key daemon registered */
+	unsigned int pending;
+};
+
+/* 0 or -errno (-ENOENT: family not registered). */
+int vc_daemon_info(struct vc_daemon *d);
+/* Warn (once) when no key daemon is registered; returns its pid. */
+unsigned int vc_daemon_warn(const char *what);
+
+/* ---- device.c ---- */
+
+struct vc_dev {
+	char path[4096];
+	unsigned int major, minor;
+	uint64_t sectors;
+};
+
+/* stat + size; block devices only.  0 or VC_E*, with the message printed. */
+int vc_dev_open_info(const char *path, struct vc_dev *d);
+/*
+ * Is the device (or one of its partitions) mounted, used as swap, held by
+ * another block device (holders/), or open exclusively by someone?
+ * 0 if free, else VC_EBUSY with the reason printed.  @allow_holder: a dm
+ * name that may hold it (our own mapping).
+ */
+int vc_dev_check_free(const struct vc_dev *d, const char *allow_holder);
+
+/* "/dev/vdb" for "254:16" (from sysfs); "" if unknown. */
+void vc_devno_path(const char *majmin, char *out, size_t size);
+
+struct veil_md_copies;
+/*
+ * Read both metadata copies (the md_io path).  0 or -errno when the
+ * device cannot be read; c->pick says what was found.
+ */
+int vc_md_read(const char *path, struct veil_md_copies *c, uint64_t *sectors);
+/* Message + exit code for a non-valid c->pick. */
+int vc_md_explain(const char *path, const struct veil_md_copies *c);
+/* The table parameters for a veil mapping of @d. */
+void vc_table_params(const struct vc_dev *d, unsigned int key_timeout,
+		     bool discards, char *buf, size_t size);
+
+/* Poll a mapping until it leaves waiting-for-key or @secs pass. */
+int vc_wait_state(const char *name, long secs, struct vc_map *m);
+/* One-line summary of a mapping on stdout. */
+void vc_print_state(const struct vc_map *m);
+
+/* Create the mapping of an eVLU (shared by attach, encrypt, migrate). */
+struct vc_attach_opts {
+	const char *name;	/* NULL: default */
+	unsigned int key_timeout;	/* 0: target default */
+	bool discards;
+	long wait;		/* seconds to wait for the key; 0: none */
+};
+int vc_attach_dev(const char *path, const struct vc_attach_opts *o,
+		  struct vc_map *out);
+/* --key-timeout (T), --allow-discards (D), --wait (w).  0 or VC_EUSAGE. */
+int vc_parse_attach_opt(int c, const char *arg, struct vc_attach_opts *o);
+
+/* ---- provision.c ---- */
+
+/*
+ * Create a key on the key manager named in @conf; fill @id (@id_len bytes)
+ * and @key_bytes.  0 or VC_EKM / VC_ECERT with the reason printed.
+ */
+int vc_provision(const char *conf, bool local, uint8_t *id, size_t id_len,
+		 uint32_t *key_bytes);
+
+/* ---- cert.c ---- */
+
+/* Days until @pem expires (negative: expired).  0 or -errno. */
+int vc_cert_days_left(const char *pem, long *days, char *subject,
+		      size_t subject_size);
+/* New EC P-256 key at @key_path (0600) and a CSR for CN=@cn at @csr_path. */
+int vc_cert_make_csr(const char *key_path, const char *csr_path,
+		     const char *cn);
+/* Does @cert_path hold the public half of @key_path, with clientAuth? */
+int vc_cert_check_pair(const char *cert_path, const char *key_path,
+		       char *why, size_t why_size);
+/* The common name of the certificate at @pem. */
+int vc_cert_cn(const char *pem, char *cn, size_t size);
+/* The cert path from @etc/veild.conf, "" if none. */
+void vc_conf_cert_path(const char *etc, char *path, size_t size);
+
+/* ---- subcommands ---- */
+int cmd_encrypt(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_update(int argc, char **argv);
+int cmd_decrypt_off(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_setup(int argc, char **argv);
+int cmd_renew(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+
+/* encrypt's core, shared with migrate. */
+struct vc_encrypt_opts {
+	const char *key_id;	/* hex, or NULL: provision */
+	const char *conf;	/* key manager configuration */
+	bool local;		/* generate key bytes locally (Register) */
+	uint32_t key_bytes;	/* with --key-id */
+	const char *cipher;
+	uint32_t sector_size;
+	const char *label;
+	bool attach;
+	struct vc_attach_opts at;
+};
+int vc_encrypt_dev(const char *path, const struct vc_encrypt_opts *o,
+		   struct vc_map *out);
+
+#endif /* VEILCTL_H */
