@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * veilctl in the guest: each subcommand's success path and its refusals,
+ * with their documented exit codes (veilctl(8)).  The LUs are brd RAM
+ * disks /dev/ram0..2 and a loop device; veil-keyd-stub plays the key
+ * daemon.  Runs as root; skips when the modules or tools are missing.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+
+#define K1 "00112233445566778899aabbccddeeff"
+#define K2 "ffeeddccbbaa99887766554433221100"
+#define KEY1 "0101010101010101010101010101010101010101010101010101010101010101" \
+	     "0202020202020202020202020202020202020202020202020202020202020202"
+#define KEY2 "0303030303030303030303030303030303030303030303030303030303030303" \
+	     "0404040404040404040404040404040404040404040404040404040404040404"
+#define STUB "veil-keyd-stub serve --key-id " K1 "=" KEY1 \
+	     " --key-id " K2 "=" KEY2 " --timeout 60"
+
+/* Exit codes from veilctl(8). */
+enum { OK = 0, USAGE = 2, BUSY = 3, ISEVLU = 4, NOTEVLU = 5, BADMD = 6,
+       NOKEY = 8, WAITING = 9, NODEV = 11 };
+
+static char out[16384];
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* Run, capture stdout+stderr into out[], echo it as TAP comments. */
+static int run(const char *fmt, ...)
+{
+	char cmd[2048], *p, *nl;
+	size_t got = 0, r;
+	va_list ap;
+	FILE *f;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (got + 1 < sizeof(out) &&
+	       (r = fread(out + got, 1, sizeof(out) - 1 - got, f)))
+		got += r;
+	out[got] = '\0';
+	rc = pclose(f);
+	rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	printf("# $ %s -> %d\n", cmd, rc);
+	fflush(stdout);
+	for (p = out; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl) {
+			printf("#   %s\n", p);
+			break;
+		}
+		printf("#   %.*s\n", (int)(nl - p), p);
+	}
+	fflush(stdout);
+	return rc;
+}
+
+static bool has(const char *s)
+{
+	return strstr(out, s) != NULL;
+}
+
+static void cleanup(void)
+{
+	sh("for p in /tmp/stub.pid /tmp/holder.pid; do [ -f $p ] && kill $(cat $p) 2>/dev/null; rm -f $p; done; sleep 0.2");
+	sh("umount /mnt 2>/dev/null; losetup -d /dev/loop0 2>/dev/null");
+	sh("for d in $(dmsetup ls 2>/dev/null | cut -f1); do dmsetup remove $d; done 2>/dev/null");
+	sh("for d in /dev/ram0 /dev/ram1 /dev/ram2; do dd if=/dev/zero of=$d bs=1M count=2 2>/dev/null;"
+	   " dd if=/dev/zero of=$d bs=1M seek=14 count=2 2>/dev/null; done");
+}
+
+FIXTURE(vc) {
+	int unused;
+};
+
+FIXTURE_SETUP(vc)
+{
+	setenv("DM_DISABLE_UDEV", "1", 1);
+	if (sh("command -v veilctl >/dev/null && command -v veil-keyd-stub >/dev/null"))
+		SKIP(return, "veilctl or veil-keyd-stub not built");
+	if (access("/dev/ram2", F_OK)) {
+		sh("rmmod brd 2>/dev/null");
+		sh("modprobe brd rd_nr=3 rd_size=16384");
+	}
+	if (access("/dev/ram2", F_OK))
+		SKIP(return, "no brd RAM disks");
+	sh("modprobe -a xts loop 2>/dev/null");
+	if (sh("modprobe dm-veil"))
+		SKIP(return, "dm-veil.ko not loadable");
+	cleanup();
+}
+
+FIXTURE_TEARDOWN(vc)
+{
+	cleanup();
+}
+
+static void stub(const char *extra)
+{
+	sh(STUB " %s >/tmp/stub.log 2>&1 & echo $! >/tmp/stub.pid; sleep 0.3",
+	   extra ? extra : "");
+}
+
+TEST_F(vc, encrypt_attach_status_detach)
+{
+	stub(NULL);
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram0 --key-id " K1 " --wait 20"));
+	EXPECT_TRUE(has("encrypted: key-id " K1));
+	EXPECT_TRUE(has("veil-ram0: encrypted"));
+	/* data round trip through the mapping; ciphertext on the LU */
+	ASSERT_EQ(0, sh("printf 'veil-test-pattern' | dd of=/dev/mapper/veil-ram0 bs=512 conv=sync,fsync 2>/dev/null"));
+	ASSERT_EQ(0, sh("dd if=/dev/mapper/veil-ram0 bs=512 count=1 iflag=direct 2>/dev/null | grep -q veil-test-pattern"));
+	EXPECT_NE(0, sh("dd if=/dev/ram0 bs=1M count=16 iflag=direct 2>/dev/null | grep -q veil-test-pattern"));
+	ASSERT_EQ(OK, run("veilctl status veil-ram0"));
+	EXPECT_TRUE(has("state:       encrypted"));
+	EXPECT_TRUE(has("key-id:      " K1));
+	EXPECT_TRUE(has("key daemon:    pid"));
+	ASSERT_EQ(OK, run("veilctl status /dev/ram0 --json"));
+	EXPECT_TRUE(has("\"name\":\"veil-ram0\""));
+	EXPECT_TRUE(has("\"state\":\"encrypted\""));
+	EXPECT_TRUE(has("\"key_id\":\"" K1 "\""));
+	EXPECT_TRUE(has("\"registered\":true"));
+	ASSERT_EQ(OK, run("veilctl list"));
+	EXPECT_TRUE(has("veil-ram0"));
+	ASSERT_EQ(OK, run("veilctl list --json"));
+	EXPECT_TRUE(has("{\"version\":1,\"devices\":[{\"name\":\"veil-ram0\""));
+	ASSERT_EQ(OK, run("veilctl probe /dev/ram0"));
+	EXPECT_TRUE(has("VEIL_EVLU=1"));
+	EXPECT_TRUE(has("VEIL_KEY_ID=" K1));
+	ASSERT_EQ(OK, run("veilctl detach veil-ram0"));
+	EXPECT_NE(0, sh("test -e /dev/mapper/veil-ram0"));
+	/* attach again (another name): unlocks, the data is still there */
+	ASSERT_EQ(OK, run("veilctl attach /dev/ram0 lu0 --wait 20"));
+	EXPECT_TRUE(has("lu0: encrypted"));
+	ASSERT_EQ(0, sh("dd if=/dev/mapper/lu0 bs=512 count=1 iflag=direct 2>/dev/null | grep -q veil-test-pattern"));
+	/* attach of an attached LU is a no-op */
+	ASSERT_EQ(OK, run("veilctl attach /dev/ram0"));
+	EXPECT_TRUE(has("already attached as lu0"));
+	ASSERT_EQ(OK, run("veilctl detach /dev/ram0"));
+}
+
+TEST_F(vc, no_daemon_waits)
+{
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram0 --key-id " K1));
+	EXPECT_TRUE(has("no key daemon registered"));
+	EXPECT_TRUE(has("waiting-for-key"));
+	ASSERT_EQ(WAITING, run("veilctl attach /dev/ram0 --wait 1"));
+	/* a daemon that turns up later unlocks it */
+	stub(NULL);
+	ASSERT_EQ(OK, run("veilctl attach /dev/ram0 --wait 20"));
+	ASSERT_EQ(OK, run("veilctl status veil-ram0 --json"));
+	EXPECT_TRUE(has("\"state\":\"encrypted\""));
+}
+
+TEST_F(vc, key_manager_refuses)
+{
+	sh("veil-keyd-stub serve --fail " K1 "=EKEYREJECTED:host-not-authorised"
+	   " --timeout 60 >/tmp/stub.log 2>&1 & echo $! >/tmp/stub.pid; sleep 0.3");
+	ASSERT_EQ(NOKEY, run("veilctl encrypt /dev/ram0 --key-id " K1 " --wait 20"));
+	EXPECT_TRUE(has("no-key"));
+	ASSERT_EQ(OK, run("veilctl status veil-ram0 --json"));
+	EXPECT_TRUE(has("\"state\":\"no-key\""));
+	EXPECT_TRUE(has("host-not-authorised"));
+	/* no plaintext: reads of the encrypted region fail */
+	EXPECT_NE(0, sh("dd if=/dev/mapper/veil-ram0 of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null"));
+}
+
+TEST_F(vc, refuses_busy_devices)
+{
+	/* mounted */
+	ASSERT_EQ(0, sh("modprobe ext4; mkfs.ext4 -q -F /dev/ram1 && mount -t ext4 /dev/ram1 /mnt"));
+	ASSERT_EQ(BUSY, run("veilctl encrypt /dev/ram1 --key-id " K1));
+	EXPECT_TRUE(has("mounted on /mnt"));
+	sh("umount /mnt");
+	/* held by another mapping */
+	ASSERT_EQ(0, sh("echo '0 1024 linear /dev/ram1 0' | dmsetup create other"));
+	ASSERT_EQ(BUSY, run("veilctl encrypt /dev/ram1 --key-id " K1));
+	EXPECT_TRUE(has("in use by dm-"));
+	EXPECT_TRUE(has("(other)"));
+	ASSERT_EQ(BUSY, run("veilctl migrate /dev/ram1 /dev/ram2 --key-id " K1));
+	sh("dmsetup remove other");
+	/* detach of an open mapping */
+	stub(NULL);
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram0 --key-id " K1 " --wait 20"));
+	sh("sleep 30 </dev/mapper/veil-ram0 & echo $! >/tmp/holder.pid; sleep 0.3");
+	ASSERT_EQ(BUSY, run("veilctl detach veil-ram0"));
+	EXPECT_TRUE(has("is open"));
+	ASSERT_EQ(BUSY, run("veilctl decrypt-off veil-ram0 --yes-destroy-data"));
+}
+
+TEST_F(vc, refuses_evlu_and_non_evlu)
+{
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram0 --key-id " K1 " --no-attach"));
+	ASSERT_EQ(ISEVLU, run("veilctl encrypt /dev/ram0 --key-id " K2 " --no-attach"));
+	EXPECT_TRUE(has("already an eVLU (key-id " K1 ")"));
+	ASSERT_EQ(NOTEVLU, run("veilctl attach /dev/ram1"));
+	EXPECT_TRUE(has("not an eVLU"));
+	ASSERT_EQ(NOTEVLU, run("veilctl probe /dev/ram1"));
+	EXPECT_FALSE(has("VEIL_EVLU"));
+	ASSERT_EQ(NODEV, run("veilctl attach /dev/nonexistent"));
+	ASSERT_EQ(NODEV, run("veilctl detach nosuchmapping"));
+	ASSERT_EQ(NODEV, run("veilctl status nosuchmapping"));
+	ASSERT_EQ(NODEV, run("veilctl update nosuchmapping"));
+}
+
+TEST_F(vc, bad_metadata)
+{
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram0 --key-id " K1 " --no-attach"));
+	ASSERT_EQ(0, sh("veil-mdtool corrupt /dev/ram0 primary csum >/dev/null && veil-mdtool corrupt /dev/ram0 alternate magic >/dev/null"));
+	ASSERT_EQ(BADMD, run("veilctl attach /dev/ram0"));
+	EXPECT_TRUE(has("metadata damaged"));
+	ASSERT_EQ(ISEVLU, run("veilctl encrypt /dev/ram0 --key-id " K1));
+	ASSERT_EQ(OK, run("veilctl probe /dev/ram0"));
+	EXPECT_TRUE(has("VEIL_BAD=1"));
+	/* damaged under a live mapping: update says so */
+	cleanup();
+	stub(NULL);
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram0 --key-id " K1 " --wait 20"));
+	ASSERT_EQ(0, sh("veil-mdtool corrupt /dev/ram0 primary csum >/dev/null && veil-mdtool corrupt /dev/ram0 alternate csum >/dev/null"));
+	ASSERT_EQ(BADMD, run("veilctl update veil-ram0"));
+	EXPECT_TRUE(has("metadata unusable"));
+}
+
+TEST_F(vc, update_rekeys_resynced_replica)
+{
+	stub(NULL);
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram0 --key-id " K1 " --wait 20"));
+	ASSERT_EQ(OK, run("veilctl update veil-ram0"));
+	EXPECT_TRUE(has("key-id unchanged"));
+	/* the array resyncs the LU from another source: another key-id */
+	ASSERT_EQ(0, sh("veil-mdtool set-key-id /dev/ram0 " K2 " >/dev/null"));
+	ASSERT_EQ(OK, run("veilctl update veil-ram0 --wait 20"));
+	EXPECT_TRUE(has("key-id changed (" K1 " -> " K2 ")"));
+	EXPECT_TRUE(has("veil-ram0: encrypted, key-id " K2));
+}
+
+TEST_F(vc, decrypt_off)
+{
+	stub(NULL);
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram0 --key-id " K1 " --wait 20"));
+	ASSERT_EQ(USAGE, run("veilctl decrypt-off /dev/ram0"));
+	EXPECT_TRUE(has("permanently unreadable"));
+	ASSERT_EQ(OK, run("veilctl decrypt-off veil-ram0 --yes-destroy-data"));
+	EXPECT_TRUE(has("now unreadable"));
+	EXPECT_TRUE(has("veil-ram0: unencrypted"));
+	ASSERT_EQ(OK, run("veilctl probe /dev/ram0"));
+	EXPECT_FALSE(has("VEIL_KEY_ID"));
+	ASSERT_EQ(NOTEVLU, run("veilctl decrypt-off veil-ram0 --yes-destroy-data"));
+	/* no longer encrypted: encrypt is allowed again */
+	ASSERT_EQ(OK, run("veilctl detach veil-ram0"));
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram0 --key-id " K2 " --wait 20"));
+}
+
+TEST_F(vc, migrate)
+{
+	stub(NULL);
+	ASSERT_EQ(0, sh("dd if=/dev/urandom of=/tmp/src.img bs=1M count=6 2>/dev/null && losetup /dev/loop0 /tmp/src.img"));
+	ASSERT_EQ(USAGE, run("veilctl migrate /dev/ram1 /dev/ram2 --key-id " K1));
+	EXPECT_TRUE(has("too small"));
+	ASSERT_EQ(OK, run("veilctl migrate /dev/loop0 /dev/ram2 --key-id " K1 " --progress"));
+	EXPECT_TRUE(has("verifying ["));
+	EXPECT_TRUE(has("100%"));
+	EXPECT_TRUE(has("verified: sha256 "));
+	ASSERT_EQ(0, sh("cmp -n 6291456 /tmp/src.img /dev/mapper/veil-ram2"));
+	/* the LU itself holds ciphertext */
+	EXPECT_NE(0, sh("dd if=/dev/ram2 bs=512 skip=2048 count=12288 2>/dev/null | cmp -s - /tmp/src.img"));
+	sh("losetup -d /dev/loop0; rm -f /tmp/src.img");
+}
+
+TEST_F(vc, usage_errors)
+{
+	ASSERT_EQ(USAGE, run("veilctl"));
+	ASSERT_EQ(USAGE, run("veilctl frobnicate"));
+	ASSERT_EQ(USAGE, run("veilctl encrypt"));
+	ASSERT_EQ(USAGE, run("veilctl encrypt /dev/ram0 --key-id nothex"));
+	ASSERT_EQ(USAGE, run("veilctl attach /dev/ram0 --key-timeout 0"));
+	ASSERT_EQ(OK, run("veilctl --help"));
+	EXPECT_TRUE(has("exit status:"));
+	ASSERT_EQ(OK, run("veilctl encrypt --help"));
+}
+
+TEST_HARNESS_MAIN

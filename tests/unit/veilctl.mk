@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: GPL-2.0
+# Unit tests of veilctl's parsers and JSON writer (no devices needed).
+UNIT_TESTS += test_veilctl
+SRCS_test_veilctl := tests/unit/test_veilctl.c $(VEILCTL_LIBSRCS)
+CFLAGS_test_veilctl := -I$(TOP)/tools/veilctl
+LIBS_test_veilctl := -Wl,--as-needed
