@@ -22,7 +22,8 @@
  *     are moved to a workqueue, as dm-crypt does;
  *   - splits the crypto of a large bio (>= VEIL_SPLIT_MIN) into up to one
  *     piece per online CPU, doing one piece itself and the rest on an
- *     unbound CPU-intensive workqueue, so large I/O still uses every CPU.
+ *     unbound CPU-intensive workqueue, so large I/O still uses every CPU
+ *     (not for cipher_null, whose "crypto" costs less than a wakeup).
  * Both workqueues have rescuers (WQ_MEM_RECLAIM): they may be needed to
  * complete writeback.
  */
@@ -134,7 +135,8 @@ struct veil_key *veil_key_create(const struct veil_cipher *c,
 	 * cipher_null takes no key at all (dm-crypt spells it "-"); the
 	 * keyblob still had to arrive, so the queueing cost is measured.
 	 */
-	if (!crypto_skcipher_max_keysize(key->tfm))
+	key->split = crypto_skcipher_max_keysize(key->tfm);
+	if (!key->split)
 		key_len = 0;
 	crypto_skcipher_set_flags(key->tfm, CRYPTO_TFM_REQ_FORBID_WEAK_KEYS);
 	r = crypto_skcipher_setkey(key->tfm, k, key_len);
@@ -271,7 +273,7 @@ static int veil_crypt(struct veil_c *vc, struct veil_key *key, bool encrypt,
 	atomic_t pending;
 	int r;
 
-	if (bytes >= VEIL_SPLIT_MIN)
+	if (bytes >= VEIL_SPLIT_MIN && key->split)
 		n = min3(num_online_cpus(), bytes / (VEIL_SPLIT_MIN / 2),
 			 (unsigned int)VEIL_MAX_JOBS);
 

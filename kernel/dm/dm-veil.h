@@ -69,6 +69,7 @@ struct veil_key {
 	unsigned int unit_shift;	/* log2(unit / 512) */
 	enum veil_iv iv;
 	unsigned int iv_size;
+	bool split;		/* worth splitting large bios across CPUs */
 };
 
 /* The part of the LU the target exposes. */
