@@ -72,14 +72,19 @@ logging_level=INFO
             raise RuntimeError("pykmip-server did not start (see %s)" % self.log)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """Kill the server and its helper processes (its policy monitor is
+        a child process): the whole process group, at once."""
+        if self.proc:
+            kill_group(self.proc.pid)
+            self.proc.wait()
         self.proc = None
+
+
+def kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def veil_conf(path, certs, host, port, addr="127.0.0.1", certs_dir=None,
@@ -139,18 +144,22 @@ def py_get_by_name(certs, port, name, host="hostb"):
 class IdleProxy:
     """TCP proxy 127.0.0.1:port -> 127.0.0.1:target.
 
+    mode "pass": only forwards; when the target is down it closes each
+    connection at once (what a client sees of a dead server through a
+    tunnel such as QEMU's guestfwd, whose socat would otherwise write its
+    error message into the stream).
     mode "idle": closes a connection idle for `idle` seconds (both ends),
     as key managers do.  mode "stale": keeps idle connections open but, when
     a client sends again after being idle that long, closes without
     forwarding (the server had dropped it just as the client wrote).
     """
 
-    def __init__(self, target, mode="idle", idle=0.5):
+    def __init__(self, target, mode="idle", idle=0.5, port=0):
         self.target, self.mode, self.idle = target, mode, idle
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.drops = 0
         self.stopped = False

@@ -1,0 +1,170 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The keypath scenario's guest side (see run.sh): veild in the guest, the
+# key manager on the host at 10.0.2.100:5696, dm-veil devices on brd RAM
+# disks.  Prints TAP; asks the host to stop/start the key manager with
+# "VEIL-HOST kms-stop" / "VEIL-HOST kms-start"; prints the ciphertext of
+# one sector as "VEIL-CT <hex>" for the host to check against the key it
+# registered.  /etc/veil holds ids.env (K1..K4), the configurations
+# b.conf (a host of the authorised cluster) and c.conf (an intruder), and
+# the certificates.
+. /etc/veil/ids.env
+export DM_DISABLE_UDEV=1
+DATA=12288			# 8 MiB LU minus two 1 MiB metadata areas
+n=0
+fails=0
+
+ok() { # status description
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		fails=$((fails + 1))
+	fi
+}
+state() { dmsetup status "$1" 2>/dev/null | awk '{print $4}'; }
+reason() { dmsetup status "$1" 2>/dev/null | cut -d' ' -f9-; }
+wait_state() { # dev state seconds
+	i=0
+	while [ $i -lt $(($3 * 10)) ]; do
+		[ "$(state "$1")" = "$2" ] && return 0
+		usleep 100000
+		i=$((i + 1))
+	done
+	echo "# $1: $(dmsetup status "$1" 2>&1)"
+	return 1
+}
+mkdev() { # ramN key-id name
+	veil-mdtool format "/dev/ram$1" --force --key-id "$2" >/dev/null &&
+		echo "0 $DATA veil /dev/ram$1" | dmsetup create "$3"
+}
+start_veild() { # conf
+	veild -c "/etc/veil/$1.conf" -d >>"/tmp/veild-$1.log" 2>&1 &
+	VEILD=$!
+}
+stop_veild() {
+	kill "$VEILD" 2>/dev/null
+	wait "$VEILD"
+}
+kms_up() { # seconds: wait until the key manager answers
+	i=0
+	while [ $i -lt "$1" ]; do
+		veil-kmip -c /etc/veil/b.conf check "$K1" >/dev/null 2>&1 && return 0
+		sleep 1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# --- veild before veil.ko: one message, backoff, recovery ---------------
+# veil.ko declares its family's module alias, so the kernel loads it when
+# veild looks the family up; make that fail first to see veild wait.
+echo /bin/false >/proc/sys/kernel/modprobe
+start_veild b
+sleep 3
+echo /sbin/modprobe >/proc/sys/kernel/modprobe
+lsmod | grep -q '^veil ' && echo "# veil.ko loaded too early"
+i=0
+while [ $i -lt 100 ] && ! grep -q "registered with veil.ko" /tmp/veild-b.log; do
+	usleep 100000
+	i=$((i + 1))
+done
+grep -q "registered with veil.ko" /tmp/veild-b.log
+ok $? "veild started while veil.ko cannot load registers once it can (autoload)"
+[ "$(grep -c 'family not found: load veil.ko (modprobe veil)' /tmp/veild-b.log)" = 1 ]
+ok $? "... having said 'load veil.ko' exactly once"
+
+modprobe dm-veil
+modprobe brd rd_nr=6 rd_size=8192
+modprobe -a xts ecb cbc 2>/dev/null
+
+# --- unlock and round trip ---------------------------------------------
+mkdev 0 "$K1" v0 && wait_state v0 encrypted 15
+ok $? "a key created on the key manager unlocks a dm-veil device"
+dd if=/dev/urandom of=/tmp/pat bs=4096 count=64 2>/dev/null
+dd if=/tmp/pat of=/dev/mapper/v0 bs=4096 count=64 oflag=direct 2>/dev/null &&
+	dd if=/dev/mapper/v0 of=/tmp/back bs=4096 count=64 iflag=direct 2>/dev/null &&
+	cmp -s /tmp/pat /tmp/back
+ok $? "data round-trips through the device"
+dd if=/dev/ram0 of=/tmp/raw bs=512 skip=2048 count=512 iflag=direct 2>/dev/null
+! cmp -s /tmp/pat /tmp/raw
+ok $? "the LU underneath holds ciphertext"
+
+# --- interop: a key registered with PyKMIP ------------------------------
+mkdev 1 "$K2" v1 && wait_state v1 encrypted 15
+ok $? "a key registered with the PyKMIP client unlocks a device"
+dd if=/dev/zero of=/dev/mapper/v1 bs=512 count=1 oflag=direct 2>/dev/null
+echo "VEIL-CT $(dd if=/dev/ram1 bs=512 skip=2048 count=1 iflag=direct 2>/dev/null |
+	od -An -v -tx1 | tr -d ' \n')"
+
+# --- per-host authorisation ----------------------------------------------
+stop_veild
+start_veild c
+mkdev 3 "$K3" v3 && wait_state v3 no-key 15
+ok $? "an intruder host's veild gets no key"
+r=$(reason v3)
+echo "# reason: $r"
+case "$r" in *"no active key named veil-$K3 visible to this host"*) s=0 ;; *) s=1 ;; esac
+ok $s "... and dmsetup status shows why"
+stop_veild
+start_veild b
+dmsetup message v3 0 retry && wait_state v3 encrypted 15
+ok $? "the same LU unlocks on an authorised host (message retry)"
+
+# --- key manager down at attach ----------------------------------------
+echo "VEIL-HOST kms-stop"
+sleep 2
+mkdev 2 "$K4" v2
+[ "$(state v2)" = waiting-for-key ]
+ok $? "key manager down: the device waits for its key"
+wait_state v2 no-key 20
+ok $? "... then goes to no-key after veild's retry budget"
+r=$(reason v2)
+echo "# reason: $r"
+case "$r" in *"key manager unreachable"*) s=0 ;; *) s=1 ;; esac
+ok $s "... with the reason 'key manager unreachable'"
+echo "VEIL-HOST kms-start"
+kms_up 30
+ok $? "key manager back"
+dmsetup message v2 0 retry && wait_state v2 encrypted 15
+ok $? "... and 'retry' unlocks the device without re-creating it"
+
+# --- veild killed during lookups of several devices --------------------
+echo "VEIL-HOST kms-stop"
+sleep 2
+mkdev 4 "$K1" v4
+mkdev 5 "$K1" v5
+held=""
+for d in v4 v5; do
+	dd if=/dev/mapper/$d of=/dev/null bs=4096 count=16 iflag=direct 2>/dev/null &
+	held="$held $!"
+done
+sleep 1
+[ "$(state v4)" = waiting-for-key ] && [ "$(state v5)" = waiting-for-key ]
+ok $? "two devices wait, with I/O held"
+kill -9 "$VEILD"
+wait "$VEILD" 2>/dev/null
+echo "VEIL-HOST kms-start"
+kms_up 30
+start_veild b
+wait_state v4 encrypted 20 && wait_state v5 encrypted 20
+ok $? "veild killed mid-lookup: the restarted veild unlocks both"
+s=0
+for p in $held; do
+	wait "$p" || s=1
+done
+ok $s "... and the held I/O completes without error"
+grep -q "the kernel had [1-9][0-9]* request(s) pending" /tmp/veild-b.log
+ok $? "... the kernel re-delivered the pending requests"
+
+# --- clean stop ---------------------------------------------------------
+for d in v0 v1 v2 v3 v4 v5; do dmsetup remove $d 2>/dev/null; done
+stop_veild
+grep -q "veild\[$VEILD\]: info: stopped" /tmp/veild-b.log
+ok $? "veild stops cleanly on SIGTERM"
+
+echo "# --- veild logs ---"
+sed 's/^/# /' /tmp/veild-b.log /tmp/veild-c.log | grep -v ': debug: ' | tail -n 60
+echo "1..$n"
+[ "$fails" = 0 ]
