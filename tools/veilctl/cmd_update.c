@@ -5,10 +5,34 @@
  * A changed key-id drops the old key and asks for the new one.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
 
 #include "veilctl.h"
+
+/*
+ * After a key change the mapping shows other data: drop what the page
+ * cache still holds of the old contents (BLKFLSBUF), so that readers of
+ * /dev/mapper/NAME see the new LU, not a mix.
+ */
+static void flush_cache(const char *name)
+{
+	char path[160];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/mapper/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (ioctl(fd, BLKFLSBUF, 0))
+		vc_warn("%s: cannot drop cached blocks: %s", path,
+			strerror(errno));
+	close(fd);
+}
 
 int cmd_update(int argc, char **argv)
 {
@@ -52,6 +76,7 @@ int cmd_update(int argc, char **argv)
 			m.name, old[0] ? old : "none",
 			m.info.key_id[0] ? m.info.key_id : "none",
 			m.info.key_id[0] ? ", asking for the new one" : "");
+		flush_cache(m.name);
 		if (!strcmp(m.info.state, "waiting-for-key")) {
 			vc_daemon_warn(m.name);
 			if (o.wait > 0)
