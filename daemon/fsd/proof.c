@@ -135,8 +135,16 @@ int proof_serve(struct conn *c)
 	}
 	klen = ((uint8_t *)&h.key_id_len)[0] | ((uint8_t *)&h.key_id_len)[1] << 8;
 	if (p9_le32((uint8_t *)&h.version) != VEIL_PROOF_VERSION ||
-	    !klen || klen > VEIL_KEY_ID_MAX)
-		return send_result(c, EPROTO);
+	    !klen || klen > VEIL_KEY_ID_MAX) {
+		fsd_log(LOG_NOTICE, "%s: proof hello of an unknown version or key-id length", c->peer);
+		return -1;
+	}
+	/* The exchange always runs to the end; the verdict comes last. */
+	memcpy(n.magic, "VEILNONC", 8);
+	if (RAND_bytes(n.nonce, sizeof(n.nonce)) != 1 ||
+	    write_full(c->sock, &n, sizeof(n)) ||
+	    read_full(c->sock, &m, sizeof(m)) || memcmp(m.magic, "VEILPROF", 8))
+		return -1;
 	if (vm->key_id_len && (klen != vm->key_id_len || memcmp(h.key_id, vm->key_id, klen)))
 		return send_result(c, ENOKEY);
 	/* Without a secret (or, on a hybrid socket, the guest's CID) there is
@@ -149,13 +157,6 @@ int proof_serve(struct conn *c)
 			slen == -EPERM ? "must be a regular file owned by root, mode 0600 or stricter"
 				       : strerror(-slen));
 		return send_result(c, ENOKEY);
-	}
-	memcpy(n.magic, "VEILNONC", 8);
-	if (RAND_bytes(n.nonce, sizeof(n.nonce)) != 1 ||
-	    write_full(c->sock, &n, sizeof(n)) ||
-	    read_full(c->sock, &m, sizeof(m)) || memcmp(m.magic, "VEILPROF", 8)) {
-		OPENSSL_cleanse(secret, sizeof(secret));
-		return -1;
 	}
 	cid = c->bind == BIND_CID ? c->cid : (uint32_t)vm->cid;
 	rc = proof_mac(secret, slen, n.nonce, cid, c->port, want);
