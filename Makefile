@@ -8,7 +8,8 @@
 #   make check                unit tests (plain + ASan/UBSan), fuzz smoke,
 #                             QEMU kselftests on every kernel in $(KVERS)
 #   make vm-check KVER=...    QEMU kselftests on one kernel
-#   make demo                 boot a guest, load veil, show the family
+#   make demo                 the replica scenario in three QEMU guests
+#   make demo-guest           one guest: modules load, family answers
 #   make bench                benchmarks (tables + JSON lines under build/)
 #   make checkpatch           kernel style check of kernel/ and common/
 #
@@ -34,7 +35,7 @@ KOUT := $(BUILD)/kmod/$(KVER)
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-.PHONY: all modules modules-all user check check-all demo-run unit-check fuzz-check vm-check vm-selftest e2e-check \
+.PHONY: all modules modules-all user check check-all demo-run demo-guest unit-check fuzz-check vm-check vm-selftest e2e-check \
 	demo bench fuzz-long checkpatch clean setup FORCE
 
 all: modules user
@@ -184,7 +185,13 @@ check-all:
 demo: setup
 	$(Q)$(MAKE) --no-print-directory demo-run
 
+# The replica scenario, narrated: A encrypts, the host copies the disk, B
+# (authorised) has the copy hot-plugged and it unlocks, C (not) stays sealed.
 demo-run: modules user
+	$(Q)tests/e2e/replica/demo.sh $(KVER)
+
+# The smallest guest: modules load, the family answers, the target is there.
+demo-guest: modules user
 	$(Q)tests/vm/demo.sh --kver $(KVER)
 
 bench: setup
