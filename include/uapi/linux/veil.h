@@ -242,6 +242,11 @@ struct veil_md_range {
  * guest_cid and port are the guest's view: its own local CID and the
  * server port it connected to; the host checks them against the socket's
  * peer CID and its own port, so a proof cannot be replayed for another VM.
+ * The label enters the MAC as its 19 bytes, without a terminating NUL.
+ * The guest's "own local CID" is the source CID its transport puts on the
+ * connection (1 over vsock_loopback, the VM's CID over virtio), i.e. what
+ * the host sees as the peer; not getsockname(), which reports
+ * VMADDR_CID_ANY for an auto-bound socket.
  * A server that requires proof closes a connection whose first bytes are
  * not a hello; a server that does not require it still answers a hello
  * (verifying if it has the VM's secret, otherwise accepting).
