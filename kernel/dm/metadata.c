@@ -272,7 +272,8 @@ static bool veil_same_key(const struct veil_md *a, const struct veil_md *b)
  * "update": re-read the metadata (veilctl after changing it, or after the
  * LU was resynced from a replica).
  *   same key-id, cipher and key size: the new metadata (plaintext ranges,
- *     label) is taken and the key, or the pending request, is kept;
+ *     label) is taken and the key, or the pending request, is kept; in
+ *     no-key the key is requested again (waiting-for-key), as by "retry";
  *   another key-id: the key is dropped, the old request cancelled and a new
  *     one posted (waiting-for-key); no key-id any more: unencrypted;
  *   invalid, unreadable or gone, or a layout the live table cannot follow:
@@ -322,6 +323,16 @@ int veil_msg_update(struct veil_c *vc)
 		vc->md = md;
 		spin_unlock_irq(&vc->lock);
 		md = old;
+		/*
+		 * ...but a device left without its key (the key manager was
+		 * down, or refused) asks again, as "retry" does: re-reading
+		 * the metadata is how an administrator says "try now".
+		 */
+		if (state == VEIL_STATE_NO_KEY) {
+			DMINFO("%s: update: no key yet, asking again",
+			       vc->name);
+			veil_request_key(vc);
+		}
 		goto out_ok;
 	}
 

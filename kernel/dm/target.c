@@ -32,7 +32,14 @@
  * contain spaces) comes last.  Status TABLE reproduces the table line.
  * Nothing ever prints key bytes.
  *
- * Messages: "update" (re-read metadata), "wipe_key", "retry".
+ * Messages:
+ *   "update"    re-read the metadata.  A changed key-id drops the key and
+ *               asks for the new one; an unchanged key-id keeps the key,
+ *               and in no-key asks for it again as "retry" does (so after
+ *               the key manager comes back, "update" unlocks the device
+ *               without re-creating it).
+ *   "wipe_key"  forget the key now (no-key).
+ *   "retry"     ask for the key again (no-key or waiting-for-key).
  */
 #include <linux/blkdev.h>
 #include <linux/module.h>

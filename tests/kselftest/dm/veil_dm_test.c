@@ -911,6 +911,59 @@ TEST_F(dm, no_key_and_retry)
 	vnl_close(&v);
 }
 
+/*
+ * Key manager down: no-key after the daemon's retry budget.  Once it is
+ * back, "update" (metadata unchanged) asks again and the device unlocks
+ * without being re-created; held reads of a second wait are served.
+ */
+TEST_F(dm, no_key_then_update)
+{
+	char buf[4096], want[4096];
+	struct vnl_kreq r;
+	struct vstatus s;
+	struct vnl v;
+
+	ASSERT_EQ(0, format(kid_hex, 512, NULL));
+	ASSERT_EQ(0, daemon_open(&v));
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_TRUE(take_req(&v, &r, 5000));
+	ASSERT_EQ(0, vnl_fail(&v, r.id, r.key_id, r.key_id_len, EHOSTUNREACH,
+			      "key manager unreachable"));
+	ASSERT_TRUE(wait_state("no-key", 5000));
+	ASSERT_EQ(0, dm_status(&s));
+	EXPECT_STREQ("key manager unreachable", s.reason);
+	EXPECT_EQ(-EIO, dio(DMDEV, false, 0, buf, sizeof(buf)));
+
+	/* the key manager is back: update posts the request again */
+	EXPECT_EQ(0, dm_msg("update"));
+	ASSERT_EQ(0, dm_status(&s));
+	EXPECT_STREQ("waiting-for-key", s.state);
+	EXPECT_STREQ(kid_hex, s.key_id);
+	EXPECT_STREQ("-", s.reason);
+	ASSERT_TRUE(take_req(&v, &r, 5000));
+	EXPECT_EQ(0, memcmp(r.key_id, kid, sizeof(kid)));
+	/* a second update while waiting posts nothing new */
+	EXPECT_EQ(0, dm_msg("update"));
+	EXPECT_EQ(0, vnl_wait_reqs(&v, 1, 300));
+	ASSERT_EQ(0, vnl_push(&v, r.id, r.key_id, r.key_id_len, key, 64, NULL));
+	ASSERT_TRUE(wait_state("encrypted", 5000));
+	pattern(want, sizeof(want), 0, 9);
+	ASSERT_EQ(0, dio(DMDEV, true, 0, want, sizeof(want)));
+	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, want, sizeof(buf)));
+
+	/* after wipe_key, update fetches the key again too */
+	ASSERT_EQ(0, dm_msg("wipe_key"));
+	EXPECT_TRUE(state_is("no-key"));
+	EXPECT_EQ(0, dm_msg("update"));
+	ASSERT_TRUE(take_req(&v, &r, 5000));
+	ASSERT_EQ(0, vnl_push(&v, r.id, r.key_id, r.key_id_len, key, 64, NULL));
+	ASSERT_TRUE(wait_state("encrypted", 5000));
+	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, want, sizeof(buf)));
+	vnl_close(&v);
+}
+
 /* A push for another key-id is refused; a wrong-size key gives no-key. */
 TEST_F(dm, wrong_pushes)
 {
