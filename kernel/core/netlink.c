@@ -113,7 +113,7 @@ static int veil_nl_get_info(struct sk_buff *skb, struct genl_info *info)
 	if (!hdr)
 		goto too_small;
 	veil_req_info(&pid, &pending);
-	if (nla_put_u32(msg, VEIL_A_ABI_VERSION, VEIL_ABI_VERSION) ||
+	if (nla_put_u32(msg, VEIL_A_ABI_VERSION, VEIL_KERNEL_ABI) ||
 	    nla_put_u32(msg, VEIL_A_DAEMON_PID, pid) ||
 	    nla_put_u32(msg, VEIL_A_PENDING, pending))
 		goto too_small;
@@ -136,13 +136,13 @@ static int veil_nl_register(struct sk_buff *skb, struct genl_info *info)
 	if (GENL_REQ_ATTR_CHECK(info, VEIL_A_ABI_VERSION))
 		return -EINVAL;
 	abi = nla_get_u32(abi_attr);
-	if (abi != VEIL_ABI_VERSION) {
+	if (abi != VEIL_KERNEL_ABI) {
 		pr_warn_ratelimited("veild speaks ABI %u, veil.ko ABI %u: upgrade %s\n",
-				    abi, VEIL_ABI_VERSION,
-				    abi < VEIL_ABI_VERSION ? "veild" : "veil.ko");
+				    abi, VEIL_KERNEL_ABI,
+				    abi < VEIL_KERNEL_ABI ? "veild" : "veil.ko");
 		NL_SET_ERR_MSG_ATTR(info->extack, abi_attr,
 				    "ABI mismatch: veil.ko speaks ABI "
-				    __stringify(VEIL_ABI_VERSION));
+				    __stringify(VEIL_KERNEL_ABI));
 		return -EPROTO;
 	}
 
@@ -150,7 +150,7 @@ static int veil_nl_register(struct sk_buff *skb, struct genl_info *info)
 	if (!msg)
 		return -ENOMEM;
 	hdr = genlmsg_put_reply(msg, info, &veil_nl_family, 0, VEIL_CMD_REGISTER);
-	if (!hdr || nla_put_u32(msg, VEIL_A_ABI_VERSION, VEIL_ABI_VERSION)) {
+	if (!hdr || nla_put_u32(msg, VEIL_A_ABI_VERSION, VEIL_KERNEL_ABI)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}

@@ -6,6 +6,18 @@
 #define _VEIL_NETLINK_H
 
 #include <linux/types.h>
+#include <linux/veil.h>
+
+/*
+ * The netlink ABI this module reports and accepts.  Always the UAPI's
+ * VEIL_ABI_VERSION, except in the test-only veil_abi2.ko
+ * (tests/kselftest/core/veil_abi2/), built from these same sources with
+ * -DVEIL_KERNEL_ABI=2 so that veild can be tested against a kernel of
+ * another ABI.  Nothing else may define it.
+ */
+#ifndef VEIL_KERNEL_ABI
+#define VEIL_KERNEL_ABI VEIL_ABI_VERSION
+#endif
 
 struct veil_key_req;
 

@@ -75,6 +75,33 @@ ok $? "veild started while veil.ko cannot load registers once it can (autoload)"
 [ "$(grep -c 'family not found: load veil.ko (modprobe veil)' /tmp/veild-b.log)" = 1 ]
 ok $? "... having said 'load veil.ko' exactly once"
 
+# --- veild against a kernel of another ABI -------------------------------
+# veil_abi2.ko is veil.ko built to report ABI 2 (test-only, same family).
+stop_veild
+rmmod dm_veil 2>/dev/null
+rmmod veil
+modprobe veil_abi2
+ok $? "veil_abi2.ko (the veil family speaking ABI 2) loads"
+veild -c /etc/veil/b.conf >/tmp/veild-abi.log 2>&1 &
+VEILD=$!
+sleep 10
+abi=$(grep -c 'kernel ABI 2, veild ABI 1: ' /tmp/veild-abi.log)
+lines=$(wc -l </tmp/veild-abi.log)
+echo "# veild, 10 s against ABI 2: $lines log line(s), $abi about the ABI"
+[ "$abi" = 1 ] && [ "$lines" -le 4 ] && kill -0 "$VEILD"
+ok $? "veild against ABI 2: one message naming both ABIs, no flood, still running"
+! grep -q "registered with veil.ko" /tmp/veild-abi.log
+ok $? "... and it does not register"
+rmmod veil_abi2 && modprobe veil
+i=0
+while [ $i -lt 400 ] && ! grep -q "registered with veil.ko" /tmp/veild-abi.log; do
+	usleep 100000
+	i=$((i + 1))
+done
+grep -q "registered with veil.ko (ABI 1)" /tmp/veild-abi.log &&
+	grep -q "veil.ko is usable now" /tmp/veild-abi.log
+ok $? "... once veil.ko replaces it, veild registers by itself ($((i / 10)) s)"
+
 modprobe dm-veil
 modprobe brd rd_nr=6 rd_size=8192
 modprobe -a xts ecb cbc 2>/dev/null
@@ -127,8 +154,8 @@ ok $s "... with the reason 'key manager unreachable'"
 echo "VEIL-HOST kms-start"
 kms_up 30
 ok $? "key manager back"
-dmsetup message v2 0 retry && wait_state v2 encrypted 15
-ok $? "... and 'retry' unlocks the device without re-creating it"
+dmsetup message v2 0 update && wait_state v2 encrypted 15
+ok $? "... and 'update' unlocks the device without re-creating it"
 
 # --- veild killed during lookups of several devices --------------------
 echo "VEIL-HOST kms-stop"
@@ -165,6 +192,6 @@ grep -q "veild\[$VEILD\]: info: stopped" /tmp/veild-b.log
 ok $? "veild stops cleanly on SIGTERM"
 
 echo "# --- veild logs ---"
-sed 's/^/# /' /tmp/veild-b.log /tmp/veild-c.log | grep -v ': debug: ' | tail -n 60
+sed 's/^/# /' /tmp/veild-abi.log /tmp/veild-b.log /tmp/veild-c.log | grep -v ': debug: ' | tail -n 60
 echo "1..$n"
 [ "$fails" = 0 ]
