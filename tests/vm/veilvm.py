@@ -331,7 +331,7 @@ class Guest:
                                 stderr=subprocess.STDOUT, start_new_session=True)
         buf, timed_out, booted, ready = b"", False, None, None
         deadline = t0 + a.timeout
-        lines = []
+        lines = self.lines = []
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -425,10 +425,14 @@ def boot(args, job_text, extra_bins=(), extra_files=()):
     size = os.path.getsize(initrd) >> 20
     log(f"{args.kver}: initramfs {size} MiB built in {time.monotonic() - t0:.1f}s")
     if not args.log:
-        args.log = os.path.join(VMDIR, "logs", f"{args.name or 'guest'}-{args.kver}.log")
+        # Unnamed guests get the pid too, so guests run at once keep apart.
+        name = args.name or f"guest-{os.getpid()}"
+        args.log = os.path.join(VMDIR, "logs", f"{name}-{args.kver}.log")
+    guest = Guest(args, workdir)
     try:
-        return Guest(args, workdir).run(kernel, initrd)
+        return guest.run(kernel, initrd)
     finally:
+        args.console_lines = getattr(guest, "lines", [])
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -532,11 +536,10 @@ def cmd_suites(args):
     args.module = (args.module or []) + mods
     if args.timeout is None:
         args.timeout = total_timeout + 60
-    args.name = args.name or "suites"
+    args.name = args.name or "suites-" + "+".join(names)
     files = [(os.path.join(root, n), f"/veil/kselftest/{n}") for n in names]
     rc = boot(args, suites_job(suites), extra_bins=bins, extra_files=files)
-    lines = open(args.log, errors="replace").read().splitlines()
-    passed, failed, skipped = count_tap(lines)
+    passed, failed, skipped = count_tap(args.console_lines)
     if rc == EXIT_SPLAT:
         failed += 1
         log(f"{args.kver}: counting the kernel log as one failure")
