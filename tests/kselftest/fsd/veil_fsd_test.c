@@ -661,4 +661,99 @@ TEST_F_TIMEOUT(fsd, vsock_loopback, 60)
 	EXPECT_EQ(0, access(BASE "/t1/over-vsock", F_OK));
 }
 
+/*
+ * The two halves of the proof handshake written apart meet here: the
+ * guest kernel's 9pnet_vsock (secret from the key daemon through veil.ko,
+ * played by veil-keyd-stub) against veil-fsd requiring proof of the VM
+ * at CID 1 (vsock loopback).
+ */
+static pid_t start_keyd(const char *secret_hex)
+{
+	char arg[256];
+	pid_t pid;
+	int i;
+
+	snprintf(arg, sizeof(arg), "--key-id=0a0b=%s", secret_hex);
+	unlink(BASE "/keyd.log");
+	pid = fork();
+	if (!pid) {
+		int fd = open(BASE "/keyd.log", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl("/veil/bin/veil-keyd-stub", "veil-keyd-stub", "serve", arg,
+		      "--timeout", "60", NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100; i++) {
+		if (!sh("grep -q registered " BASE "/keyd.log 2>/dev/null"))
+			return pid;
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static void stop_keyd(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+TEST_F_TIMEOUT(fsd, kernel_proof_over_vsock, 120)
+{
+	char hex[2 * sizeof(SECRET) + 1], wrong[2 * sizeof(SECRET) + 1];
+	const char *opts = "trans=vsock,port=564,version=9p2000.L,keyid=0a0b,keytimeout=10";
+	size_t i;
+	pid_t kd;
+	FILE *f;
+
+	if (sh("modprobe vsock_loopback 2>/dev/null && modprobe 9pnet_vsock 2>/dev/null"))
+		SKIP(return, "9pnet_vsock.ko is not available");
+	if (access("/veil/bin/veil-keyd-stub", X_OK))
+		SKIP(return, "veil-keyd-stub is not in the guest");
+	for (i = 0; i < strlen(SECRET); i++) {
+		sprintf(hex + 2 * i, "%02x", (unsigned char)SECRET[i]);
+		sprintf(wrong + 2 * i, "%02x", (unsigned char)SECRET[i] ^ 1);
+	}
+	/* One VM: whoever connects over vsock from CID 1 must prove itself. */
+	f = fopen(BASE "/fsd.conf", "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "vsock = yes\nport = 564\ncontrol = " CTL "\n"
+		"[vm vmp]\nuds = " RUN "/vm4.sock\ncid = 1\nroot = " BASE "/t4\n"
+		"access = rw\nrequire_proof = yes\nsecret_file = " BASE "/vm4.secret\n"
+		"key_id = 0a0b\n");
+	fclose(f);
+	kill(self->pid, SIGTERM);
+	waitpid(self->pid, NULL, 0);
+	self->pid = start_fsd(0);
+	ASSERT_LT(0, self->pid);
+	mkdir("/mnt/v4", 0755);
+
+	/* No proof offered: the server closes the connection. */
+	EXPECT_NE(0, mount("1", "/mnt/v4", "9p", 0, "trans=vsock,port=564,version=9p2000.L"));
+
+	/* The right secret, fetched by the kernel from the key daemon. */
+	kd = start_keyd(hex);
+	ASSERT_LT(0, kd);
+	ASSERT_EQ(0, mount("1", "/mnt/v4", "9p", 0, opts))
+		TH_LOG("mount with proof: %s", strerror(errno));
+	EXPECT_EQ(0, write_file("/mnt/v4/proved", "yes"));
+	EXPECT_EQ(0, access(BASE "/t4/proved", F_OK));
+	EXPECT_EQ(0, umount("/mnt/v4"));
+	stop_keyd(kd);
+
+	/* A wrong secret is refused by the server. */
+	kd = start_keyd(wrong);
+	ASSERT_LT(0, kd);
+	EXPECT_NE(0, mount("1", "/mnt/v4", "9p", 0, opts));
+	EXPECT_EQ(EACCES, errno);
+	stop_keyd(kd);
+}
+
 TEST_HARNESS_MAIN
