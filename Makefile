@@ -153,7 +153,7 @@ vm-check: modules user
 # End-to-end scenarios: tests/e2e/<name>/run.sh KVER OUT.tap, each starting
 # and stopping its own host-side servers and guests.
 E2E ?= $(notdir $(wildcard tests/e2e/*))
-e2e-check: modules user
+e2e-check: modules user $(addprefix $(BUILD)/san/bin/,$(PROGRAMS))
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)rc=0; for e in $(E2E); do \
 		tests/e2e/$$e/run.sh $(KVER) $(RESULTS)/e2e-$$e-$(KVER).tap || rc=1; \

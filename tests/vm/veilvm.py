@@ -518,7 +518,12 @@ def count_tap(lines):
 
 def cmd_suites(args):
     root = os.path.join(TOP, "tests", "kselftest")
-    names = args.suite or sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    # By default every suite but those marked opt-in (long soaks and scale
+    # runs: a file named "opt-in" in the suite directory).
+    names = args.suite or sorted(
+        d for d in os.listdir(root)
+        if os.path.isdir(os.path.join(root, d))
+        and not os.path.exists(os.path.join(root, d, "opt-in")))
     suites, bins, mods = [], [], []
     total_timeout = 0
     for n in names:
