@@ -20,6 +20,11 @@
  * The same handle can arrive twice (the kernel re-sends everything pending
  * when we re-register after a receive overrun); a request already queued or
  * being looked up is not queued again.
+ *
+ * Requests for the same key-id (replicas of one LU, or one LU's table
+ * reloaded) are coalesced: a worker that takes a request also takes every
+ * request for that key-id still queued, looks the key up once and answers
+ * them all.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,6 +43,7 @@
 struct job {
 	struct veil_req req;
 	struct job *next;
+	struct job *same;		/* coalesced: same key-id, answered too */
 };
 
 struct worker {
@@ -153,8 +159,11 @@ static void answer(struct worker *w, const struct veil_req *req, int r,
 	}
 }
 
-static void lookup(struct worker *w, const struct veil_req *req)
+static void lookup(struct worker *w, const struct job *job)
 {
+	const struct veil_req *req = &job->req;
+	const struct job *o;
+	unsigned int more = 0;
 	const struct veil_kmip_conf *c = pool.conf;
 	char name[KMIP_NAME_MAX], reason[VEIL_REASON_MAX];
 	long backoff = BACKOFF_FIRST_MS;
@@ -163,7 +172,10 @@ static void lookup(struct worker *w, const struct veil_req *req)
 	int r, tries = 0;
 
 	veil_kmip_keyid_name(req->key_id, req->key_id_len, name, sizeof(name));
-	log_debug("request %u (%s): looking up %s", req->id, req->object, name);
+	for (o = job->same; o; o = o->next)
+		more++;
+	log_debug("request %u (%s): looking up %s (and for %u more request(s))",
+		  req->id, req->object, name, more);
 	for (;;) {
 		tries++;
 		r = veil_kmip_fetch(w->kc, req->key_id, req->key_id_len, w->key,
@@ -191,6 +203,11 @@ static void lookup(struct worker *w, const struct veil_req *req)
 			 req->id, req->object, name, info.len,
 			 ms_since(&req->received), tries, tries == 1 ? "y" : "ies");
 		answer(w, req, 0, info.len, NULL);
+		for (o = job->same; o; o = o->next) {
+			log_info("request %u (%s): %s: pushing the same key",
+				 o->req.id, o->req.object, name);
+			answer(w, &o->req, 0, info.len, NULL);
+		}
 		OPENSSL_cleanse(w->key, VEIL_KEY_MAX);
 		return;
 	}
@@ -200,9 +217,44 @@ static void lookup(struct worker *w, const struct veil_req *req)
 			 kmip_client_error(w->kc));
 	else
 		snprintf(reason, sizeof(reason), "%s", kmip_client_error(w->kc));
-	log_warn("request %u (%s): %s: %s (%s)", req->id, req->object, name,
-		 reason, strerror(fail_errno(r, gave_up)));
+	log_warn("request %u (%s): %s: %s (%s)%s", req->id, req->object, name,
+		 reason, strerror(fail_errno(r, gave_up)),
+		 more ? " (and its coalesced requests)" : "");
 	answer(w, req, fail_errno(r, gave_up), 0, reason);
+	for (o = job->same; o; o = o->next)
+		answer(w, &o->req, fail_errno(r, gave_up), 0, reason);
+}
+
+/* Under pool.lock: move the queued requests for @j's key-id behind it. */
+static void coalesce_locked(struct job *j)
+{
+	struct job **pp = &pool.head, *q, **tail = &j->same;
+
+	pool.tail = NULL;
+	while ((q = *pp)) {
+		if (q->req.key_id_len == j->req.key_id_len &&
+		    !memcmp(q->req.key_id, j->req.key_id, q->req.key_id_len)) {
+			*pp = q->next;
+			q->next = NULL;
+			*tail = q;
+			tail = &q->next;
+			pool.queued--;
+			continue;
+		}
+		pool.tail = q;
+		pp = &q->next;
+	}
+}
+
+static void job_free(struct job *j)
+{
+	struct job *o;
+
+	while ((o = j->same)) {
+		j->same = o->next;
+		free(o);
+	}
+	free(j);
 }
 
 static void *worker_main(void *arg)
@@ -228,14 +280,16 @@ static void *worker_main(void *arg)
 		if (!pool.head)
 			pool.tail = NULL;
 		pool.queued--;
+		j->next = NULL;
+		coalesce_locked(j);
 		w->cur = j;
 		pthread_mutex_unlock(&pool.lock);
 
-		lookup(w, &j->req);
+		lookup(w, j);
 
 		pthread_mutex_lock(&pool.lock);
 		w->cur = NULL;
-		free(j);
+		job_free(j);
 	}
 	pthread_mutex_unlock(&pool.lock);
 	return NULL;
@@ -249,9 +303,15 @@ static bool busy_locked(uint32_t id)
 	for (j = pool.head; j; j = j->next)
 		if (j->req.id == id)
 			return true;
-	for (i = 0; i < pool.n; i++)
-		if (pool.w[i].cur && pool.w[i].cur->req.id == id)
+	for (i = 0; i < pool.n; i++) {
+		if (!pool.w[i].cur)
+			continue;
+		if (pool.w[i].cur->req.id == id)
 			return true;
+		for (j = pool.w[i].cur->same; j; j = j->next)
+			if (j->req.id == id)
+				return true;
+	}
 	return false;
 }
 
@@ -291,8 +351,12 @@ unsigned int pool_busy(void)
 
 	pthread_mutex_lock(&pool.lock);
 	n = pool.queued;
-	for (i = 0; i < pool.n; i++)
-		n += pool.w[i].cur != NULL;
+	for (i = 0; i < pool.n; i++) {
+		const struct job *j;
+
+		for (j = pool.w[i].cur; j; j = j == pool.w[i].cur ? j->same : j->next)
+			n++;
+	}
 	pthread_mutex_unlock(&pool.lock);
 	return n;
 }

@@ -4,12 +4,15 @@
  * veild's configuration file.  What veilctl calls (or links: the same
  * functions are in libveil, lib/kmip/provision.c).
  *
- *   veil-kmip [-c CONF] create [--bits N] [--local] [--id-len N]
+ *   veil-kmip [-c CONF] create [--bits N] [--local] [--id-len N] [--count N]
  *        print the new key-id (hex) on stdout, its KMIP identifier on stderr
+ *        (--count: N keys on one connection, one key-id a line)
  *   veil-kmip [-c CONF] info KEYID     name, identifier, state, algorithm
- *   veil-kmip [-c CONF] check [--repeat N [--interval MS]] KEYID
+ *   veil-kmip [-c CONF] check [--repeat N [--interval MS]] [--timing] KEYID
  *        fetch the key as veild would (N times on one client, to test a
- *        key manager's idle close); print its length, never its bytes
+ *        key manager's idle close); print its length, never its bytes;
+ *        --timing: after one warm-up fetch, the mean Locate and Get round
+ *        trips of the N fetches on the persistent connection
  *   veil-kmip [-c CONF] destroy KEYID  revoke and destroy
  *
  * Exit status: 0 ok, 1 operation failed, 2 usage or configuration error.
@@ -58,6 +61,7 @@ static int cmd_create(struct tool *t, int argc, char **argv)
 		{ "bits", required_argument, NULL, 'b' },
 		{ "local", no_argument, NULL, 'l' },
 		{ "id-len", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int bits = t->conf.key_bits;
@@ -65,11 +69,19 @@ static int cmd_create(struct tool *t, int argc, char **argv)
 	uint8_t id[VEIL_KEY_ID_MAX];
 	char hex[2 * VEIL_KEY_ID_MAX + 1], uid[KMIP_UID_MAX];
 	bool local = false;
+	long count = 1, i;
 	int c, r;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:li:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:li:n:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'n':
+			count = strtol(optarg, NULL, 10);
+			if (count < 1 || count > 100000) {
+				fprintf(stderr, "veil-kmip: --count must be 1 to 100000\n");
+				return 2;
+			}
+			break;
 		case 'b':
 			bits = (unsigned int)strtoul(optarg, NULL, 10);
 			if (bits < 128 || bits > 8 * VEIL_KEY_MAX || bits % 64) {
@@ -92,13 +104,17 @@ static int cmd_create(struct tool *t, int argc, char **argv)
 			return 2;
 		}
 	}
-	r = veil_kmip_provision(t->kc, bits, local, id, id_len, uid);
-	if (r)
-		return fail(t, "create", r);
-	veil_kmip_keyid_hex(id, id_len, hex, sizeof(hex));
-	printf("%s\n", hex);
-	fprintf(stderr, "veil-kmip: created %u-bit AES key %s%s, KMIP identifier %s on %s\n",
-		bits, VEIL_KMIP_NAME_PREFIX, hex, uid, kmip_client_peer(t->kc));
+	for (i = 0; i < count; i++) {
+		r = veil_kmip_provision(t->kc, bits, local, id, id_len, uid);
+		if (r)
+			return fail(t, "create", r);
+		veil_kmip_keyid_hex(id, id_len, hex, sizeof(hex));
+		printf("%s\n", hex);
+		fflush(stdout);
+		fprintf(stderr, "veil-kmip: created %u-bit AES key %s%s, KMIP identifier %s on %s\n",
+			bits, VEIL_KMIP_NAME_PREFIX, hex, uid,
+			kmip_client_peer(t->kc));
+	}
 	return 0;
 }
 
@@ -128,16 +144,23 @@ static int cmd_check(struct tool *t, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "timing", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long repeat = 1, interval_ms = 0, i;
 	uint8_t id[VEIL_KEY_ID_MAX], *key;
+	double locate_us = 0, get_us = 0;
+	char uid[KMIP_UID_MAX];
 	struct kmip_key info;
+	bool timing = false;
 	int c, n, r = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "r:i:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:i:t", opts, NULL)) != -1) {
 		switch (c) {
+		case 't':
+			timing = true;
+			break;
 		case 'r':
 			repeat = strtol(optarg, NULL, 10);
 			break;
@@ -168,9 +191,30 @@ static int cmd_check(struct tool *t, int argc, char **argv)
 		}
 		r = veil_kmip_fetch(t->kc, id, (size_t)n, key, VEIL_KEY_MAX, &info);
 	}
+	/* timing: the same two round trips, each timed, after the warm-up */
+	for (i = 0; timing && i < repeat && !r; i++) {
+		struct timespec a, b, c2;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		r = veil_kmip_resolve(t->kc, id, (size_t)n, KMIP_STATE_ACTIVE,
+				      uid);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		if (!r)
+			r = kmip_get_symkey(t->kc, uid, key, VEIL_KEY_MAX,
+					    &info);
+		clock_gettime(CLOCK_MONOTONIC, &c2);
+		locate_us += (b.tv_sec - a.tv_sec) * 1e6 +
+			     (b.tv_nsec - a.tv_nsec) / 1e3;
+		get_us += (c2.tv_sec - b.tv_sec) * 1e6 +
+			  (c2.tv_nsec - b.tv_nsec) / 1e3;
+	}
 	veil_secmem_free(key, VEIL_KEY_MAX);
 	if (r)
 		return fail(t, "check", r);
+	if (timing)
+		printf("timing: locate_ms=%.2f get_ms=%.2f n=%ld\n",
+		       locate_us / 1e3 / (double)repeat,
+		       get_us / 1e3 / (double)repeat, repeat);
 	printf("ok: %zu-byte key (hidden) from %s", info.len,
 	       kmip_client_peer(t->kc));
 	if (repeat > 1)
@@ -198,9 +242,9 @@ static const struct {
 	int (*fn)(struct tool *t, int argc, char **argv);
 	const char *help;
 } cmds[] = {
-	{ "create", cmd_create, "[--bits N] [--local] [--id-len N]" },
+	{ "create", cmd_create, "[--bits N] [--local] [--id-len N] [--count N]" },
 	{ "info", cmd_info, "KEYID" },
-	{ "check", cmd_check, "[--repeat N [--interval MS]] KEYID" },
+	{ "check", cmd_check, "[--repeat N [--interval MS]] [--timing] KEYID" },
 	{ "destroy", cmd_destroy, "KEYID" },
 };
 
