@@ -6,6 +6,8 @@
 # every kernel upgrade (registered with dkms when DESTDIR is empty).
 # Test programs (stubs, kselftests, veil-mdtool) are never installed.
 INSTALL_PROGS := veilctl veild veil-kmip veil-fsd
+# Only the product's modules; test modules (tests/kselftest/...) never.
+PRODUCT_KOS := veil.ko dm-veil.ko 9pnet_vsock.ko
 INSTALL_UNITS := tools/systemd/veil-attach@.service $(wildcard daemon/*/*.service daemon/*.service tools/systemd/veild.service)
 VEIL_PKG_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 DKMS_SRC := $(DESTDIR)/usr/src/veil-$(VEIL_PKG_VERSION)
@@ -25,7 +27,7 @@ install: user
 	$(Q)for m in $(wildcard docs/man/*.[1-8]); do \
 		install -d $(DESTDIR)$(MANDIR)/man$${m##*.}; \
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
-	$(Q)kos="$(filter-out %/veil_test_consumer.ko,$(wildcard $(KOUT)/ko/*.ko))"; \
+	$(Q)kos="$(wildcard $(addprefix $(KOUT)/ko/,$(PRODUCT_KOS)))"; \
 	if [ -n "$$kos" ]; then \
 		install -d $(DESTDIR)/lib/modules/$(KVER)/updates/veil && \
 		install -m 0644 $$kos $(DESTDIR)/lib/modules/$(KVER)/updates/veil/ && \
@@ -40,7 +42,7 @@ install-dkms:
 	$(Q)rm -rf $(DKMS_SRC) && install -d $(DKMS_SRC)
 	$(Q)cp -a kernel common include $(DKMS_SRC)/
 	$(Q)find $(DKMS_SRC) \( -name '*.o' -o -name '*.ko' -o -name '.*.cmd' \) -delete
-	$(Q)grep -v veil_test_consumer Kbuild >$(DKMS_SRC)/Kbuild
+	$(Q)grep -v '^obj-.*tests/' Kbuild >$(DKMS_SRC)/Kbuild
 	$(Q)install -m 0644 dkms.conf $(DKMS_SRC)/
 	$(Q)if [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null; then \
 		dkms add veil/$(VEIL_PKG_VERSION) && dkms install veil/$(VEIL_PKG_VERSION); \

@@ -25,7 +25,7 @@ static int __init veil_init(void)
 		return err;
 
 	pr_info("veil " VEIL_VERSION " loaded (netlink ABI %u)\n",
-		VEIL_ABI_VERSION);
+		VEIL_KERNEL_ABI);
 	return 0;
 }
 
