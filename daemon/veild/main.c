@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "veild.h"
 
 #define DEFAULT_CONF	"/etc/veil/veild.conf"
@@ -242,8 +243,10 @@ int main(int argc, char **argv)
 {
 	const char *conf_path = DEFAULT_CONF;
 	struct veil_kmip_conf conf;
+	struct vcache_conf cache_conf;
+	struct vcache *cache = NULL;
 	bool debug = false, test = false;
-	char err[512];
+	char err[VCACHE_ERR_MAX];
 	SSL_CTX *ctx;
 	sigset_t set;
 	int c, i, rc;
@@ -272,8 +275,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	veil_kmip_conf_defaults(&conf);
-	if (veil_kmip_conf_load(&conf, conf_path, err, sizeof(err))) {
+	if (veild_conf_load(&conf, &cache_conf, conf_path, err, sizeof(err))) {
 		fprintf(stderr, "veild: %s\n", err);
 		return 2;
 	}
@@ -287,8 +289,17 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		return 2;
 	}
+	if (cache_conf.on) {
+		cache = vcache_open(&cache_conf, err, sizeof(err));
+		if (!cache) {
+			log_err("offline key cache: %s", err);
+			SSL_CTX_free(ctx);
+			return 2;
+		}
+	}
 	if (test) {
 		printf("%s: ok\n", conf_path);
+		vcache_close(cache);
 		SSL_CTX_free(ctx);
 		return 0;
 	}
@@ -302,14 +313,17 @@ int main(int argc, char **argv)
 	sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sig_fd < 0) {
 		log_err("signalfd: %m");
+		vcache_close(cache);
 		SSL_CTX_free(ctx);
 		return 1;
 	}
 
+	pool_set_cache(cache);
 	rc = pool_start(&conf, ctx);
 	if (rc) {
 		log_err("cannot start %d workers: %s", conf.workers, strerror(-rc));
 		close(sig_fd);
+		vcache_close(cache);
 		SSL_CTX_free(ctx);
 		return 1;
 	}
@@ -318,10 +332,14 @@ int main(int argc, char **argv)
 			 conf.servers[i].port, i ? " (fallback)" : "");
 	log_info("started: %d workers, retry budget %d ms, key memory %s",
 		 conf.workers, conf.retry_budget_ms, veil_secmem_kind());
+	if (cache)
+		log_info("offline key cache on: %s, entries kept %ld s, KEK from %s",
+			 cache_conf.dir, cache_conf.ttl, cache_conf.lockbox);
 
 	rc = run();
 
 	pool_stop();
+	vcache_close(cache);
 	close(sig_fd);
 	SSL_CTX_free(ctx);
 	log_info("stopped");

@@ -34,6 +34,7 @@
 
 #include <openssl/crypto.h>
 
+#include "cache.h"
 #include "veild.h"
 
 #define BACKOFF_FIRST_MS	200
@@ -67,6 +68,7 @@ static struct {
 	SSL_CTX *ctx;
 	struct worker *w;
 	int n;
+	struct vcache *cache;		/* NULL: the offline cache is off */
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static long ms_since(const struct timespec *t)
@@ -159,6 +161,63 @@ static void answer(struct worker *w, const struct veil_req *req, int r,
 	}
 }
 
+void pool_set_cache(struct vcache *c)
+{
+	pool.cache = c;
+}
+
+/* A key fetched from the key manager: store or refresh its cache entry. */
+static void cache_fill(const struct veil_req *req, const char *name,
+		       const uint8_t *key, const struct kmip_key *info)
+{
+	char err[VCACHE_ERR_MAX], cipher[VCACHE_CIPHER_MAX];
+
+	if (!pool.cache)
+		return;
+	if (info->algorithm == KMIP_ALG_AES)
+		snprintf(cipher, sizeof(cipher), "AES-%zu", info->len * 8);
+	else
+		snprintf(cipher, sizeof(cipher), "kmip-alg-%u", info->algorithm);
+	if (vcache_store(pool.cache, req->key_id, req->key_id_len, key,
+			 info->len, cipher, time(NULL), err, sizeof(err)))
+		log_warn("request %u (%s): %s: not cached: %s", req->id,
+			 req->object, name, err);
+	else
+		log_debug("request %u (%s): %s: cache entry stored", req->id,
+			  req->object, name);
+}
+
+/*
+ * The key manager was unreachable for the whole retry budget: the cached
+ * copy, if any and unexpired, into w->key.  Its length, or 0.
+ */
+static size_t cache_answer(struct worker *w, const struct veil_req *req,
+			   const char *name)
+{
+	char err[VCACHE_ERR_MAX], when[32];
+	struct vcache_entry e;
+	struct tm tm;
+	int r;
+
+	if (!pool.cache)
+		return 0;
+	r = vcache_load(pool.cache, req->key_id, req->key_id_len, w->key,
+			VEIL_KEY_MAX, &e, time(NULL), err, sizeof(err));
+	if (r == -ENOENT)
+		return 0;
+	if (r) {
+		log_warn("request %u (%s): %s: cached copy not used: %s",
+			 req->id, req->object, name, err);
+		return 0;
+	}
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+		 gmtime_r(&e.created, &tm));
+	log_warn("request %u (%s): %s: key manager unreachable: using the cached copy (%s, fetched %s, expires in %ld s)",
+		 req->id, req->object, name, e.cipher, when,
+		 (long)(e.expires - time(NULL)));
+	return e.key_len;
+}
+
 static void lookup(struct worker *w, const struct job *job)
 {
 	const struct veil_req *req = &job->req;
@@ -202,6 +261,7 @@ static void lookup(struct worker *w, const struct job *job)
 		log_info("request %u (%s): %s: pushing %zu-byte key (%ld ms, %d tr%s)",
 			 req->id, req->object, name, info.len,
 			 ms_since(&req->received), tries, tries == 1 ? "y" : "ies");
+		cache_fill(req, name, w->key, &info);
 		answer(w, req, 0, info.len, NULL);
 		for (o = job->same; o; o = o->next) {
 			log_info("request %u (%s): %s: pushing the same key",
@@ -210,6 +270,22 @@ static void lookup(struct worker *w, const struct job *job)
 		}
 		OPENSSL_cleanse(w->key, VEIL_KEY_MAX);
 		return;
+	}
+	if (gave_up) {
+		size_t len = cache_answer(w, req, name);
+
+		if (len) {
+			answer(w, req, 0, len, NULL);
+			for (o = job->same; o; o = o->next)
+				answer(w, &o->req, 0, len, NULL);
+			OPENSSL_cleanse(w->key, VEIL_KEY_MAX);
+			return;
+		}
+	} else if ((r == -ENOKEY || r == -EKEYREJECTED) && pool.cache &&
+		   !vcache_remove(pool.cache, req->key_id, req->key_id_len)) {
+		log_warn("request %u (%s): %s: the key manager %s: cache entry deleted",
+			 req->id, req->object, name,
+			 r == -ENOKEY ? "has no such key" : "refused");
 	}
 	if (gave_up)
 		snprintf(reason, sizeof(reason), "key manager unreachable (%d tries in %ld s): %s",

@@ -29,6 +29,8 @@
 
 #include "kmip/kmip.h"
 
+#include "cache.h"
+
 #define DEFAULT_CONF "/etc/veil/veild.conf"
 
 struct tool {
@@ -261,7 +263,8 @@ int main(int argc, char **argv)
 {
 	const char *conf = DEFAULT_CONF;
 	struct tool t;
-	char err[512];
+	struct vcache_conf cache_conf;
+	char err[VCACHE_ERR_MAX];
 	size_t i;
 	int c, r;
 
@@ -292,8 +295,8 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);	/* a key manager closing mid-write */
-	veil_kmip_conf_defaults(&t.conf);
-	if (veil_kmip_conf_load(&t.conf, conf, err, sizeof(err))) {
+	/* the file may hold veild's cache_* settings too */
+	if (veild_conf_load(&t.conf, &cache_conf, conf, err, sizeof(err))) {
 		fprintf(stderr, "veil-kmip: %s\n", err);
 		return 2;
 	}
