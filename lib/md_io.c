@@ -12,6 +12,7 @@
 #include <linux/fs.h>
 
 #include "md_io.h"
+#include "util.h"
 
 int veil_md_crash_after = -1;
 unsigned int veil_md_torn_bytes;
@@ -34,43 +35,6 @@ int veil_md_dev_sectors(int fd, u64 *lu_sectors)
 		return -ENOTBLK;
 	}
 	*lu_sectors = bytes / 512;
-	return 0;
-}
-
-static int md_pread_all(int fd, void *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pread(fd, (char *)buf + done, len - done, off + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;	/* the LU is shorter than it said */
-		done += n;
-	}
-	return 0;
-}
-
-static int md_pwrite_all(int fd, const void *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pwrite(fd, (const char *)buf + done, len - done,
-			   off + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		done += n;
-	}
 	return 0;
 }
 
@@ -98,7 +62,7 @@ int veil_md_read_copies(int fd, u64 lu_sectors, struct veil_md_copies *c)
 	if (posix_memalign(&buf, MD_IO_ALIGN, VEIL_MD_BLOCK_SIZE))
 		return -ENOMEM;
 	for (i = 0; i < 2; i++) {
-		err = md_pread_all(fd, buf, VEIL_MD_BLOCK_SIZE,
+		err = veil_pread_full(fd, buf, VEIL_MD_BLOCK_SIZE,
 				   md_copy_offset(lu_sectors, i));
 		if (err)
 			break;
@@ -145,7 +109,7 @@ static int md_write_block(int fd, const void *blk, off_t off, int *writes)
 			size_t n = veil_md_torn_bytes < VEIL_MD_BLOCK_SIZE ?
 				   veil_md_torn_bytes : VEIL_MD_BLOCK_SIZE;
 
-			err = md_pwrite_all(fd, blk, n, off);
+			err = veil_pwrite_full(fd, blk, n, off);
 			if (!err && fdatasync(fd))
 				err = -errno;
 			if (err)
@@ -153,7 +117,7 @@ static int md_write_block(int fd, const void *blk, off_t off, int *writes)
 		}
 		return -ECANCELED;	/* "power lost" here */
 	}
-	err = md_pwrite_all(fd, blk, VEIL_MD_BLOCK_SIZE, off);
+	err = veil_pwrite_full(fd, blk, VEIL_MD_BLOCK_SIZE, off);
 	if (err)
 		return err;
 	if (fdatasync(fd))

@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "kmip/kmip.h"
+#include "util.h"
 
 #define RESOLVE_MAX	4
 
@@ -45,35 +46,11 @@ int veil_kmip_keyid_name(const uint8_t *id, size_t len, char *name,
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int veil_kmip_keyid_parse(const char *hex, uint8_t *id, size_t size)
 {
-	size_t len = strlen(hex), i;
-
-	if (!strncmp(hex, VEIL_KMIP_NAME_PREFIX, strlen(VEIL_KMIP_NAME_PREFIX))) {
+	if (!strncmp(hex, VEIL_KMIP_NAME_PREFIX, strlen(VEIL_KMIP_NAME_PREFIX)))
 		hex += strlen(VEIL_KMIP_NAME_PREFIX);
-		len -= strlen(VEIL_KMIP_NAME_PREFIX);
-	}
-	if (!len || len % 2 || len / 2 > size)
-		return -EINVAL;
-	for (i = 0; i < len / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		id[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return (int)(len / 2);
+	return veil_hex_decode(hex, id, size);
 }
 
 int veil_kmip_provision(struct kmip_client *kc, unsigned int bits,

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "md_io.h"
+#include "util.h"
 
 enum {
 	EX_OK = 0,
@@ -95,19 +96,11 @@ static bool parse_u64(const char *s, u64 *v)
 /* Hex string to bytes; 1..VEIL_KEY_ID_MAX bytes. */
 static int parse_hex(const char *s, u8 *out, u32 *len)
 {
-	size_t n = strlen(s), i;
-	unsigned int byte;
+	int n = veil_hex_decode(s, out, VEIL_KEY_ID_MAX);
 
-	if (!n || n % 2 || n / 2 > VEIL_KEY_ID_MAX)
-		return -EINVAL;
-	for (i = 0; i < n / 2; i++) {
-		if (!strchr("0123456789abcdefABCDEF", s[2 * i]) ||
-		    !strchr("0123456789abcdefABCDEF", s[2 * i + 1]) ||
-		    sscanf(s + 2 * i, "%2x", &byte) != 1)
-			return -EINVAL;
-		out[i] = byte;
-	}
-	*len = n / 2;
+	if (n < 0)
+		return n;
+	*len = n;
 	return 0;
 }
 

@@ -72,13 +72,13 @@ static void test_args(void)
 	uint8_t b[64];
 	char hex[129], dev[32], name[128];
 
-	check(vc_hex_parse("00ff10Ab", b, sizeof(b)) == 4 && b[1] == 0xff &&
+	check(veil_hex_decode("00ff10Ab", b, sizeof(b)) == 4 && b[1] == 0xff &&
 	      b[3] == 0xab, "hex: mixed case");
-	check(vc_hex_parse("abc", b, sizeof(b)) == -EINVAL, "hex: odd length");
-	check(vc_hex_parse("", b, sizeof(b)) == -EINVAL, "hex: empty");
-	check(vc_hex_parse("zz", b, sizeof(b)) == -EINVAL, "hex: non-hex");
-	check(vc_hex_parse("0011", b, 1) == -EINVAL, "hex: longer than max");
-	vc_hex_format((const uint8_t *)"\x00\x9f\xff", 3, hex);
+	check(veil_hex_decode("abc", b, sizeof(b)) == -EINVAL, "hex: odd length");
+	check(veil_hex_decode("", b, sizeof(b)) == -EINVAL, "hex: empty");
+	check(veil_hex_decode("zz", b, sizeof(b)) == -EINVAL, "hex: non-hex");
+	check(veil_hex_decode("0011", b, 1) == -EINVAL, "hex: longer than max");
+	veil_hex_encode((const uint8_t *)"\x00\x9f\xff", 3, hex);
 	check(!strcmp(hex, "009fff"), "hex: format");
 	check(vc_parse_seconds("30") == 30 && vc_parse_seconds("30s") == 30 &&
 	      vc_parse_seconds("2m") == 120 && vc_parse_seconds("1h") == 3600,

@@ -101,7 +101,7 @@ int vc_attach_dev(const char *path, const struct vc_attach_opts *o,
 		r = VC_EBUSY;
 		goto out;
 	}
-	vc_hex_format(md->uuid, sizeof(md->uuid), uhex);
+	veil_hex_encode(md->uuid, sizeof(md->uuid), uhex);
 	snprintf(uuid, sizeof(uuid), VC_DM_UUID_PREFIX "%s-%s", uhex,
 		 strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
 	vc_table_params(&d, o->key_timeout, o->discards, params,

@@ -83,7 +83,7 @@ int cmd_decrypt_off(int argc, char **argv)
 		free(c);
 		return VC_ENOTEVLU;
 	}
-	vc_hex_format(md->key_id, md->key_id_len, hex);
+	veil_hex_encode(md->key_id, md->key_id_len, hex);
 	md->key_id_len = 0;
 	md->key_bytes = 0;
 	md->cipher[0] = '\0';

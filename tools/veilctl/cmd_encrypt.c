@@ -37,7 +37,7 @@ int vc_encrypt_dev(const char *path, const struct vc_encrypt_opts *o,
 	int r, fd = -1;
 
 	if (o->key_id) {
-		id_len = vc_hex_parse(o->key_id, id, VEIL_KEY_ID_MAX);
+		id_len = veil_hex_decode(o->key_id, id, VEIL_KEY_ID_MAX);
 		if (id_len < 0) {
 			vc_err("--key-id: want 1 to %d bytes in hex",
 			       VEIL_KEY_ID_MAX);
@@ -68,7 +68,7 @@ int vc_encrypt_dev(const char *path, const struct vc_encrypt_opts *o,
 		goto out;
 	}
 	if (c->pick >= 0 && c->md[c->pick].key_id_len) {
-		vc_hex_format(c->md[c->pick].key_id,
+		veil_hex_encode(c->md[c->pick].key_id,
 			      c->md[c->pick].key_id_len, hex);
 		vc_err("%s: refusing: already an eVLU (key-id %s); attach it, or decrypt-off first",
 		       path, hex);
@@ -106,7 +106,7 @@ int vc_encrypt_dev(const char *path, const struct vc_encrypt_opts *o,
 	memcpy(md->key_id, id, id_len);
 	md->key_id_len = id_len;
 	md->key_bytes = key_bytes;
-	vc_hex_format(id, id_len, hex);
+	veil_hex_encode(id, id_len, hex);
 
 	fd = open(path, O_RDWR | O_DIRECT | O_EXCL | O_CLOEXEC);
 	if (fd < 0) {

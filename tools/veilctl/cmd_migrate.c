@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "md_io.h"
+#include "util.h"
 #include "veilctl.h"
 
 #define CHUNK (1024 * 1024)
@@ -59,38 +60,6 @@ static void progress(struct progress *p, uint64_t done, bool final)
 	fflush(stderr);
 }
 
-static int full_read(int fd, void *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pread(fd, (char *)buf + done, len - done, off + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += n;
-	}
-	return 0;
-}
-
-static int full_write(int fd, const void *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pwrite(fd, (const char *)buf + done, len - done, off + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += n;
-	}
-	return 0;
-}
-
 static int copy(const char *src, const char *dst, uint64_t bytes,
 		struct progress *p, void *buf)
 {
@@ -108,13 +77,13 @@ static int copy(const char *src, const char *dst, uint64_t bytes,
 	p->t0 = now_s();
 	for (off = 0; off < bytes && !r; off += n) {
 		n = bytes - off < CHUNK ? bytes - off : CHUNK;
-		r = full_read(in, buf, n, off);
+		r = veil_pread_full(in, buf, n, off);
 		if (r) {
 			vc_err("%s: read at byte %llu: %s", src,
 			       (unsigned long long)off, strerror(-r));
 			break;
 		}
-		r = full_write(out, buf, n, off);
+		r = veil_pwrite_full(out, buf, n, off);
 		if (r)
 			vc_err("%s: write at byte %llu: %s", dst,
 			       (unsigned long long)off, strerror(-r));
@@ -160,9 +129,9 @@ static int verify(const char *src, const char *dst, uint64_t bytes,
 	r = 0;
 	for (off = 0; off < bytes; off += n) {
 		n = bytes - off < CHUNK ? bytes - off : CHUNK;
-		r = full_read(in, b1, n, off);
+		r = veil_pread_full(in, b1, n, off);
 		if (!r)
-			r = full_read(out, b2, n, off);
+			r = veil_pread_full(out, b2, n, off);
 		if (r) {
 			vc_err("verify: read at byte %llu: %s",
 			       (unsigned long long)off, strerror(-r));
@@ -185,7 +154,7 @@ static int verify(const char *src, const char *dst, uint64_t bytes,
 		r = -EIO;
 		goto out;
 	}
-	vc_hex_format(d1, l1, hex);
+	veil_hex_encode(d1, l1, hex);
 out:
 	EVP_MD_CTX_free(h1);
 	EVP_MD_CTX_free(h2);

@@ -50,12 +50,12 @@ int cmd_probe(int argc, char **argv)
 	}
 	md = &c->md[c->pick];
 	u = md->uuid;
-	vc_hex_format(u, 16, hex);
+	veil_hex_encode(u, 16, hex);
 	printf("VEIL_UUID=%s\n", hex);
 	printf("ID_FS_UUID=%.8s-%.4s-%.4s-%.4s-%.12s\n", hex, hex + 8,
 	       hex + 12, hex + 16, hex + 20);
 	if (md->key_id_len) {
-		vc_hex_format(md->key_id, md->key_id_len, hex);
+		veil_hex_encode(md->key_id, md->key_id_len, hex);
 		printf("VEIL_KEY_ID=%s\n", hex);
 	}
 	free(c);

@@ -101,35 +101,6 @@ int vc_parse_table_dev(const char *params, char *dev, size_t size)
 	return next_word(params, dev, size) ? 0 : -EINVAL;
 }
 
-int vc_hex_parse(const char *hex, uint8_t *out, size_t max)
-{
-	size_t n = strlen(hex), i;
-
-	if (!n || n % 2 || n / 2 > max)
-		return -EINVAL;
-	for (i = 0; i < n; i += 2) {
-		char b[3] = { hex[i], hex[i + 1], 0 };
-
-		if (!isxdigit((unsigned char)b[0]) ||
-		    !isxdigit((unsigned char)b[1]))
-			return -EINVAL;
-		out[i / 2] = (uint8_t)strtoul(b, NULL, 16);
-	}
-	return (int)(n / 2);
-}
-
-void vc_hex_format(const uint8_t *in, size_t len, char *hex)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		hex[2 * i] = digits[in[i] >> 4];
-		hex[2 * i + 1] = digits[in[i] & 15];
-	}
-	hex[2 * len] = '\0';
-}
-
 long vc_parse_seconds(const char *s)
 {
 	char *end;

@@ -20,6 +20,7 @@
 #ifndef VEILCTL_H
 #define VEILCTL_H
 
+#include "util.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,9 +86,6 @@ struct vc_info {
 int vc_parse_info(const char *params, struct vc_info *inf);
 /* The device of a veil TABLE line ("253:0 1 key_timeout:30"). */
 int vc_parse_table_dev(const char *params, char *dev, size_t size);
-/* hex -> bytes: the length (1..max) or -EINVAL. */
-int vc_hex_parse(const char *hex, uint8_t *out, size_t max);
-void vc_hex_format(const uint8_t *in, size_t len, char *hex);
 /* "30", "30s", "2m": seconds; -1 if malformed. */
 long vc_parse_seconds(const char *s);
 /* Does @state (INFO's first word) map to an exit code, and which? */
