@@ -185,6 +185,56 @@ ok $s "... and the held I/O completes without error"
 grep -q "the kernel had [1-9][0-9]* request(s) pending" /tmp/veild-b.log
 ok $? "... the kernel re-delivered the pending requests"
 
+# --- offline key cache (cache = on): unlocks while the key manager is down
+for d in v4 v5; do dmsetup remove $d 2>/dev/null; done
+cache_conf() { # base new
+	{ cat "/etc/veil/$1.conf"
+	  echo "cache = on"
+	  echo "cache_dir = /tmp/veil-cache"
+	  echo "cache_lockbox = /etc/veil/cache.kek"
+	  echo "cache_ttl = 1h"; } >"/etc/veil/$2.conf"
+}
+cache_conf b bcache
+cache_conf c ccache
+stop_veild
+start_veild bcache
+mkdev 4 "$K4" c4 && wait_state c4 encrypted 15 && [ -f "/tmp/veil-cache/$K4" ]
+ok $? "cache on: an unlock stores the key's cache entry (named by its key-id)"
+[ "$(stat -c '%a %u %s' /etc/veil/cache.kek)" = "600 0 32" ]
+ok $? "... veild created the lockbox: root's, mode 0600, a 256-bit KEK"
+dd if=/tmp/pat of=/dev/mapper/c4 bs=4096 count=64 oflag=direct 2>/dev/null
+echo "VEIL-HOST kms-stop"
+sleep 2
+dmsetup remove c4
+echo "0 $DATA veil /dev/ram4" | dmsetup create c4 && wait_state c4 encrypted 20
+ok $? "key manager down: the re-created device unlocks from the cache"
+dd if=/dev/mapper/c4 of=/tmp/back bs=4096 count=64 iflag=direct 2>/dev/null &&
+	cmp -s /tmp/pat /tmp/back
+ok $? "... and reads back what was written with the key manager's copy"
+grep -q "veil-$K4: key manager unreachable: using the cached copy" /tmp/veild-bcache.log
+ok $? "... and veild logs that the cached copy was used"
+stop_veild
+start_veild b
+dmsetup remove c4
+echo "0 $DATA veil /dev/ram4" | dmsetup create c4 && wait_state c4 no-key 20
+r=$(reason c4)
+echo "# reason: $r"
+case "$r" in *"key manager unreachable"*) s=0 ;; *) s=1 ;; esac
+ok $s "cache off: the same device gets no-key, 'key manager unreachable'"
+echo "VEIL-HOST kms-start"
+kms_up 30
+ok $? "key manager back"
+stop_veild
+start_veild ccache
+dmsetup remove c4
+echo "0 $DATA veil /dev/ram4" | dmsetup create c4 && wait_state c4 no-key 15
+ok $? "cache on, a host the key manager refuses: no-key despite a cache entry"
+[ ! -e "/tmp/veil-cache/$K4" ] && grep -q "veil-$K4: the key manager has no such key: cache entry deleted" /tmp/veild-ccache.log
+ok $? "... and the refusal deletes the entry (revocation propagates)"
+stop_veild
+start_veild b
+dmsetup remove c4
+
 # --- clean stop ---------------------------------------------------------
 for d in v0 v1 v2 v3 v4 v5; do dmsetup remove $d 2>/dev/null; done
 stop_veild
@@ -192,6 +242,6 @@ grep -q "veild\[$VEILD\]: info: stopped" /tmp/veild-b.log
 ok $? "veild stops cleanly on SIGTERM"
 
 echo "# --- veild logs ---"
-sed 's/^/# /' /tmp/veild-abi.log /tmp/veild-b.log /tmp/veild-c.log | grep -v ': debug: ' | tail -n 60
+sed 's/^/# /' /tmp/veild-abi.log /tmp/veild-b.log /tmp/veild-c.log /tmp/veild-bcache.log /tmp/veild-ccache.log | grep -v ': debug: ' | tail -n 60
 echo "1..$n"
 [ "$fails" = 0 ]
