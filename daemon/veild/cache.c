@@ -47,7 +47,7 @@
 #define VCACHE_FILE_MAX	(VCACHE_HDR + VEIL_KEY_MAX + VCACHE_TAG)
 
 struct vcache {
-	struct vcache_conf conf;
+	struct veil_cache_conf conf;
 	uint8_t *kek;			/* veil_secmem, VCACHE_KEK_LEN */
 };
 
@@ -63,175 +63,6 @@ static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 		va_end(ap);
 	}
 	return ret;
-}
-
-/* ------------------------------------------------------ configuration --- */
-
-void vcache_conf_defaults(struct vcache_conf *cc)
-{
-	memset(cc, 0, sizeof(*cc));
-	strcpy(cc->dir, VCACHE_DIR_DEFAULT);
-	strcpy(cc->lockbox, VCACHE_LOCKBOX_DEFAULT);
-	cc->ttl = VCACHE_TTL_DEFAULT;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-			 e[-1] == '\n'))
-		*--e = '\0';
-	return s;
-}
-
-/* "90", "90s", "30m", "12h", "7d" */
-static int parse_ttl(const char *v, long *out)
-{
-	char *end;
-	long n, mult = 1;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || end == v || n <= 0)
-		return -EINVAL;
-	if (*end == 's')
-		end++;
-	else if (*end == 'm')
-		mult = 60, end++;
-	else if (*end == 'h')
-		mult = 3600, end++;
-	else if (*end == 'd')
-		mult = 86400, end++;
-	if (*end || n > 3650L * 86400 / mult)
-		return -EINVAL;
-	*out = n * mult;
-	return 0;
-}
-
-/* 1 if @k is a cache setting (handled), 0 if not, -EINVAL with err set. */
-static int cache_set(struct vcache_conf *cc, const char *k, const char *v,
-		     const char *path, int line, char *err, size_t errlen)
-{
-	char *dst;
-
-	if (!strcmp(k, "cache")) {
-		if (!strcmp(v, "on") || !strcmp(v, "yes"))
-			cc->on = true;
-		else if (!strcmp(v, "off") || !strcmp(v, "no"))
-			cc->on = false;
-		else
-			return errf(err, errlen, -EINVAL,
-				    "%s:%d: cache must be on or off, not '%s'",
-				    path, line, v);
-		return 1;
-	}
-	if (!strcmp(k, "cache_ttl")) {
-		if (parse_ttl(v, &cc->ttl))
-			return errf(err, errlen, -EINVAL,
-				    "%s:%d: cache_ttl must be a time like 3600, 90m, 12h or 7d (at most 3650d), not '%s'",
-				    path, line, v);
-		return 1;
-	}
-	if (!strcmp(k, "cache_dir"))
-		dst = cc->dir;
-	else if (!strcmp(k, "cache_lockbox"))
-		dst = cc->lockbox;
-	else
-		return 0;
-	if (*v != '/')
-		return errf(err, errlen, -EINVAL,
-			    "%s:%d: %s must be an absolute path, not '%s'",
-			    path, line, k, v);
-	if (strlen(v) >= PATH_MAX - 200)
-		return errf(err, errlen, -EINVAL, "%s:%d: %s is too long",
-			    path, line, k);
-	strcpy(dst, v);
-	return 1;
-}
-
-int veild_conf_load(struct veil_kmip_conf *conf, struct vcache_conf *cc,
-		    const char *path, char *err, size_t errlen)
-{
-	char fdpath[64], *buf = NULL, *line, *eq, *k;
-	size_t cap = 0, plen;
-	ssize_t n;
-	int fd, r = 0, lineno = 0;
-	FILE *f;
-
-	veil_kmip_conf_defaults(conf);
-	vcache_conf_defaults(cc);
-	f = fopen(path, "re");
-	if (!f) {
-		r = -errno;
-		return errf(err, errlen, r, "%s: %s", path, strerror(-r));
-	}
-	/*
-	 * The other settings go to libveil's parser through a memory file in
-	 * which each cache line is a comment, so its line numbers still hold.
-	 */
-	fd = memfd_create("veild.conf", MFD_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		fclose(f);
-		return errf(err, errlen, r, "%s: memfd_create: %s", path,
-			    strerror(-r));
-	}
-	while ((n = getline(&buf, &cap, f)) > 0) {
-		char *copy = strdup(buf);
-
-		lineno++;
-		if (!copy) {
-			r = -ENOMEM;
-			break;
-		}
-		line = trim(copy);
-		eq = *line && *line != '#' ? strchr(line, '=') : NULL;
-		if (eq) {
-			*eq = '\0';
-			k = trim(line);
-			r = cache_set(cc, k, trim(eq + 1), path, lineno, err,
-				      errlen);
-		}
-		free(copy);
-		if (r < 0)
-			break;
-		if (r > 0) {
-			r = 0;
-			if (write(fd, "#\n", 2) != 2)
-				r = -EIO;
-		} else if (write(fd, buf, (size_t)n) != n) {
-			r = -EIO;
-		}
-		if (r)
-			break;
-	}
-	free(buf);
-	if (!r && ferror(f))
-		r = errf(err, errlen, -EIO, "%s: read error", path);
-	fclose(f);
-	if (r) {
-		if (r != -EINVAL)
-			errf(err, errlen, r, "%s: %s", path, strerror(-r));
-		close(fd);
-		return r;
-	}
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-	r = veil_kmip_conf_load(conf, fdpath, err, errlen);
-	close(fd);
-	plen = strlen(fdpath);
-	if (r && !strncmp(err, fdpath, plen)) {
-		char *rest = strdup(err + plen);
-
-		if (rest) {
-			snprintf(err, errlen, "%s%s", path, rest);
-			free(rest);
-		}
-	}
-	return r;
 }
 
 /* ---------------------------------------------------------- the lockbox --- */
@@ -377,7 +208,7 @@ static int make_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-struct vcache *vcache_open(const struct vcache_conf *cc, char *err,
+struct vcache *vcache_open(const struct veil_cache_conf *cc, char *err,
 			   size_t errlen)
 {
 	struct vcache *c;

@@ -10,9 +10,9 @@
  * wiped at close; keys are decrypted straight into the caller's buffer,
  * which should be veil_secmem memory too.
  *
- * Also here: the configuration loader veild and veil-kmip share, which
- * takes the cache_* settings out of the file and hands the rest to
- * libveil's veil_kmip_conf_load().
+ * Its settings (cache, cache_dir, cache_lockbox, cache_ttl) are read by
+ * libveil's veil_kmip_conf_load() with the rest of veild.conf, so every
+ * program reading that file (veild, veil-kmip, veilctl) accepts them.
  */
 #ifndef VEILD_CACHE_H
 #define VEILD_CACHE_H
@@ -25,28 +25,10 @@
 
 #include "kmip/kmip.h"
 
-#define VCACHE_DIR_DEFAULT	"/var/lib/veil/cache"
-#define VCACHE_LOCKBOX_DEFAULT	"/etc/veil/cache.kek"
-#define VCACHE_TTL_DEFAULT	(7 * 86400L)
+#define VCACHE_TTL_DEFAULT	VEIL_CACHE_TTL_DEFAULT
 #define VCACHE_KEK_LEN		32	/* AES-256 */
 #define VCACHE_CIPHER_MAX	32	/* cipher name in the header, NUL padded */
 #define VCACHE_ERR_MAX		(PATH_MAX + 200)
-
-struct vcache_conf {
-	bool on;
-	char dir[PATH_MAX];
-	char lockbox[PATH_MAX];
-	long ttl;			/* seconds */
-};
-
-void vcache_conf_defaults(struct vcache_conf *cc);
-
-/*
- * veil_kmip_conf_defaults() and veil_kmip_conf_load() for a file that may
- * also hold cache_* settings.  0 or -errno with err = "PATH:LINE: why".
- */
-int veild_conf_load(struct veil_kmip_conf *conf, struct vcache_conf *cc,
-		    const char *path, char *err, size_t errlen);
 
 struct vcache;
 
@@ -56,7 +38,7 @@ struct vcache;
  * a regular file owned by root without group/other permission bits is
  * refused: NULL with err naming the file and what is wrong.
  */
-struct vcache *vcache_open(const struct vcache_conf *cc, char *err,
+struct vcache *vcache_open(const struct veil_cache_conf *cc, char *err,
 			   size_t errlen);
 /* Wipes the KEK. */
 void vcache_close(struct vcache *c);

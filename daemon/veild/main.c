@@ -243,7 +243,6 @@ int main(int argc, char **argv)
 {
 	const char *conf_path = DEFAULT_CONF;
 	struct veil_kmip_conf conf;
-	struct vcache_conf cache_conf;
 	struct vcache *cache = NULL;
 	bool debug = false, test = false;
 	char err[VCACHE_ERR_MAX];
@@ -275,7 +274,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	if (veild_conf_load(&conf, &cache_conf, conf_path, err, sizeof(err))) {
+	veil_kmip_conf_defaults(&conf);
+	if (veil_kmip_conf_load(&conf, conf_path, err, sizeof(err))) {
 		fprintf(stderr, "veild: %s\n", err);
 		return 2;
 	}
@@ -289,8 +289,8 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		return 2;
 	}
-	if (cache_conf.on) {
-		cache = vcache_open(&cache_conf, err, sizeof(err));
+	if (conf.cache.on) {
+		cache = vcache_open(&conf.cache, err, sizeof(err));
 		if (!cache) {
 			log_err("offline key cache: %s", err);
 			SSL_CTX_free(ctx);
@@ -334,7 +334,7 @@ int main(int argc, char **argv)
 		 conf.workers, conf.retry_budget_ms, veil_secmem_kind());
 	if (cache)
 		log_info("offline key cache on: %s, entries kept %ld s, KEK from %s",
-			 cache_conf.dir, cache_conf.ttl, cache_conf.lockbox);
+			 conf.cache.dir, conf.cache.ttl, conf.cache.lockbox);
 
 	rc = run();
 

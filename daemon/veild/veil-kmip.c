@@ -263,7 +263,6 @@ int main(int argc, char **argv)
 {
 	const char *conf = DEFAULT_CONF;
 	struct tool t;
-	struct vcache_conf cache_conf;
 	char err[VCACHE_ERR_MAX];
 	size_t i;
 	int c, r;
@@ -295,8 +294,8 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);	/* a key manager closing mid-write */
-	/* the file may hold veild's cache_* settings too */
-	if (veild_conf_load(&t.conf, &cache_conf, conf, err, sizeof(err))) {
+	veil_kmip_conf_defaults(&t.conf);
+	if (veil_kmip_conf_load(&t.conf, conf, err, sizeof(err))) {
 		fprintf(stderr, "veil-kmip: %s\n", err);
 		return 2;
 	}

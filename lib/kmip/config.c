@@ -30,6 +30,10 @@ void veil_kmip_conf_defaults(struct veil_kmip_conf *c)
 	c->retry_budget_ms = 30000;
 	c->idle_timeout_ms = 60000;
 	c->log = VEIL_LOG_STDERR;
+	c->cache.on = false;
+	strcpy(c->cache.dir, VEIL_CACHE_DIR_DEFAULT);
+	strcpy(c->cache.lockbox, VEIL_CACHE_LOCKBOX_DEFAULT);
+	c->cache.ttl = VEIL_CACHE_TTL_DEFAULT;
 }
 
 struct conf_ctx {
@@ -164,6 +168,45 @@ static int conf_bool(struct conf_ctx *x, const char *key, const char *v,
 	return 0;
 }
 
+/* "90", "90s", "30m", "12h", "7d": seconds, at most ten years. */
+static int conf_ttl(struct conf_ctx *x, const char *key, const char *v,
+		    long *out)
+{
+	char *end;
+	long n, mult = 1;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || n <= 0)
+		goto bad;
+	if (*end == 's')
+		end++;
+	else if (*end == 'm')
+		mult = 60, end++;
+	else if (*end == 'h')
+		mult = 3600, end++;
+	else if (*end == 'd')
+		mult = 86400, end++;
+	if (*end || n > 3650L * 86400 / mult)
+		goto bad;
+	*out = n * mult;
+	return 0;
+bad:
+	return conf_err(x, "%s must be a time like 3600, 90m, 12h or 7d (at most 3650d), not '%s'",
+			key, v);
+}
+
+static int conf_path(struct conf_ctx *x, const char *key, const char *v,
+		     char *dst, size_t size)
+{
+	if (*v != '/')
+		return conf_err(x, "%s must be an absolute path, not '%s'", key, v);
+	/* room for the file names the cache puts under it */
+	if (strlen(v) >= size - 200)
+		return conf_err(x, "%s is too long", key);
+	return conf_str(x, key, v, dst, size);
+}
+
 static int conf_set(struct conf_ctx *x, struct veil_kmip_conf *c,
 		    const char *k, const char *v)
 {
@@ -228,6 +271,22 @@ static int conf_set(struct conf_ctx *x, struct veil_kmip_conf *c,
 	}
 	if (!strcmp(k, "debug"))
 		return conf_bool(x, k, v, &c->debug);
+	if (!strcmp(k, "cache")) {
+		if (!strcmp(v, "on") || !strcmp(v, "yes"))
+			c->cache.on = true;
+		else if (!strcmp(v, "off") || !strcmp(v, "no"))
+			c->cache.on = false;
+		else
+			return conf_err(x, "cache must be on or off, not '%s'", v);
+		return 0;
+	}
+	if (!strcmp(k, "cache_ttl"))
+		return conf_ttl(x, k, v, &c->cache.ttl);
+	if (!strcmp(k, "cache_dir"))
+		return conf_path(x, k, v, c->cache.dir, sizeof(c->cache.dir));
+	if (!strcmp(k, "cache_lockbox"))
+		return conf_path(x, k, v, c->cache.lockbox,
+				 sizeof(c->cache.lockbox));
 	return conf_err(x, "unknown setting '%s'", k);
 }
 

@@ -45,6 +45,18 @@ struct kmip_server {
 enum veil_log_dest { VEIL_LOG_STDERR, VEIL_LOG_SYSLOG };
 
 /* One configuration file serves veild and veil-kmip; see docs/veild.md. */
+/* veild's optional offline key cache (daemon/veild/cache.h). */
+#define VEIL_CACHE_DIR_DEFAULT		"/var/lib/veil/cache"
+#define VEIL_CACHE_LOCKBOX_DEFAULT	"/etc/veil/cache.kek"
+#define VEIL_CACHE_TTL_DEFAULT		(7 * 86400L)
+
+struct veil_cache_conf {
+	bool on;			/* cache = on|off (default off) */
+	char dir[PATH_MAX];		/* cache_dir */
+	char lockbox[PATH_MAX];		/* cache_lockbox */
+	long ttl;			/* cache_ttl, seconds */
+};
+
 struct veil_kmip_conf {
 	struct kmip_server servers[KMIP_SERVERS_MAX];
 	int nservers;
@@ -61,6 +73,7 @@ struct veil_kmip_conf {
 	int idle_timeout_ms;		/* close a pooled connection idle longer */
 	enum veil_log_dest log;
 	bool debug;
+	struct veil_cache_conf cache;
 };
 
 void veil_kmip_conf_defaults(struct veil_kmip_conf *c);

@@ -44,11 +44,13 @@ static const uint8_t id2[16] = { 0xca, 0xfe };
 static uint8_t key[64], out[VEIL_KEY_MAX];
 static const time_t T0 = 1700000000;
 
-static struct vcache_conf conf_for(const char *lb)
+static struct veil_cache_conf conf_for(const char *lb)
 {
-	struct vcache_conf cc;
+	struct veil_kmip_conf kc;
+	struct veil_cache_conf cc;
 
-	vcache_conf_defaults(&cc);
+	veil_kmip_conf_defaults(&kc);
+	cc = kc.cache;
 	cc.on = true;
 	snprintf(cc.dir, sizeof(cc.dir), "%s", dir);
 	snprintf(cc.lockbox, sizeof(cc.lockbox), "%s", lb);
@@ -114,7 +116,7 @@ static void tamper(struct vcache *c, size_t off, const char *what)
 
 static void test_entries(void)
 {
-	struct vcache_conf cc = conf_for(lockbox), cc2;
+	struct veil_cache_conf cc = conf_for(lockbox), cc2;
 	struct vcache_entry e;
 	struct vcache *c, *c2;
 	struct stat st;
@@ -235,7 +237,7 @@ static void test_entries(void)
 
 static void expect_refused(const char *what, const char *needle)
 {
-	struct vcache_conf cc = conf_for(lockbox);
+	struct veil_cache_conf cc = conf_for(lockbox);
 	struct vcache *c;
 
 	err[0] = '\0';
@@ -281,13 +283,13 @@ static int conf_file(const char *text)
 {
 	char p[160];
 	struct veil_kmip_conf kc;
-	struct vcache_conf cc;
 
 	snprintf(p, sizeof(p), "%s/veild.conf", top);
 	put_file(p, text, strlen(text));
 	err[0] = '\0';
-	return veild_conf_load(&kc, &cc, p, err, sizeof(err)) ? -1 :
-	       (cc.on ? 1 : 0) * 1000000 + (int)(cc.ttl % 1000000);
+	veil_kmip_conf_defaults(&kc);
+	return veil_kmip_conf_load(&kc, p, err, sizeof(err)) ? -1 :
+	       (kc.cache.on ? 1 : 0) * 1000000 + (int)(kc.cache.ttl % 1000000);
 }
 
 static void test_conf(void)
