@@ -179,7 +179,7 @@ int cmd_setup(int argc, char **argv)
 	const char *server = NULL, *ca = NULL, *cn = NULL, *cert = NULL;
 	const char *key = NULL, *server_name = NULL, *install = NULL;
 	const char *etc = VC_DEFAULT_ETC;
-	bool systemd = true;
+	bool systemd = true, renewal = false;
 	char host[256], why[512], absetc[PATH_MAX];
 	struct paths p;
 	int c, r;
@@ -234,17 +234,29 @@ int cmd_setup(int argc, char **argv)
 			vc_err("cannot install the host identity into %s", etc);
 			return VC_EFAIL;
 		}
+		unlink(p.newkey);	/* no renewal pending for this pair */
 	} else {
 		if (!cn) {
 			default_cn(host, sizeof(host));
 			cn = host;
 		}
-		r = vc_cert_make_csr(p.key, p.csr, cn);
+		/*
+		 * Enrolled already (setup run again, say for a new key manager
+		 * address): the new key waits beside the one in use, as in a
+		 * renewal, so that host.pem keeps its key until --install-cert.
+		 */
+		renewal = !access(p.cert, F_OK);
+		if (!renewal)
+			unlink(p.newkey);	/* a stale one would be taken for ours */
+		r = vc_cert_make_csr(renewal ? p.newkey : p.key, p.csr, cn);
 		if (r) {
 			vc_err("cannot make the key pair and request: %s",
 			       strerror(-r));
 			return VC_EFAIL;
 		}
+		if (renewal)
+			vc_info("%s stays in use with its key until the new certificate is installed",
+				p.cert);
 	}
 	r = write_conf(&p, server, server_name);
 	if (r) {
