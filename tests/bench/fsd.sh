@@ -192,7 +192,7 @@ have_vsock=0
 modprobe vsock_loopback 2>/dev/null && modprobe 9pnet_vsock 2>/dev/null && have_vsock=1
 [ -f /etc/hosts ] || echo '127.0.0.1 localhost' > /etc/hosts	# diod resolves its peer
 mkdir -p /bench /run/bench /mnt/b
-mount -t tmpfs -o size=$((2 * SIZE + 200))m tmpfs /bench
+mount -t tmpfs -o size=$((3 * SIZE + 300))m tmpfs /bench	# two read files, one written
 for s in fsd diod; do
 	mkdir /bench/$s
 	dd if=/dev/zero of=/bench/$s/r bs=1M count=$SIZE 2>/dev/null
@@ -208,7 +208,10 @@ uds = /run/bench/vm.sock
 root = /bench/fsd
 access = rw
 EOF
-veil-fsd -c /run/bench/fsd.conf 2>/run/bench/fsd.log &
+# The guest's default RLIMIT_NOFILE (1024) equals veil-fsd's default
+# per-VM budget, and with cache=loose the server then runs into EMFILE
+# (tests/kselftest/fsd-scale shows it): give it room so the figures exist.
+( ulimit -n 4096; exec veil-fsd -c /run/bench/fsd.conf 2>/run/bench/fsd.log ) &
 fsd=$!
 diod -f -n -N -e /bench/diod -l 127.0.0.1:5640 -L /run/bench/diod.log -c /dev/null &
 diod=$!
@@ -229,8 +232,8 @@ fio_row() { # metric rw engine
 	read) f=/mnt/b/r; sz=${SIZE}M; sync; echo 3 > /proc/sys/vm/drop_caches ;;
 	esac
 	out=$(fio --name=b --filename=$f --ioengine=$3 --iodepth=$depth --bs=1M --rw=$2 \
-		--size=$sz --runtime=$RUNTIME $extra --minimal --terse-version=3 2>/dev/null) ||
-		{ echo "fsd bench: $CASE $1: fio failed"; return 0; }
+		--size=$sz --runtime=$RUNTIME $extra --minimal --terse-version=3 2>/tmp/fio.err) ||
+		{ echo "fsd bench: $CASE $1: fio failed: $(tail -n1 /tmp/fio.err)"; rm -f /mnt/b/w; return 0; }
 	# terse v3: 7 read bw KiB/s, 48 write bw KiB/s
 	echo "$out" | awk -F';' -v c="$CASE" -v m="$1" '{
 		bw = (m ~ /read/) ? $7 : $48; printf "BENCHROW %s %s %.1f MB/s\n", c, m, bw*1024/1e6 }'
@@ -254,6 +257,7 @@ run_case() { # case mount-source mount-options msize
 	fio_row seqread_psync read psync
 	fio_row seqwrite_libaio write libaio
 	fio_row seqread_libaio read libaio
+	rm -rf /mnt/b/small
 	veil-bench-meta smallfile /mnt/b $NFILES $RUNTIME | sed "s/^/BENCHROW $CASE /"
 	veil-bench-meta readdir /mnt/b/dir10k 3 | sed "s/^/BENCHROW $CASE /"
 	umount /mnt/b
