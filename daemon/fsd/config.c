@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "config.h"
 
 #define CONF_MAX_BYTES	(1 << 20)
@@ -95,31 +96,13 @@ static int parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_hex(const char *s, uint8_t *out, size_t max, size_t *len)
 {
-	size_t n = strlen(s), i;
+	int n = veil_hex_decode(s, out, max);
 
-	if (!n || n % 2 || n / 2 > max)
-		return -EINVAL;
-	for (i = 0; i < n / 2; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = hi << 4 | lo;
-	}
-	*len = n / 2;
+	if (n < 0)
+		return n;
+	*len = n;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "fsd.h"
 #include "proof.h"
 
@@ -96,40 +97,6 @@ int conn_refresh(struct conn *c)
 	return 0;
 }
 
-static int read_full(int fd, uint8_t *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = read(fd, buf + off, len - off);
-
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return -1;
-		}
-		off += n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const uint8_t *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
-
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return -1;
-		}
-		off += n;
-	}
-	return 0;
-}
-
 static void set_timeout(int fd, int seconds)
 {
 	struct timeval tv = { .tv_sec = seconds };
@@ -153,10 +120,10 @@ void *conn_thread(void *arg)
 	long n;
 
 	set_timeout(c->sock, HANDSHAKE_TIMEOUT_S);
-	if (read_full(c->sock, in, 4))
+	if (veil_read_full(c->sock, in, 4))
 		goto out;
 	if (!memcmp(in, PROOF_MAGIC4, 4)) {
-		if (proof_serve(c) || read_full(c->sock, in, 4))
+		if (proof_serve(c) || veil_read_full(c->sock, in, 4))
 			goto out;
 		c->proven = c->vm->secret_file != NULL;
 	} else if (c->vm->require_proof) {
@@ -172,15 +139,15 @@ void *conn_thread(void *arg)
 			fsd_log(LOG_NOTICE, "%s: message size %u out of range: closing", c->peer, size);
 			break;
 		}
-		if (read_full(c->sock, in + 4, size - 4))
+		if (veil_read_full(c->sock, in + 4, size - 4))
 			break;
 		if (conn_refresh(c))
 			break;
 		vm_state_shape(c->vs, data_bytes(in, size));
 		n = ops_handle(c, in, size);
-		if (n < 0 || write_full(c->sock, c->out, n))
+		if (n < 0 || veil_send_full(c->sock, c->out, n))
 			break;
-		if (read_full(c->sock, in, 4))
+		if (veil_read_full(c->sock, in, 4))
 			break;
 	}
 	fsd_log(LOG_INFO, "%s: connection closed", c->peer);

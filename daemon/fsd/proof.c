@@ -22,6 +22,7 @@
 
 #include <linux/veil.h>
 
+#include "util.h"
 #include "fsd.h"
 #include "proof.h"
 
@@ -68,40 +69,6 @@ int proof_read_secret(const char *path, uint8_t *buf, size_t len)
 	return n;
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = read(fd, (char *)buf + off, len - off);
-
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return -1;
-		}
-		off += n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = send(fd, (const char *)buf + off, len - off, MSG_NOSIGNAL);
-
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return -1;
-		}
-		off += n;
-	}
-	return 0;
-}
-
 static int send_result(struct conn *c, uint32_t status)
 {
 	struct veil_proof_result r;
@@ -110,7 +77,7 @@ static int send_result(struct conn *c, uint32_t status)
 	memcpy(r.magic, "VEILRSLT", 8);
 	for (i = 0; i < 4; i++)
 		((uint8_t *)&r.status)[i] = status >> (8 * i);
-	if (write_full(c->sock, &r, sizeof(r)))
+	if (veil_send_full(c->sock, &r, sizeof(r)))
 		return -1;
 	if (status)
 		fsd_log(LOG_NOTICE, "%s: proof refused (%s)", c->peer, strerror(status));
@@ -128,7 +95,7 @@ int proof_serve(struct conn *c)
 	int slen, rc;
 
 	memcpy(h.magic, PROOF_MAGIC4, 4);
-	if (read_full(c->sock, h.magic + 4, sizeof(h) - 4) ||
+	if (veil_read_full(c->sock, h.magic + 4, sizeof(h) - 4) ||
 	    memcmp(h.magic, "VEILHELO", 8)) {
 		fsd_log(LOG_NOTICE, "%s: malformed proof hello", c->peer);
 		return -1;
@@ -142,8 +109,8 @@ int proof_serve(struct conn *c)
 	/* The exchange always runs to the end; the verdict comes last. */
 	memcpy(n.magic, "VEILNONC", 8);
 	if (RAND_bytes(n.nonce, sizeof(n.nonce)) != 1 ||
-	    write_full(c->sock, &n, sizeof(n)) ||
-	    read_full(c->sock, &m, sizeof(m)) || memcmp(m.magic, "VEILPROF", 8))
+	    veil_send_full(c->sock, &n, sizeof(n)) ||
+	    veil_read_full(c->sock, &m, sizeof(m)) || memcmp(m.magic, "VEILPROF", 8))
 		return -1;
 	if (vm->key_id_len && (klen != vm->key_id_len || memcmp(h.key_id, vm->key_id, klen)))
 		return send_result(c, ENOKEY);

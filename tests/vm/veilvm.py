@@ -46,7 +46,7 @@ EXIT_PASS, EXIT_FAIL, EXIT_SPLAT, EXIT_TIMEOUT, EXIT_INFRA = 0, 1, 2, 3, 4
 # Kernel modules every guest gets (if the kernel has them as modules).
 BASE_MODULES = [
     "virtio_pci", "virtio_blk", "virtio_net", "dm-mod", "dm-crypt", "brd",
-    "loop", "xts", "aesni_intel", "crc32c_generic", "crc32c-intel",
+    "loop", "xts", "ecb", "cbc", "crypto_null", "aesni_intel", "crc32c_generic", "crc32c-intel",
     "libcrc32c", "vsock_loopback", "vmw_vsock_virtio_transport_common",
     "9p", "9pnet", "9pnet_fd", "9pnet_virtio", "ext4", "configfs",
     "af_packet", "acpiphp",
