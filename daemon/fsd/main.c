@@ -36,6 +36,35 @@ static void usage(FILE *f)
 		   "  -v         log each connection and request error\n");
 }
 
+/*
+ * Every VM may hold max_fds host descriptors for its fids, plus one socket
+ * per connection; the listeners, control socket and logs come on top.  If
+ * that sum exceeds RLIMIT_NOFILE the process hits EMFILE before a VM's own
+ * budget eviction ever runs, and every later open on its mounts fails.
+ * So: raise the soft limit to the hard one, and warn when the budgets
+ * still do not fit (checked again on every reload).
+ */
+static void fd_limit_check(const struct fsd_conf *c)
+{
+	unsigned long long need = 64;
+	struct rlimit rl;
+	size_t i;
+
+	for (i = 0; i < c->n_vms; i++)
+		need += (unsigned long long)c->vms[i].max_fds + c->vms[i].max_conns;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < need) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < need)
+		fsd_log(LOG_WARNING,
+			"the VMs' fd budgets (max_fds + max_conns) need %llu descriptors but RLIMIT_NOFILE is %llu: raise LimitNOFILE or lower max_fds",
+			need, (unsigned long long)rl.rlim_cur);
+}
+
 static int reload(char *err, size_t len)
 {
 	struct fsd_conf *c;
@@ -45,6 +74,7 @@ static int reload(char *err, size_t len)
 		fsd_log(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
 		return rc;
 	}
+	fd_limit_check(c);
 	vm_state_reconf(c);
 	conf_install(c);
 	c = conf_get();
@@ -86,6 +116,7 @@ int main(int argc, char **argv)
 		conf_free(conf);
 		return 0;
 	}
+	fd_limit_check(conf);
 
 	/* signals: handled in the main loop only */
 	sigemptyset(&mask);
