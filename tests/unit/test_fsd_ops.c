@@ -25,22 +25,8 @@
 #include <unistd.h>
 
 #include "../../daemon/fsd/fsd.h"
+#include "tap.h"
 
-static int t_num, t_fail, t_skip;
-
-static bool check(bool pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", pass ? "" : "not ", ++t_num);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!pass)
-		t_fail++;
-	return pass;
-}
 
 /* ---- message builder ---------------------------------------------------- */
 static uint8_t msg[65536];
@@ -504,8 +490,5 @@ int main(void)
 	test_malformed();
 	conn_free(cn);
 	sh("rm -rf %s", tmp);
-	printf("1..%d\n", t_num);
-	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0\n",
-	       t_num - t_fail, t_fail, t_skip);
-	return t_fail ? 1 : 0;
+	return tap_done();
 }

@@ -12,22 +12,8 @@
 #include "../../daemon/fsd/config.h"
 #include "../../daemon/fsd/proto.h"
 #include "../../daemon/fsd/shape.h"
+#include "tap.h"
 
-static int t_num, t_fail;
-
-static bool check(bool pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", pass ? "" : "not ", ++t_num);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!pass)
-		t_fail++;
-	return pass;
-}
 
 /* ------------------------------------------------------------- codec --- */
 static uint8_t m[256];
@@ -288,7 +274,5 @@ int main(void)
 	test_codec();
 	test_shape();
 	test_config();
-	printf("1..%d\n", t_num);
-	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n", t_num - t_fail, t_fail);
-	return t_fail ? 1 : 0;
+	return tap_done();
 }

@@ -19,22 +19,8 @@
 #include <linux/veil.h>
 
 #include "../../daemon/veild/cache.h"
+#include "tap.h"
 
-static int t_num, t_fail, t_skip;
-
-static bool check(bool pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", pass ? "" : "not ", ++t_num);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!pass)
-		t_fail++;
-	return pass;
-}
 
 static char top[64], dir[128], lockbox[128], lockbox2[128], ent[512];
 static char err[VCACHE_ERR_MAX];
@@ -343,8 +329,5 @@ int main(void)
 		if (system(cmd) != 0)
 			fprintf(stderr, "cleanup of %s failed\n", top);
 	}
-	printf("1..%d\n", t_num);
-	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0\n",
-	       t_num - t_fail - t_skip, t_fail, t_skip);
-	return t_fail ? 1 : 0;
+	return tap_done();
 }

@@ -20,24 +20,10 @@
 #include <unistd.h>
 
 #include "kmip/kmip.h"
+#include "tap.h"
 
 /* ------------------------------------------------------------ harness --- */
 
-static int t_num, t_fail;
-
-static bool check(bool pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", pass ? "" : "not ", ++t_num);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!pass)
-		t_fail++;
-	return pass;
-}
 
 static size_t unhex(const char *hex, uint8_t *out, size_t size)
 {
@@ -702,8 +688,5 @@ int main(void)
 	test_keyids();
 	test_config();
 	test_secmem();
-	printf("1..%d\n", t_num);
-	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n",
-	       t_num - t_fail, t_fail);
-	return t_fail ? 1 : 0;
+	return tap_done();
 }

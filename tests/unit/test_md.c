@@ -19,24 +19,10 @@
 #include <unistd.h>
 
 #include "md_io.h"
+#include "tap.h"
 
 /* ------------------------------------------------------------ harness --- */
 
-static int t_num, t_fail;
-
-static bool check(bool pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", pass ? "" : "not ", ++t_num);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!pass)
-		t_fail++;
-	return pass;
-}
 
 #define LU		16384ull	/* 8 MiB test LU, in sectors */
 #define BLK		VEIL_MD_BLOCK_SIZE
@@ -986,8 +972,5 @@ int main(void)
 	test_write_newer();
 	test_crash();
 	test_torn_primary();
-	printf("1..%d\n", t_num);
-	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n",
-	       t_num - t_fail, t_fail);
-	return t_fail ? 1 : 0;
+	return tap_done();
 }

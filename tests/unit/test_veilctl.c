@@ -14,25 +14,11 @@
 #include <unistd.h>
 
 #include "veilctl.h"
+#include "tap.h"
 
 /* veilctl.h's logging is in main.c; the parsers do not log. */
 const char *vc_prog = "test";
 
-static int t_num, t_fail, t_skip;
-
-static bool check(bool pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", pass ? "" : "not ", ++t_num);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!pass)
-		t_fail++;
-	return pass;
-}
 
 static void test_info(void)
 {
@@ -195,8 +181,5 @@ int main(void)
 	test_args();
 	test_exit_codes();
 	test_json();
-	printf("1..%d\n", t_num);
-	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0\n",
-	       t_num - t_fail - t_skip, t_fail, t_skip);
-	return t_fail ? 1 : 0;
+	return tap_done();
 }

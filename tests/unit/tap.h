@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The unit tests' TAP output: "ok N - what" / "not ok N - what" per
+ * check, then the plan and a kselftest-style "# Totals:" line, which
+ * tests/run-unit.sh adds up.  Included once by each test program.
+ */
+#ifndef VEIL_TEST_TAP_H
+#define VEIL_TEST_TAP_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+static int t_num, t_fail, t_skip;
+
+static bool __attribute__((format(printf, 2, 3), unused))
+check(bool pass, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", pass ? "" : "not ", ++t_num);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (!pass)
+		t_fail++;
+	return pass;
+}
+
+/* The plan and the totals; returns the exit status (1 if anything failed). */
+static int __attribute__((unused)) tap_done(void)
+{
+	printf("1..%d\n", t_num);
+	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0\n",
+	       t_num - t_fail - t_skip, t_fail, t_skip);
+	return t_fail ? 1 : 0;
+}
+
+#endif /* VEIL_TEST_TAP_H */
