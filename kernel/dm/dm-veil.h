@@ -69,7 +69,7 @@ struct veil_key {
 	unsigned int unit_shift;	/* log2(unit / 512) */
 	enum veil_iv iv;
 	unsigned int iv_size;
-	bool split;		/* worth splitting large bios across CPUs */
+	unsigned int req_size;	/* bytes of one skcipher request */
 };
 
 /* The part of the LU the target exposes. */
@@ -108,6 +108,7 @@ struct veil_c {
 	struct veil_layout layout;
 	struct veil_md *md;		/* last good metadata, NULL if none */
 	struct veil_cipher cipher;
+	unsigned int req_room;		/* see struct veil_io */
 	struct veil_key *key;		/* set only in state encrypted */
 	char reason[VEIL_REASON_MAX];	/* why not encrypted, "" if none */
 	struct bio_list held;		/* encrypted-region bios waiting for a key */
@@ -124,7 +125,13 @@ struct veil_c {
 	struct mutex bounce_lock;	/* one blocking bounce allocation at a time */
 };
 
-/* Per-bio data (ti->per_io_data_size). */
+/*
+ * Per-bio data (ti->per_io_data_size).  dm places per-bio data immediately
+ * before the bio, so struct veil_io sits at the end of it and
+ * dm_per_bio_data(bio, sizeof(struct veil_io)) finds it whatever the total
+ * size; the vc->req_room bytes in front of it hold one skcipher request,
+ * so small I/O needs no allocation for its crypto (as in dm-crypt).
+ */
 struct veil_io {
 	struct veil_c *vc;
 	struct veil_key *key;
@@ -135,6 +142,14 @@ struct veil_io {
 	struct bvec_iter iter;		/* reads: the data, for decryption */
 	struct work_struct work;
 };
+
+/* The request room in front of @io, or NULL if @key's request won't fit. */
+static inline void *veil_io_req(struct veil_io *io, struct veil_key *key)
+{
+	if (key->req_size > io->vc->req_room)
+		return NULL;
+	return (u8 *)io - io->vc->req_room;
+}
 
 static inline struct bio *veil_io_bio(struct veil_io *io)
 {
@@ -165,6 +180,7 @@ struct veil_key *veil_key_create(const struct veil_cipher *c,
 				 const char **why);
 void veil_key_put(struct veil_key *key);
 int veil_crypt_init(struct veil_c *vc);
+unsigned int veil_req_room(const struct veil_cipher *c);
 void veil_crypt_exit(struct veil_c *vc);
 int veil_read_prepare(struct veil_c *vc, struct veil_io *io, struct bio *bio);
 int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio);

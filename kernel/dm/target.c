@@ -283,7 +283,8 @@ static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad;
 
-	ti->per_io_data_size = sizeof(struct veil_io);
+	vc->req_room = veil_req_room(&vc->cipher);
+	ti->per_io_data_size = vc->req_room + sizeof(struct veil_io);
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = vc->allow_discards ? 1 : 0;
 

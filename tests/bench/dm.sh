@@ -7,17 +7,26 @@
 # no_write_workqueue, dm-veil with the same cipher/key size/sector size, and
 # the null-cipher forms of dm-crypt and dm-veil (the cost of queueing alone).
 # Prints every figure and, per line, dm-veil divided by the better dm-crypt.
+# BENCH_RUNTIME (seconds per fio run, default 8), BENCH_REPEAT (runs of
+# every case, interleaved; medians are reported) and BENCH_CASES (a subset)
+# tune a run.
 # MB/s for 1M, IOPS for 4K.  Figures only: nothing here passes or fails.
 set -euo pipefail
 kver=$1
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-$(cd "$here/../.." && pwd)/build}
 runtime=${BENCH_RUNTIME:-8}
+# BENCH_CASES="crypt_noqueue veil ...": run only these cases (default: all)
+cases=${BENCH_CASES:-}
+# BENCH_REPEAT=N: run every case N times, interleaved, and report medians
+repeat=${BENCH_REPEAT:-1}
 job=$(mktemp)
 trap 'rm -f "$job"' EXIT
 cat >"$job" <<JOB
 set -e
 RUNTIME=$runtime
+CASES="$cases"
+REPEAT=$repeat
 JOB
 cat >>"$job" <<'JOB'
 KEY=$(head -c 64 /dev/urandom | od -An -tx1 -v | tr -d ' \n')
@@ -27,7 +36,9 @@ modprobe dm-crypt
 modprobe dm-veil 2>/dev/null || true
 dev=/dev/ram0
 sectors=$(blockdev --getsz $dev)
+want() { [ -z "$CASES" ] || case " $CASES " in *" $1 "*) ;; *) return 1 ;; esac; }
 run_fio() { # case
+	want "$CASE" || return 0
 	for spec in "seqwrite_1M write 1M" "seqread_1M read 1M" "randwrite_4K randwrite 4k" "randread_4K randread 4k"; do
 		set -- $spec
 		out=$(fio --name=b --filename=$T --direct=1 --ioengine=psync --numjobs=1 \
@@ -41,10 +52,14 @@ run_fio() { # case
 	done
 }
 crypt() { # name cipher key extra-args
+	want $1 || return 0
 	dmsetup create $1 --table "0 $sectors crypt $2 $3 0 $dev 0 $4"
 	T=/dev/mapper/$1 CASE=$1 run_fio
 	dmsetup remove $1
 }
+rep=0
+while [ $rep -lt $REPEAT ]; do
+rep=$((rep + 1))
 T=$dev CASE=raw run_fio
 crypt crypt_default aes-xts-plain64 $KEY ""
 crypt crypt_noqueue aes-xts-plain64 $KEY "2 no_read_workqueue no_write_workqueue"
@@ -52,6 +67,7 @@ crypt crypt_null_default cipher_null-ecb - ""
 crypt crypt_null_noqueue cipher_null-ecb - "2 no_read_workqueue no_write_workqueue"
 if grep -q '^veil ' /proc/modules 2>/dev/null && dmsetup targets | grep -q '^veil '; then
 	veilrun() { # name cipher keybytes key
+		want $1 || return 0
 		veil-mdtool format $dev --key-id $KEYID --cipher $2 --key-bytes $3 >/dev/null
 		veil-keyd-stub serve --key-id $KEYID=$4 --count 1 --timeout 60 >/dev/null &
 		kd=$!
@@ -67,16 +83,21 @@ if grep -q '^veil ' /proc/modules 2>/dev/null && dmsetup targets | grep -q '^vei
 else
 	echo "dm-veil not available: veil lines skipped"
 fi
+done
 JOB
 python3 "$here/../vm/veilvm.py" boot --kver "$kver" --name bench-dm --stream none --mem 2048 \
 	--timeout 1800 --bin /usr/bin/fio --job "$job" || { echo "dm bench: guest failed (see $build/vm/logs/bench-dm-$kver.log)" >&2; exit 1; }
 grep -h '^BENCHROW ' "$build/vm/logs/bench-dm-$kver.log" | cut -d' ' -f2- | python3 -c '
 import sys
+import statistics
 rows = [l.split() for l in sys.stdin if len(l.split()) == 4]
-for r in rows:
-    print(" ".join(r))
-fig = {(c, m): float(v) for c, m, v, u in rows}
-units = {m: u for c, m, v, u in rows}
+runs = {}
+for c, m, v, u in rows:
+    runs.setdefault((c, m, u), []).append(float(v))
+fig = {}
+for (c, m, u), vs in runs.items():
+    fig[(c, m)] = statistics.median(vs)
+    print(c, m, f"{fig[(c, m)]:.1f}", u)
 for m in sorted({m for c, m, v, u in rows}):
     for veil, crypts in (("veil", ("crypt_default", "crypt_noqueue")),
                          ("veil_null", ("crypt_null_default", "crypt_null_noqueue"))):
