@@ -22,11 +22,4 @@ size_t listen_pollfds(struct pollfd *p, size_t max);
 void listen_accept(int fd);
 void listen_close_all(void);
 
-/*
- * The host-initiated side of the hybrid convention: connect to the VMM's
- * socket uds, send "CONNECT <port>\n", expect "OK <hostport>\n".  Returns
- * the connected fd or -errno.
- */
-int hybrid_connect(const char *uds, uint32_t port);
-
 #endif
