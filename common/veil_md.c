@@ -160,7 +160,8 @@ static bool md_name_known(const u8 *name, u32 len)
 {
 	return md_name_is(name, len, VEIL_MD_PROP_KEY_ID) ||
 	       md_name_is(name, len, VEIL_MD_PROP_PLAINTEXT) ||
-	       md_name_is(name, len, VEIL_MD_PROP_LABEL);
+	       md_name_is(name, len, VEIL_MD_PROP_LABEL) ||
+	       md_name_is(name, len, VEIL_MD_PROP_KEY_HINT);
 }
 
 /* One property record, checked against the bytes left in its list. */
@@ -257,6 +258,17 @@ static int md_decode_known(const struct md_rec *rec, struct veil_md *md,
 			md->plaintext[i].start = le64_to_cpu(r[i].start);
 			md->plaintext[i].len = le64_to_cpu(r[i].len);
 		}
+	} else if (md_name_is(rec->name, rec->name_len,
+			      VEIL_MD_PROP_KEY_HINT)) {
+		/* other characters are checked by md_validate() */
+		if (!rec->value_len || rec->value_len >= VEIL_KEY_HINT_MAX)
+			return md_fail(why, "key-hint length out of range",
+				       -EINVAL);
+		if (memchr(rec->value, '\0', rec->value_len))
+			return md_fail(why, "key-hint contains a NUL byte",
+				       -EINVAL);
+		memcpy(md->key_hint, rec->value, rec->value_len);
+		md->key_hint[rec->value_len] = '\0';
 	} else {
 		/* label */
 		if (!rec->value_len || rec->value_len > VEIL_MD_LABEL_MAX)
@@ -359,6 +371,16 @@ static int md_validate(const struct veil_md *md, const char **why)
 		if (*c < ' ' || *c == 0x7f)
 			return md_fail(why, "label has control characters",
 				       -EINVAL);
+	nul = memchr(md->key_hint, '\0', sizeof(md->key_hint));
+	if (!nul)
+		return md_fail(why, "key-hint not NUL-terminated", -EINVAL);
+	for (c = (const u8 *)md->key_hint; c < (const u8 *)nul; c++)
+		if (*c <= ' ' || *c >= 0x7f)
+			return md_fail(why,
+				       "key-hint not printable ASCII without spaces",
+				       -EINVAL);
+	if (md->key_hint[0] && !md->key_id_len)
+		return md_fail(why, "key-hint set but no key-id", -EINVAL);
 	if (md->extra_len > VEIL_MD_PROPS_MAX)
 		return md_fail(why, "extra properties too long", -EINVAL);
 	err = md_walk_props(md->extra, md->extra_len, NULL, why);
@@ -461,7 +483,7 @@ int veil_md_encode(const struct veil_md *md, void *block, size_t len,
 	struct veil_md_header *h = block;
 	u8 *props = (u8 *)block + VEIL_MD_HEADER_SIZE;
 	struct veil_md_range *r;
-	u32 label_len, props_len = 0, i;
+	u32 label_len, hint_len, props_len = 0, i;
 	u8 *p;
 	int err;
 
@@ -472,6 +494,7 @@ int veil_md_encode(const struct veil_md *md, void *block, size_t len,
 	if (err)
 		return err;
 	label_len = strlen(md->label);
+	hint_len = strlen(md->key_hint);
 	if (md->key_id_len)
 		props_len += md_prop_size(VEIL_MD_PROP_KEY_ID, md->key_id_len);
 	if (md->n_plaintext)
@@ -479,6 +502,8 @@ int veil_md_encode(const struct veil_md *md, void *block, size_t len,
 					  md->n_plaintext * MD_RANGE_SIZE);
 	if (label_len)
 		props_len += md_prop_size(VEIL_MD_PROP_LABEL, label_len);
+	if (hint_len)
+		props_len += md_prop_size(VEIL_MD_PROP_KEY_HINT, hint_len);
 	if (md->extra_len > VEIL_MD_PROPS_MAX - props_len)
 		return md_fail(why, "properties do not fit in the block",
 			       -ENOSPC);
@@ -523,6 +548,11 @@ int veil_md_encode(const struct veil_md *md, void *block, size_t len,
 		memcpy(md_put_prop_hdr(p, VEIL_MD_PROP_LABEL, 0, label_len),
 		       md->label, label_len);
 		p += md_prop_size(VEIL_MD_PROP_LABEL, label_len);
+	}
+	if (hint_len) {
+		memcpy(md_put_prop_hdr(p, VEIL_MD_PROP_KEY_HINT, 0, hint_len),
+		       md->key_hint, hint_len);
+		p += md_prop_size(VEIL_MD_PROP_KEY_HINT, hint_len);
 	}
 	memcpy(p, md->extra, md->extra_len);
 

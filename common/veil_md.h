@@ -53,6 +53,7 @@ struct veil_md {
 	u32 n_plaintext;
 	struct veil_md_extent plaintext[VEIL_MD_PLAINTEXT_MAX]; /* sorted */
 	char label[VEIL_MD_LABEL_MAX + 1];	/* NUL-terminated, "" if none */
+	char key_hint[VEIL_KEY_HINT_MAX];	/* NUL-terminated, "" if none */
 	/*
 	 * Properties this version does not know (optional ones only), as the
 	 * complete on-disk records (struct veil_md_prop, name, value, zero

@@ -32,6 +32,17 @@
 
 #define VGENL_RCVBUF	(4 << 20)	/* a burst of thousands of requests */
 
+/* A string attribute into dst, cut at its NUL or at dst's size. */
+static void copy_str(char *dst, size_t size, const struct nlattr *a)
+{
+	size_t n = (size_t)nla_len(a);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, nla_data(a), n);
+	dst[strnlen(dst, n)] = '\0';
+}
+
 static int vgenl_valid(struct nl_msg *msg, void *arg)
 {
 	struct vgenl *g = arg;
@@ -78,14 +89,10 @@ static int vgenl_valid(struct nl_msg *msg, void *arg)
 	memcpy(req.key_id, nla_data(tb[VEIL_A_KEY_ID]), (size_t)len);
 	if (tb[VEIL_A_CONSUMER])
 		req.consumer = nla_get_u32(tb[VEIL_A_CONSUMER]);
-	if (tb[VEIL_A_OBJECT]) {
-		size_t n = (size_t)nla_len(tb[VEIL_A_OBJECT]);
-
-		if (n >= sizeof(req.object))
-			n = sizeof(req.object) - 1;
-		memcpy(req.object, nla_data(tb[VEIL_A_OBJECT]), n);
-		req.object[strnlen(req.object, n)] = '\0';
-	}
+	if (tb[VEIL_A_OBJECT])
+		copy_str(req.object, sizeof(req.object), tb[VEIL_A_OBJECT]);
+	if (tb[VEIL_A_KEY_HINT])
+		copy_str(req.hint, sizeof(req.hint), tb[VEIL_A_KEY_HINT]);
 	clock_gettime(CLOCK_MONOTONIC, &req.received);
 	g->on_req(&req, g->arg);
 	return NL_OK;

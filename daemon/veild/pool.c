@@ -227,7 +227,7 @@ static void lookup(struct worker *w, const struct job *job)
 	char name[KMIP_NAME_MAX], reason[VEIL_REASON_MAX];
 	long backoff = BACKOFF_FIRST_MS;
 	struct kmip_key info;
-	bool gave_up = false;
+	bool gave_up = false, hinted = false;
 	int r, tries = 0;
 
 	veil_kmip_keyid_name(req->key_id, req->key_id_len, name, sizeof(name));
@@ -237,8 +237,9 @@ static void lookup(struct worker *w, const struct job *job)
 		  req->id, req->object, name, more);
 	for (;;) {
 		tries++;
-		r = veil_kmip_fetch(w->kc, req->key_id, req->key_id_len, w->key,
-				    VEIL_KEY_MAX, &info);
+		r = veil_kmip_fetch_hinted(w->kc, req->key_id, req->key_id_len,
+					   req->hint, w->key, VEIL_KEY_MAX,
+					   &info, &hinted);
 		if (!r || !kmip_client_transient(w->kc))
 			break;
 		if (ms_since(&req->received) + backoff > c->retry_budget_ms) {
@@ -258,9 +259,11 @@ static void lookup(struct worker *w, const struct job *job)
 	}
 
 	if (!r) {
-		log_info("request %u (%s): %s: pushing %zu-byte key (%ld ms, %d tr%s)",
+		log_info("request %u (%s): %s: pushing %zu-byte key (%ld ms, %d tr%s%s%s)",
 			 req->id, req->object, name, info.len,
-			 ms_since(&req->received), tries, tries == 1 ? "y" : "ies");
+			 ms_since(&req->received), tries, tries == 1 ? "y" : "ies",
+			 req->hint[0] ? ", key-hint " : "",
+			 req->hint[0] ? (hinted ? "used" : "stale: located by name") : "");
 		cache_fill(req, name, w->key, &info);
 		answer(w, req, 0, info.len, NULL);
 		for (o = job->same; o; o = o->next) {

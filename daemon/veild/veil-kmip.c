@@ -8,9 +8,11 @@
  *        print the new key-id (hex) on stdout, its KMIP identifier on stderr
  *        (--count: N keys on one connection, one key-id a line)
  *   veil-kmip [-c CONF] info KEYID     name, identifier, state, algorithm
- *   veil-kmip [-c CONF] check [--repeat N [--interval MS]] [--timing] KEYID
+ *   veil-kmip [-c CONF] check [--repeat N [--interval MS]] [--timing]
+ *                             [--hint UID] KEYID
  *        fetch the key as veild would (N times on one client, to test a
- *        key manager's idle close); print its length, never its bytes;
+ *        key manager's idle close), through the key-hint UID if given;
+ *        print its length and whether the hint served, never its bytes;
  *        --timing: after one warm-up fetch, the mean Locate and Get round
  *        trips of the N fetches on the persistent connection
  *   veil-kmip [-c CONF] destroy KEYID  revoke and destroy
@@ -147,9 +149,12 @@ static int cmd_check(struct tool *t, int argc, char **argv)
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "timing", no_argument, NULL, 't' },
+		{ "hint", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long repeat = 1, interval_ms = 0, i;
+	const char *hint = NULL;
+	bool hinted = false;
 	uint8_t id[VEIL_KEY_ID_MAX], *key;
 	double locate_us = 0, get_us = 0;
 	char uid[KMIP_UID_MAX];
@@ -158,8 +163,11 @@ static int cmd_check(struct tool *t, int argc, char **argv)
 	int c, n, r = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "r:i:t", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:i:tH:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'H':
+			hint = optarg;
+			break;
 		case 't':
 			timing = true;
 			break;
@@ -191,7 +199,8 @@ static int cmd_check(struct tool *t, int argc, char **argv)
 
 			nanosleep(&ts, NULL);
 		}
-		r = veil_kmip_fetch(t->kc, id, (size_t)n, key, VEIL_KEY_MAX, &info);
+		r = veil_kmip_fetch_hinted(t->kc, id, (size_t)n, hint, key,
+					   VEIL_KEY_MAX, &info, &hinted);
 	}
 	/* timing: the same two round trips, each timed, after the warm-up */
 	for (i = 0; timing && i < repeat && !r; i++) {
@@ -219,6 +228,9 @@ static int cmd_check(struct tool *t, int argc, char **argv)
 		       get_us / 1e3 / (double)repeat, repeat);
 	printf("ok: %zu-byte key (hidden) from %s", info.len,
 	       kmip_client_peer(t->kc));
+	if (hint)
+		printf(", key-hint %s", hinted ? "used" :
+		       "stale: located by name");
 	if (repeat > 1)
 		printf(", %ld lookups over %lu connection(s)", repeat,
 		       kmip_client_connects(t->kc));
@@ -246,7 +258,7 @@ static const struct {
 } cmds[] = {
 	{ "create", cmd_create, "[--bits N] [--local] [--id-len N] [--count N]" },
 	{ "info", cmd_info, "KEYID" },
-	{ "check", cmd_check, "[--repeat N [--interval MS]] [--timing] KEYID" },
+	{ "check", cmd_check, "[--repeat N [--interval MS]] [--timing] [--hint UID] KEYID" },
 	{ "destroy", cmd_destroy, "KEYID" },
 };
 

@@ -42,6 +42,7 @@ struct veil_req {
 	uint32_t id;
 	uint32_t consumer;
 	char object[VEIL_OBJECT_MAX];
+	char hint[VEIL_KEY_HINT_MAX];	/* "" if none */
 	uint8_t key_id[VEIL_KEY_ID_MAX];
 	uint32_t key_id_len;
 	struct timespec received;

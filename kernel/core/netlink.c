@@ -65,7 +65,8 @@ int veil_nl_post(u32 portid, const struct veil_key_req *req)
 
 	skb = genlmsg_new(2 * nla_total_size(sizeof(u32)) +
 			  nla_total_size(strlen(req->object) + 1) +
-			  nla_total_size(req->key_id_len), GFP_KERNEL);
+			  nla_total_size(req->key_id_len) +
+			  nla_total_size(strlen(req->hint) + 1), GFP_KERNEL);
 	if (!skb)
 		return -ENOMEM;
 	hdr = genlmsg_put(skb, 0, 0, &veil_nl_family, 0, VEIL_CMD_KEY_REQUEST);
@@ -74,7 +75,8 @@ int veil_nl_post(u32 portid, const struct veil_key_req *req)
 	if (nla_put_u32(skb, VEIL_A_REQ_ID, req->id) ||
 	    nla_put_u32(skb, VEIL_A_CONSUMER, req->consumer) ||
 	    nla_put_string(skb, VEIL_A_OBJECT, req->object) ||
-	    nla_put(skb, VEIL_A_KEY_ID, req->key_id_len, req->key_id))
+	    nla_put(skb, VEIL_A_KEY_ID, req->key_id_len, req->key_id) ||
+	    (req->hint[0] && nla_put_string(skb, VEIL_A_KEY_HINT, req->hint)))
 		goto too_small;
 	genlmsg_end(skb, hdr);
 	return genlmsg_unicast(&init_net, skb, portid);

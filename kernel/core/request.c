@@ -86,6 +86,7 @@ static void veil_req_post_locked(struct veil_key_req *req)
 struct veil_key_req *veil_key_request(enum veil_consumer consumer,
 				      const char *object,
 				      const u8 *key_id, u32 key_id_len,
+				      const char *hint,
 				      veil_key_cb_t cb, void *ctx)
 {
 	struct veil_key_req *req;
@@ -99,6 +100,10 @@ struct veil_key_req *veil_key_request(enum veil_consumer consumer,
 		object = "";
 	if (strlen(object) >= VEIL_OBJECT_MAX)
 		return ERR_PTR(-ENAMETOOLONG);
+	if (!hint)
+		hint = "";
+	if (strlen(hint) >= VEIL_KEY_HINT_MAX)
+		return ERR_PTR(-ENAMETOOLONG);
 
 	req = kzalloc(sizeof(*req), GFP_KERNEL);
 	if (!req)
@@ -110,6 +115,7 @@ struct veil_key_req *veil_key_request(enum veil_consumer consumer,
 	req->key_id_len = key_id_len;
 	memcpy(req->key_id, key_id, key_id_len);
 	strscpy(req->object, object, sizeof(req->object));
+	strscpy(req->hint, hint, sizeof(req->hint));
 
 	mutex_lock(&veil_req_lock);
 	err = xa_alloc_cyclic(&veil_reqs, &req->id, req, XA_LIMIT(1, U32_MAX),

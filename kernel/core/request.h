@@ -25,6 +25,7 @@ struct veil_key_req {
 	u32 key_id_len;
 	u8 key_id[VEIL_KEY_ID_MAX];
 	char object[VEIL_OBJECT_MAX];
+	char hint[VEIL_KEY_HINT_MAX];	/* "" if none */
 };
 
 /* A daemon registered on socket portid; pid is the registering tgid. */

@@ -42,17 +42,21 @@ typedef void (*veil_key_cb_t)(void *ctx, int err,
 
 /*
  * Post a key request.  object names the consumer's object in messages
- * ("dm-3"); key_id is copied.  Returns the request or an ERR_PTR.  The
- * request stays pending (and is re-sent to every daemon that registers)
- * until answered or cancelled; there is no timeout here, the consumer owns
- * its own timeout policy.  Process context, may sleep; the callback may
- * run before this returns (on another CPU).  Errors: -EINVAL (bad consumer,
- * key-id length not 1..VEIL_KEY_ID_MAX, no callback), -ENAMETOOLONG (object
- * not shorter than VEIL_OBJECT_MAX), -ENOMEM, -EBUSY (no free handle).
+ * ("dm-3"); key_id is copied; hint (may be NULL) tells the daemon where
+ * the key manager keeps the key and is passed on as is.  Returns the
+ * request or an ERR_PTR.  The request stays pending (and is re-sent to
+ * every daemon that registers) until answered or cancelled; there is no
+ * timeout here, the consumer owns its own timeout policy.  Process
+ * context, may sleep; the callback may run before this returns (on
+ * another CPU).  Errors: -EINVAL (bad consumer, key-id length not
+ * 1..VEIL_KEY_ID_MAX, no callback), -ENAMETOOLONG (object not shorter
+ * than VEIL_OBJECT_MAX, or hint than VEIL_KEY_HINT_MAX), -ENOMEM, -EBUSY
+ * (no free handle).
  */
 struct veil_key_req *veil_key_request(enum veil_consumer consumer,
 				      const char *object,
 				      const u8 *key_id, u32 key_id_len,
+				      const char *hint,
 				      veil_key_cb_t cb, void *ctx);
 
 /*

@@ -231,6 +231,7 @@ void veil_cancel_request(struct veil_c *vc)
 void veil_request_key(struct veil_c *vc)
 {
 	u8 key_id[VEIL_KEY_ID_MAX];
+	char hint[VEIL_KEY_HINT_MAX];
 	struct veil_key_req *req;
 	struct veil_key *old;
 	u32 key_id_len;
@@ -244,11 +245,12 @@ void veil_request_key(struct veil_c *vc)
 	veil_set_reason(vc, NULL);
 	key_id_len = vc->md->key_id_len;
 	memcpy(key_id, vc->md->key_id, key_id_len);
+	memcpy(hint, vc->md->key_hint, sizeof(hint));
 	spin_unlock_irq(&vc->lock);
 	veil_key_put(old);
 
-	req = veil_key_request(VEIL_CONSUMER_DM,
-			       vc->name, key_id, key_id_len, veil_key_cb, vc);
+	req = veil_key_request(VEIL_CONSUMER_DM, vc->name, key_id, key_id_len,
+			       hint, veil_key_cb, vc);
 	if (IS_ERR(req)) {
 		DMERR("%s: cannot post the key request: %ld", vc->name,
 		      PTR_ERR(req));

@@ -71,7 +71,7 @@ struct vs9p_secret *vs9p_key_fetch(const struct vs9p_conn *conn)
 
 	snprintf(object, sizeof(object), "vsock:%s", conn->name);
 	req = veil_key_request(VEIL_CONSUMER_VSOCK, object, conn->opts.key_id,
-			       conn->opts.key_id_len, vs9p_key_cb, w);
+			       conn->opts.key_id_len, NULL, vs9p_key_cb, w);
 	if (IS_ERR(req)) {
 		err = PTR_ERR(req);
 		pr_err("%s: cannot post the key request: %d\n", conn->name, err);

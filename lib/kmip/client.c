@@ -38,7 +38,8 @@ struct kmip_client {
 	char peer[300];
 	uint8_t *resp;			/* veil_secmem, conf->max_response */
 	size_t resp_len;		/* bytes of the last reply */
-	struct kmip_result res;
+	struct kmip_result res;		/* a one-item request's result */
+	struct kmip_result batch[KMIP_BATCH_MAX]; /* a batch's, in order */
 };
 
 struct kmip_client *kmip_client_new(const struct veil_kmip_conf *c,
@@ -214,23 +215,28 @@ static const char *op_name(uint32_t op)
 }
 
 /*
- * Run one operation: the request in @req (finished), the result in
- * kc->res with its payload pointing into kc->resp.  Call kc_done() after
- * reading the payload.
+ * Run a request of @n operations (@ops, in order): the request in @req
+ * (finished), the results in @res (kc->res for one operation), payloads
+ * pointing into kc->resp.  The first operation that failed decides the
+ * error.  Call kc_done() after reading the payloads.
  */
-static int kc_call(struct kmip_client *kc, struct ttlv_buf *req, uint32_t op)
+static int kc_call_batch(struct kmip_client *kc, struct ttlv_buf *req,
+			 const uint32_t *ops, int n, struct kmip_result *res)
 {
-	bool idempotent = op != KMIP_OP_CREATE && op != KMIP_OP_REGISTER;
+	bool idempotent = true;
 	const char *why = NULL;
-	int attempt, r;
-	size_t got;
+	int attempt, r, i, got;
+	size_t got_bytes;
 
+	for (i = 0; i < n; i++)
+		if (ops[i] == KMIP_OP_CREATE || ops[i] == KMIP_OP_REGISTER)
+			idempotent = false;
 	kc->err[0] = '\0';
 	kc->transient = false;
 	r = ttlv_buf_finish(req);
 	if (r) {
 		kmip_client_set_error(kc, "cannot encode the %s request",
-			 op_name(op));
+			 op_name(ops[0]));
 		return r;
 	}
 	for (attempt = 0; ; attempt++) {
@@ -245,33 +251,42 @@ static int kc_call(struct kmip_client *kc, struct ttlv_buf *req, uint32_t op)
 			if (r)
 				return r;
 		}
-		r = kc_exchange(kc, req, &got);
-		kc->resp_len = got;
+		r = kc_exchange(kc, req, &got_bytes);
+		kc->resp_len = got_bytes;
 		if (!r)
 			break;
 		kmip_client_close(kc);
 		if (!(reused && idempotent && kc->transient && attempt == 0 &&
-		      got == 0))
+		      got_bytes == 0))
 			return r;
 		/* the server had dropped the connection: once more, fresh */
 	}
 	clock_gettime(CLOCK_MONOTONIC, &kc->last_used);
 
-	r = kmip_resp_parse(kc->resp, kc->resp_len, op, &kc->res, &why);
+	r = kmip_resp_parse_batch(kc->resp, kc->resp_len, ops, n, res, &got,
+				  &why);
 	if (r) {
 		kmip_client_set_error(kc, "malformed %s reply from %s: %s",
-			 op_name(op), kc->peer, why ? why : "?");
+			 op_name(ops[0]), kc->peer, why ? why : "?");
 		kc->transient = false;
 		kmip_client_close(kc);	/* the stream is no longer trusted */
 		return -EPROTO;
 	}
-	if (kc->res.status == KMIP_STATUS_SUCCESS)
+	for (i = 0; i < got && res[i].status == KMIP_STATUS_SUCCESS; i++)
+		;
+	if (i == n)
 		return 0;
+	if (i == got) {
+		kmip_client_set_error(kc, "malformed %s reply from %s: %d of %d batch items, all successful",
+			 op_name(ops[0]), kc->peer, got, n);
+		kc->transient = false;
+		return -EPROTO;
+	}
 
 	kmip_client_set_error(kc, "%s refused by %s: %s%s%s",
-		 op_name(op), kc->peer, kmip_reason_str(kc->res.reason),
-		 kc->res.message[0] ? ": " : "", kc->res.message);
-	switch (kc->res.reason) {
+		 op_name(ops[i]), kc->peer, kmip_reason_str(res[i].reason),
+		 res[i].message[0] ? ": " : "", res[i].message);
+	switch (res[i].reason) {
 	case KMIP_REASON_ITEM_NOT_FOUND:
 		return -ENOKEY;
 	case KMIP_REASON_PERMISSION_DENIED:
@@ -282,11 +297,17 @@ static int kc_call(struct kmip_client *kc, struct ttlv_buf *req, uint32_t op)
 	}
 }
 
+static int kc_call(struct kmip_client *kc, struct ttlv_buf *req, uint32_t op)
+{
+	return kc_call_batch(kc, req, &op, 1, &kc->res);
+}
+
 static void kc_done(struct kmip_client *kc)
 {
 	OPENSSL_cleanse(kc->resp, kc->resp_len);
 	kc->resp_len = 0;
 	memset(&kc->res, 0, sizeof(kc->res));
+	memset(kc->batch, 0, sizeof(kc->batch));
 }
 
 static int kc_bad_payload(struct kmip_client *kc, uint32_t op, const char *why)
@@ -401,10 +422,29 @@ int kmip_locate_name(struct kmip_client *kc, const char *name,
 	return r;
 }
 
+/* A Get reply's key into @key; on failure a reason in kc, key wiped. */
+static int kc_take_symkey(struct kmip_client *kc, const struct ttlv *payload,
+			  const char *uid, uint8_t *key, size_t size,
+			  struct kmip_key *info)
+{
+	const char *why = NULL;
+	int r;
+
+	r = kmip_parse_symkey(payload, key, size, info, &why);
+	if (r) {
+		OPENSSL_cleanse(key, size);
+		kmip_client_set_error(kc, "key %s from %s: %s",
+			 uid, kc->peer, why ? why : "unusable");
+		kc->transient = false;
+		if (r == -EBADMSG)
+			r = -EPROTO;
+	}
+	return r;
+}
+
 int kmip_get_symkey(struct kmip_client *kc, const char *uid, uint8_t *key,
 		    size_t size, struct kmip_key *info)
 {
-	const char *why = NULL;
 	int r;
 	REQ(b, kc, KMIP_OP_GET, false);
 
@@ -412,17 +452,38 @@ int kmip_get_symkey(struct kmip_client *kc, const char *uid, uint8_t *key,
 	kmip_req_end(&b);
 	r = kc_call(kc, &b, KMIP_OP_GET);
 	ttlv_buf_free(&b);
-	if (!r) {
-		r = kmip_parse_symkey(&kc->res.payload, key, size, info, &why);
-		if (r) {
-			OPENSSL_cleanse(key, size);
-			kmip_client_set_error(kc, "key %s from %s: %s",
-				 uid, kc->peer, why ? why : "unusable");
-			kc->transient = false;
-			if (r == -EBADMSG)
-				r = -EPROTO;
-		}
-	}
+	if (!r)
+		r = kc_take_symkey(kc, &kc->res.payload, uid, key, size, info);
+	kc_done(kc);
+	return r;
+}
+
+int kmip_get_attributes_symkey(struct kmip_client *kc, const char *uid,
+			       struct kmip_attrs *a, uint8_t *key,
+			       size_t size, struct kmip_key *info)
+{
+	static const uint32_t ops[] = { KMIP_OP_GET_ATTRIBUTES, KMIP_OP_GET };
+	struct ttlv_buf b;
+	int r;
+
+	ttlv_buf_init(&b, false);
+	kmip_req_begin_batch(&b, kc->conf->kmip_minor, 2,
+			     kc->conf->max_response);
+	kmip_req_item(&b, KMIP_OP_GET_ATTRIBUTES, 1);
+	kmip_pl_uid(&b, uid);
+	kmip_req_item_end(&b);
+	kmip_req_item(&b, KMIP_OP_GET, 2);
+	kmip_pl_uid(&b, uid);
+	kmip_req_item_end(&b);
+	ttlv_end(&b);
+	r = kc_call_batch(kc, &b, ops, 2, kc->batch);
+	ttlv_buf_free(&b);
+	if (!r && kmip_parse_attributes(&kc->batch[0].payload, a))
+		return kc_bad_payload(kc, KMIP_OP_GET_ATTRIBUTES,
+				      "bad attribute list");
+	if (!r)
+		r = kc_take_symkey(kc, &kc->batch[1].payload, uid, key, size,
+				   info);
 	kc_done(kc);
 	return r;
 }

@@ -124,6 +124,13 @@ int kmip_get_symkey(struct kmip_client *kc, const char *uid, uint8_t *key,
 		    size_t size, struct kmip_key *info);
 int kmip_get_attributes(struct kmip_client *kc, const char *uid,
 			struct kmip_attrs *a);
+/*
+ * Get Attributes and Get of @uid in one request message (one round trip):
+ * the caller checks @a before using the key.  @key as for Get.
+ */
+int kmip_get_attributes_symkey(struct kmip_client *kc, const char *uid,
+			       struct kmip_attrs *a, uint8_t *key,
+			       size_t size, struct kmip_key *info);
 int kmip_activate(struct kmip_client *kc, const char *uid);
 int kmip_revoke(struct kmip_client *kc, const char *uid, uint32_t code);
 int kmip_destroy(struct kmip_client *kc, const char *uid);
@@ -177,6 +184,15 @@ int veil_kmip_resolve(struct kmip_client *kc, const uint8_t *id,
 /* Resolve (active keys only) and Get: the key bytes into key[0..size). */
 int veil_kmip_fetch(struct kmip_client *kc, const uint8_t *id, size_t id_len,
 		    uint8_t *key, size_t size, struct kmip_key *info);
+
+/*
+ * veil_kmip_fetch(), trying first the object @hint names (an LU's key-hint,
+ * may be NULL or ""), which must carry @id's name and be active.  *hinted
+ * tells whether the hint was the way.  See docs/kmip.md section 3.
+ */
+int veil_kmip_fetch_hinted(struct kmip_client *kc, const uint8_t *id,
+			   size_t id_len, const char *hint, uint8_t *key,
+			   size_t size, struct kmip_key *info, bool *hinted);
 
 /* Revoke (if active) and Destroy every key named after @id. */
 int veil_kmip_destroy_keyid(struct kmip_client *kc, const uint8_t *id,

@@ -12,8 +12,8 @@
 
 /* ----------------------------------------------------------- requests --- */
 
-void kmip_req_begin(struct ttlv_buf *b, int minor, uint32_t op,
-		    uint32_t max_response)
+void kmip_req_begin_batch(struct ttlv_buf *b, int minor, int count,
+			  uint32_t max_response)
 {
 	ttlv_begin(b, KMIP_TAG_REQUEST_MESSAGE);
 	ttlv_begin(b, KMIP_TAG_REQUEST_HEADER);
@@ -24,17 +24,36 @@ void kmip_req_begin(struct ttlv_buf *b, int minor, uint32_t op,
 	if (max_response)
 		ttlv_put_int(b, KMIP_TAG_MAXIMUM_RESPONSE_SIZE,
 			     (int32_t)max_response);
-	ttlv_put_int(b, KMIP_TAG_BATCH_COUNT, 1);
+	ttlv_put_int(b, KMIP_TAG_BATCH_COUNT, count);
 	ttlv_end(b);
+}
+
+void kmip_req_item(struct ttlv_buf *b, uint32_t op, uint8_t id)
+{
 	ttlv_begin(b, KMIP_TAG_BATCH_ITEM);
 	ttlv_put_enum(b, KMIP_TAG_OPERATION, op);
+	/* required when a message holds more than one item */
+	if (id)
+		ttlv_put_bytes(b, KMIP_TAG_UNIQUE_BATCH_ITEM_ID, &id, 1);
 	ttlv_begin(b, KMIP_TAG_REQUEST_PAYLOAD);
+}
+
+void kmip_req_item_end(struct ttlv_buf *b)
+{
+	ttlv_end(b);	/* payload */
+	ttlv_end(b);	/* batch item */
+}
+
+void kmip_req_begin(struct ttlv_buf *b, int minor, uint32_t op,
+		    uint32_t max_response)
+{
+	kmip_req_begin_batch(b, minor, 1, max_response);
+	kmip_req_item(b, op, 0);
 }
 
 void kmip_req_end(struct ttlv_buf *b)
 {
-	ttlv_end(b);	/* payload */
-	ttlv_end(b);	/* batch item */
+	kmip_req_item_end(b);
 	ttlv_end(b);	/* message */
 }
 
@@ -150,16 +169,57 @@ static int bad(const char **why, const char *msg)
 	return -EBADMSG;
 }
 
-int kmip_resp_parse(const uint8_t *buf, size_t len, uint32_t op,
-		    struct kmip_result *r, const char **why)
+/* @id: the Unique Batch Item ID the request gave the item (0: none). */
+static int parse_item(const struct ttlv *item, uint32_t op, uint8_t id,
+		      struct kmip_result *r, const char **why)
 {
-	struct ttlv root, hdr, item, t, pv;
+	struct ttlv t;
+	uint32_t rop;
+	int err;
+
+	err = ttlv_find(item, KMIP_TAG_UNIQUE_BATCH_ITEM_ID, TTLV_BYTES, &t);
+	if (err == -EBADMSG)
+		return bad(why, "batch item ID is not a byte string");
+	if (id && !err && (t.len != 1 || t.val[0] != id))
+		return bad(why, "batch item ID is not the request's");
+
+	err = ttlv_find_enum(item, KMIP_TAG_OPERATION, &rop);
+	if (err == -EBADMSG)
+		return bad(why, "operation is not an enumeration");
+	if (!err && rop != op)
+		return bad(why, "response is for another operation");
+	if (ttlv_find_enum(item, KMIP_TAG_RESULT_STATUS, &r->status))
+		return bad(why, "no result status");
+	if (ttlv_find_enum(item, KMIP_TAG_RESULT_REASON, &r->reason) ==
+	    -EBADMSG)
+		return bad(why, "result reason is not an enumeration");
+	err = ttlv_find(item, KMIP_TAG_RESULT_MESSAGE, TTLV_TEXT, &t);
+	if (err == -EBADMSG)
+		return bad(why, "result message is not text");
+	if (!err)
+		sanitize(r->message, sizeof(r->message), &t);
+	err = ttlv_find(item, KMIP_TAG_RESPONSE_PAYLOAD, TTLV_STRUCT,
+			&r->payload);
+	if (err == -EBADMSG)
+		return bad(why, "response payload is not a structure");
+	r->has_payload = !err;
+	if (r->status == KMIP_STATUS_SUCCESS && !r->has_payload &&
+	    op != KMIP_OP_LOCATE)
+		return bad(why, "successful response without a payload");
+	return 0;
+}
+
+int kmip_resp_parse_batch(const uint8_t *buf, size_t len,
+			  const uint32_t *ops, int n, struct kmip_result *res,
+			  int *got, const char **why)
+{
+	struct ttlv root, hdr, t, pv;
 	struct ttlv_iter it;
 	int32_t count, major;
 	int items = 0, err;
-	uint32_t rop;
 
-	memset(r, 0, sizeof(*r));
+	*got = 0;
+	memset(res, 0, sizeof(*res) * (size_t)n);
 	err = ttlv_parse(buf, len, &root, why);
 	if (err)
 		return err;
@@ -172,8 +232,10 @@ int kmip_resp_parse(const uint8_t *buf, size_t len, uint32_t op,
 		return bad(why, "no protocol version in the response header");
 	if (major != 1)
 		return bad(why, "response in a KMIP major version other than 1");
-	if (ttlv_find_int(&hdr, KMIP_TAG_BATCH_COUNT, &count) || count != 1)
-		return bad(why, "response batch count is not 1");
+	if (ttlv_find_int(&hdr, KMIP_TAG_BATCH_COUNT, &count) || count < 1 ||
+	    count > n)
+		return bad(why, n == 1 ? "response batch count is not 1" :
+				     "response batch count out of range");
 
 	ttlv_iter_init(&it, &root);
 	while (ttlv_iter_next(&it, &t)) {
@@ -181,36 +243,29 @@ int kmip_resp_parse(const uint8_t *buf, size_t len, uint32_t op,
 			continue;
 		if (t.type != TTLV_STRUCT)
 			return bad(why, "batch item is not a structure");
-		item = t;
+		if (items < count) {
+			err = parse_item(&t, ops[items],
+					 n > 1 ? (uint8_t)(items + 1) : 0,
+					 &res[items], why);
+			if (err)
+				return err;
+		}
 		items++;
 	}
-	if (items != 1)
-		return bad(why, "response does not hold exactly one batch item");
-
-	err = ttlv_find_enum(&item, KMIP_TAG_OPERATION, &rop);
-	if (err == -EBADMSG)
-		return bad(why, "operation is not an enumeration");
-	if (!err && rop != op)
-		return bad(why, "response is for another operation");
-	if (ttlv_find_enum(&item, KMIP_TAG_RESULT_STATUS, &r->status))
-		return bad(why, "no result status");
-	if (ttlv_find_enum(&item, KMIP_TAG_RESULT_REASON, &r->reason) ==
-	    -EBADMSG)
-		return bad(why, "result reason is not an enumeration");
-	err = ttlv_find(&item, KMIP_TAG_RESULT_MESSAGE, TTLV_TEXT, &t);
-	if (err == -EBADMSG)
-		return bad(why, "result message is not text");
-	if (!err)
-		sanitize(r->message, sizeof(r->message), &t);
-	err = ttlv_find(&item, KMIP_TAG_RESPONSE_PAYLOAD, TTLV_STRUCT,
-			&r->payload);
-	if (err == -EBADMSG)
-		return bad(why, "response payload is not a structure");
-	r->has_payload = !err;
-	if (r->status == KMIP_STATUS_SUCCESS && !r->has_payload &&
-	    op != KMIP_OP_LOCATE)
-		return bad(why, "successful response without a payload");
+	if (items != count)
+		return bad(why, n == 1 ?
+			   "response does not hold exactly one batch item" :
+			   "response batch items disagree with its count");
+	*got = items;
 	return 0;
+}
+
+int kmip_resp_parse(const uint8_t *buf, size_t len, uint32_t op,
+		    struct kmip_result *r, const char **why)
+{
+	int got;
+
+	return kmip_resp_parse_batch(buf, len, &op, 1, r, &got, why);
 }
 
 int kmip_parse_uid(const struct ttlv *payload, char *uid, size_t size)

@@ -18,6 +18,7 @@
 #define KMIP_UID_MAX		128	/* bytes with NUL */
 #define KMIP_NAME_MAX		128
 #define KMIP_RESULT_MSG_MAX	200
+#define KMIP_BATCH_MAX		2	/* items in one request message */
 
 struct kmip_result {
 	uint32_t status;		/* KMIP_STATUS_* */
@@ -29,9 +30,20 @@ struct kmip_result {
 
 /* ---- requests: begin, payload items, end ---- */
 
+/* A one-item request: begin (through the payload's start), payload, end. */
 void kmip_req_begin(struct ttlv_buf *b, int minor, uint32_t op,
 		    uint32_t max_response);
 void kmip_req_end(struct ttlv_buf *b);
+/*
+ * A batch of @count items: begin_batch, then per item kmip_req_item(op,
+ * id) with ids 1, 2, ... (0 for a one-item message), its payload,
+ * kmip_req_item_end(); then ttlv_end() closes the message.  A reply item
+ * that carries a Unique Batch Item ID must carry its request's.
+ */
+void kmip_req_begin_batch(struct ttlv_buf *b, int minor, int count,
+			  uint32_t max_response);
+void kmip_req_item(struct ttlv_buf *b, uint32_t op, uint8_t id);
+void kmip_req_item_end(struct ttlv_buf *b);
 
 void kmip_pl_create_aes(struct ttlv_buf *b, unsigned int bits,
 			const char *name);
@@ -53,6 +65,15 @@ void kmip_pl_revoke(struct ttlv_buf *b, const char *uid, uint32_t code);
  */
 int kmip_resp_parse(const uint8_t *buf, size_t len, uint32_t op,
 		    struct kmip_result *r, const char **why);
+/*
+ * The same for a request of @n items (@ops in order): the reply may hold
+ * 1..n items (a server that stops a batch at a failed item may leave out
+ * the rest), each for its operation; *got says how many, res[0..n) the
+ * results.
+ */
+int kmip_resp_parse_batch(const uint8_t *buf, size_t len,
+			  const uint32_t *ops, int n, struct kmip_result *res,
+			  int *got, const char **why);
 
 /* Unique Identifier of a Create/Register/Activate/Revoke/Destroy reply. */
 int kmip_parse_uid(const struct ttlv *payload, char *uid, size_t size);

@@ -125,6 +125,59 @@ int veil_kmip_fetch(struct kmip_client *kc, const uint8_t *id, size_t id_len,
 	return kmip_get_symkey(kc, uid, key, size, info);
 }
 
+/*
+ * The fast path for an LU that carries a key-hint (its key's Unique
+ * Identifier, recorded at enrolment): one request message with Get
+ * Attributes and Get of that object, which must show the key-id's name, a
+ * symmetric key and the Active state.  A Locate by name costs the key
+ * manager a scan of its objects (PyKMIP evaluates every one) and a round
+ * trip of its own; this is two look-ups of one object in one round trip.
+ * The hint is never trusted on its own: anything but a match, except a
+ * transient failure, falls back to the Locate, so a stale or forged hint
+ * costs a round trip, never a wrong key, and errors read as without a
+ * hint.  Returns 0 (key in @key), 1 (fall back) or a transient -errno.
+ */
+static int fetch_hinted(struct kmip_client *kc, const char *name,
+			const char *hint, uint8_t *key, size_t size,
+			struct kmip_key *info)
+{
+	struct kmip_attrs a;
+	int r;
+
+	if (strlen(hint) >= KMIP_UID_MAX)
+		return 1;
+	r = kmip_get_attributes_symkey(kc, hint, &a, key, size, info);
+	if (r)
+		return kmip_client_transient(kc) ? r : 1;
+	if (strcmp(a.name, name) || a.state != KMIP_STATE_ACTIVE ||
+	    a.object_type != KMIP_OBJ_SYMMETRIC_KEY) {
+		OPENSSL_cleanse(key, size);
+		return 1;
+	}
+	return 0;
+}
+
+int veil_kmip_fetch_hinted(struct kmip_client *kc, const uint8_t *id,
+			   size_t id_len, const char *hint, uint8_t *key,
+			   size_t size, struct kmip_key *info, bool *hinted)
+{
+	char name[KMIP_NAME_MAX];
+	int r;
+
+	*hinted = false;
+	if (hint && *hint) {
+		r = veil_kmip_keyid_name(id, id_len, name, sizeof(name));
+		if (r)
+			return r;
+		r = fetch_hinted(kc, name, hint, key, size, info);
+		if (r <= 0) {
+			*hinted = !r;
+			return r;
+		}
+	}
+	return veil_kmip_fetch(kc, id, id_len, key, size, info);
+}
+
 int veil_kmip_destroy_keyid(struct kmip_client *kc, const uint8_t *id,
 			    size_t id_len)
 {

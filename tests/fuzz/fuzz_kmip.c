@@ -5,7 +5,8 @@
  *
  * Input: one control byte selecting the operation the reply answers
  * (low 2 bits: 0 Get, 1 Locate, 2 Get Attributes, 3 Create), then the
- * reply.  The decoder gets exactly the reply's bytes, in a buffer of that
+ * reply.  Every input is also parsed as the reply to veild's two-item
+ * batch (Get Attributes, Get).  The decoder gets exactly the reply's bytes, in a buffer of that
  * size, so ASan sees any read past it.
  *
  * Properties checked: no crash or overread; a failed parse always says
@@ -47,6 +48,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data + 1, size);
 
+	{
+		static const uint32_t batch[KMIP_BATCH_MAX] = {
+			KMIP_OP_GET_ATTRIBUTES, KMIP_OP_GET,
+		};
+		struct kmip_result res[KMIP_BATCH_MAX];
+		int got;
+
+		why = NULL;
+		e = kmip_resp_parse_batch(size ? copy : NULL, size, batch,
+					  KMIP_BATCH_MAX, res, &got, &why);
+		if (e ? e != -EBADMSG || !why : got < 1 || got > KMIP_BATCH_MAX)
+			abort();
+		if (!e && res[0].has_payload)
+			kmip_parse_attributes(&res[0].payload, &a);
+		why = NULL;
+	}
 	e = kmip_resp_parse(size ? copy : NULL, size, op, &r, &why);
 	if (e) {
 		if (e != -EBADMSG || !why)

@@ -36,7 +36,7 @@ static const char usage_text[] =
 "\n"
 "  format DEV [--key-id HEX] [--cipher SPEC] [--key-bytes N]\n"
 "             [--sector-size 512|4096] [--plaintext START:LEN]...\n"
-"             [--label TEXT] [--force]\n"
+"             [--label TEXT] [--key-hint UID] [--force]\n"
 "        write new metadata (both copies) with the standard layout;\n"
 "        without --key-id the LU is unencrypted.  --force overwrites\n"
 "        metadata written by a newer veil.  Plaintext ranges are in\n"
@@ -66,6 +66,7 @@ struct opts {
 	const char *key_id;
 	const char *cipher;
 	const char *label;
+	const char *key_hint;
 	u32 key_bytes;
 	u32 sector_size;
 	u32 n_plaintext;
@@ -229,6 +230,15 @@ static int cmd_format(const char *dev, const struct opts *o)
 		}
 		strcpy(md->label, o->label);
 	}
+	if (o->key_hint) {
+		if (strlen(o->key_hint) >= VEIL_KEY_HINT_MAX) {
+			fprintf(stderr, "veil-mdtool: key-hint longer than %d bytes\n",
+				VEIL_KEY_HINT_MAX - 1);
+			ret = EX_INVALID;
+			goto out;
+		}
+		strcpy(md->key_hint, o->key_hint);
+	}
 	md->n_plaintext = o->n_plaintext;
 	memcpy(md->plaintext, o->plaintext, sizeof(md->plaintext));
 	ret = write_md(fd, dev, lu_sectors, md,
@@ -277,6 +287,8 @@ static void show_copy(const struct veil_md_copies *c, int i)
 		       md->plaintext[k].start, md->plaintext[k].len);
 	if (md->label[0])
 		printf("  label: %s\n", md->label);
+	if (md->key_hint[0])
+		printf("  key_hint: %s\n", md->key_hint);
 	if (md->extra_len)
 		printf("  unknown optional properties: %u bytes (kept)\n",
 		       md->extra_len);
@@ -368,6 +380,7 @@ static int cmd_set_key_id(const char *dev, const char *hex)
 		goto out;
 	}
 	md = &c->md[c->pick];
+	md->key_hint[0] = '\0';	/* it named the old key */
 	if (!strcmp(hex, "none")) {
 		md->key_id_len = 0;
 	} else if (parse_hex(hex, md->key_id, &md->key_id_len)) {
@@ -463,7 +476,8 @@ out:
 
 enum {
 	OPT_KEY_ID = 256, OPT_CIPHER, OPT_KEY_BYTES, OPT_SECTOR_SIZE,
-	OPT_PLAINTEXT, OPT_LABEL, OPT_CRASH_AFTER, OPT_TORN, OPT_FORCE,
+	OPT_PLAINTEXT, OPT_LABEL,
+	OPT_KEY_HINT, OPT_CRASH_AFTER, OPT_TORN, OPT_FORCE,
 };
 
 static const struct option long_opts[] = {
@@ -473,6 +487,7 @@ static const struct option long_opts[] = {
 	{ "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
 	{ "plaintext",	 required_argument, NULL, OPT_PLAINTEXT },
 	{ "label",	 required_argument, NULL, OPT_LABEL },
+	{ "key-hint",	 required_argument, NULL, OPT_KEY_HINT },
 	{ "crash-after", required_argument, NULL, OPT_CRASH_AFTER },
 	{ "torn",	 required_argument, NULL, OPT_TORN },
 	{ "force",	 no_argument,	    NULL, OPT_FORCE },
@@ -539,6 +554,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LABEL:
 			o.label = optarg;
+			break;
+		case OPT_KEY_HINT:
+			o.key_hint = optarg;
 			break;
 		case OPT_FORCE:
 			o.force = true;

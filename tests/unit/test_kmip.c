@@ -360,13 +360,14 @@ static void test_pykmip_replies(void)
 enum mut {
 	M_NONE, M_BATCH2, M_NO_STATUS, M_BADLEN, M_WRAPPED, M_TRANSPARENT,
 	M_NO_PAYLOAD, M_MAJOR2, M_NOT_RESPONSE, M_SECRET_DATA, M_STATUS_TEXT,
-	M_COMPRESSED,
+	M_COMPRESSED, M_COUNT3, M_IDS, M_BADID,
 };
 
 static struct ttlv_buf build(enum mut m)
 {
 	struct ttlv_buf b;
-	int items = m == M_BATCH2 ? 2 : 1, i;
+	int items = m == M_BATCH2 || m == M_COUNT3 || m == M_IDS ||
+		    m == M_BADID ? 2 : 1, i;
 
 	ttlv_buf_init(&b, true);
 	ttlv_begin(&b, m == M_NOT_RESPONSE ? KMIP_TAG_REQUEST_MESSAGE :
@@ -377,11 +378,16 @@ static struct ttlv_buf build(enum mut m)
 	ttlv_put_int(&b, KMIP_TAG_PROTOCOL_VERSION_MINOR, 2);
 	ttlv_end(&b);
 	ttlv_put_datetime(&b, KMIP_TAG_TIME_STAMP, 1700000000);
-	ttlv_put_int(&b, KMIP_TAG_BATCH_COUNT, items);
+	ttlv_put_int(&b, KMIP_TAG_BATCH_COUNT, m == M_COUNT3 ? 3 : items);
 	ttlv_end(&b);
 	for (i = 0; i < items; i++) {
 		ttlv_begin(&b, KMIP_TAG_BATCH_ITEM);
 		ttlv_put_enum(&b, KMIP_TAG_OPERATION, KMIP_OP_GET);
+		if (m == M_IDS || m == M_BADID) {
+			uint8_t id = m == M_BADID && i ? 9 : (uint8_t)(i + 1);
+
+			ttlv_put_bytes(&b, KMIP_TAG_UNIQUE_BATCH_ITEM_ID, &id, 1);
+		}
 		if (m == M_STATUS_TEXT)
 			ttlv_put_text(&b, KMIP_TAG_RESULT_STATUS, "ok");
 		else if (m != M_NO_STATUS)
@@ -480,6 +486,59 @@ static void test_built_replies(void)
 			      "reply case %zu: 16-byte key read", i);
 		ttlv_buf_free(&b);
 	}
+}
+
+/* Replies to a request of several items (veild's Get Attributes + Get). */
+static void test_batch_replies(void)
+{
+	static const uint32_t get2[] = { KMIP_OP_GET, KMIP_OP_GET, KMIP_OP_GET };
+	static const uint32_t attr_get[] = { KMIP_OP_GET_ATTRIBUTES, KMIP_OP_GET };
+	struct kmip_result res[3];
+	struct ttlv_buf b;
+	const char *why;
+	int got, r;
+
+	b = build(M_BATCH2);
+	check(!ttlv_buf_finish(&b), "batch reply built");
+	why = NULL;
+	r = kmip_resp_parse_batch(b.p, b.len, get2, 2, res, &got, &why);
+	check(!r && got == 2 && res[0].has_payload && res[1].has_payload &&
+	      res[1].status == KMIP_STATUS_SUCCESS,
+	      "two-item reply to a two-item request: both results");
+	r = kmip_resp_parse_batch(b.p, b.len, get2, 3, res, &got, &why);
+	check(!r && got == 2, "a server may answer fewer items than asked");
+	why = NULL;
+	r = kmip_resp_parse_batch(b.p, b.len, attr_get, 2, res, &got, &why);
+	check(r == -EBADMSG && why && !strcmp(why, "response is for another operation"),
+	      "an item answering another operation is refused");
+	why = NULL;
+	r = kmip_resp_parse_batch(b.p, b.len, get2, 1, res, &got, &why);
+	check(r == -EBADMSG && why && !strcmp(why, "response batch count is not 1"),
+	      "more items than asked are refused");
+	ttlv_buf_free(&b);
+
+	b = build(M_IDS);
+	check(!ttlv_buf_finish(&b), "batch reply with item IDs built");
+	r = kmip_resp_parse_batch(b.p, b.len, get2, 2, res, &got, &why);
+	check(!r && got == 2, "items carrying the request's batch item IDs");
+	ttlv_buf_free(&b);
+
+	b = build(M_BADID);
+	check(!ttlv_buf_finish(&b), "batch reply with a wrong item ID built");
+	why = NULL;
+	r = kmip_resp_parse_batch(b.p, b.len, get2, 2, res, &got, &why);
+	check(r == -EBADMSG && why && !strcmp(why, "batch item ID is not the request's"),
+	      "an item carrying another batch item ID is refused");
+	ttlv_buf_free(&b);
+
+	b = build(M_COUNT3);
+	check(!ttlv_buf_finish(&b), "batch reply with a wrong count built");
+	why = NULL;
+	r = kmip_resp_parse_batch(b.p, b.len, get2, 3, res, &got, &why);
+	check(r == -EBADMSG && why &&
+	      !strcmp(why, "response batch items disagree with its count"),
+	      "a batch count that disagrees with the items is refused");
+	ttlv_buf_free(&b);
 }
 
 static void test_requests(void)
@@ -683,6 +742,7 @@ int main(void)
 	test_accessors();
 	test_pykmip_replies();
 	test_built_replies();
+	test_batch_replies();
 	test_requests();
 	test_attributes();
 	test_keyids();

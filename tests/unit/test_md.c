@@ -64,6 +64,7 @@ static void sample_md(struct veil_md *m)
 	m->plaintext[1].start = 100;
 	m->plaintext[1].len = 28;
 	strcpy(m->label, "test LU");
+	strcpy(m->key_hint, "4711");
 }
 
 /* A valid struct with no properties at all. */
@@ -75,6 +76,7 @@ static void bare_md(struct veil_md *m)
 	m->n_plaintext = 0;
 	memset(m->plaintext, 0, sizeof(m->plaintext));
 	memset(m->label, 0, sizeof(m->label));
+	memset(m->key_hint, 0, sizeof(m->key_hint));
 }
 
 /* Append one property record the way the format says; returns its size. */
@@ -540,6 +542,31 @@ static void test_prop_errors(void)
 	with_props(props, n);
 	expect_decode(-EINVAL, "label length", "empty label refused");
 
+	n = prop_put(props, "key-id", 0, kid, 16);
+	n += prop_put(props + n, "key-hint", 0, "", 0);
+	with_props(props, n);
+	expect_decode(-EINVAL, "key-hint length", "empty key-hint refused");
+
+	memset(props + 2048, 'h', VEIL_KEY_HINT_MAX);
+	n = prop_put(props, "key-id", 0, kid, 16);
+	n += prop_put(props + n, "key-hint", 0, props + 2048, VEIL_KEY_HINT_MAX);
+	with_props(props, n);
+	expect_decode(-EINVAL, "key-hint length", "65-byte key-hint refused");
+
+	n = prop_put(props, "key-id", 0, kid, 16);
+	n += prop_put(props + n, "key-hint", 0, "47 11", 5);
+	with_props(props, n);
+	expect_decode(-EINVAL, "key-hint not printable", "key-hint with a space refused");
+
+	n = prop_put(props, "key-id", 0, kid, 16);
+	n += prop_put(props + n, "key-hint", 0, "c\0\2", 3);
+	with_props(props, n);
+	expect_decode(-EINVAL, "key-hint contains a NUL", "key-hint with a NUL byte refused");
+
+	n = prop_put(props, "key-hint", 0, "4711", 4);
+	with_props(props, n);
+	expect_decode(-EINVAL, "key-hint set but no key-id", "key-hint without key-id refused");
+
 	/* Plaintext ranges. */
 	memset(r, 0, sizeof(r));
 	n = prop_put(props, "plaintext", 0, r, 12);
@@ -654,6 +681,14 @@ static void test_encode_errors(void)
 	memset(md.label, 'a', sizeof(md.label));
 	check(veil_md_encode(&md, blk, BLK, NULL) == -EINVAL,
 	      "encode: label without NUL refused");
+	sample_md(&md);
+	memset(md.key_hint, 'h', sizeof(md.key_hint));
+	check(veil_md_encode(&md, blk, BLK, NULL) == -EINVAL,
+	      "encode: key-hint without NUL refused");
+	sample_md(&md);
+	strcpy(md.key_hint, "a\tb");
+	check(veil_md_encode(&md, blk, BLK, NULL) == -EINVAL,
+	      "encode: key-hint with a tab refused");
 	sample_md(&md);
 	md.data_offset = 0;
 	check(veil_md_encode(&md, blk, BLK, NULL) == -EINVAL,

@@ -85,6 +85,7 @@ int cmd_decrypt_off(int argc, char **argv)
 	}
 	veil_hex_encode(md->key_id, md->key_id_len, hex);
 	md->key_id_len = 0;
+	md->key_hint[0] = '\0';
 	md->key_bytes = 0;
 	md->cipher[0] = '\0';
 	fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC | (mapped ? 0 : O_EXCL));

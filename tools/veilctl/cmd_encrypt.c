@@ -99,7 +99,8 @@ int vc_encrypt_dev(const char *path, const struct vc_encrypt_opts *o,
 	if (o->label)
 		snprintf(md->label, sizeof(md->label), "%s", o->label);
 	if (!o->key_id) {
-		r = vc_provision(o->conf, o->local, id, id_len, &key_bytes);
+		r = vc_provision(o->conf, o->local, id, id_len, &key_bytes,
+				 md->key_hint);
 		if (r)
 			goto out;
 	}

@@ -13,11 +13,12 @@
 #include "veilctl.h"
 
 int vc_provision(const char *conf, bool local, uint8_t *id, size_t id_len,
-		 uint32_t *key_bytes)
+		 uint32_t *key_bytes, char hint[VEIL_KEY_HINT_MAX])
 {
 	struct veil_kmip_conf *c;
 	struct kmip_client *kc = NULL;
 	char err[512], uid[KMIP_UID_MAX];
+	const char *u;
 	SSL_CTX *ctx = NULL;
 	int r;
 
@@ -53,6 +54,15 @@ int vc_provision(const char *conf, bool local, uint8_t *id, size_t id_len,
 	}
 	*key_bytes = c->key_bits / 8;
 	vc_info("key manager %s: created key %s", kmip_client_peer(kc), uid);
+	/* the key-hint property holds printable ASCII without spaces only */
+	hint[0] = '\0';
+	for (u = uid; *u > ' ' && *u < 0x7f; u++)
+		;
+	if (!*u && u > uid && u - uid < VEIL_KEY_HINT_MAX)
+		memcpy(hint, uid, (size_t)(u - uid) + 1);
+	else
+		vc_info("key manager's identifier %s cannot be a key-hint: unlocking will locate the key by name",
+			uid);
 	r = VC_OK;
 out:
 	kmip_client_free(kc);

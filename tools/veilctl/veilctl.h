@@ -221,11 +221,13 @@ int vc_parse_attach_opt(int c, const char *arg, struct vc_attach_opts *o);
 /* ---- provision.c ---- */
 
 /*
- * Create a key on the key manager named in @conf; fill @id (@id_len bytes)
- * and @key_bytes.  0 or VC_EKM / VC_ECERT with the reason printed.
+ * Create a key on the key manager named in @conf; fill @id (@id_len bytes),
+ * @key_bytes and @hint (the key's Unique Identifier, for the key-hint
+ * property; "" if it cannot be one).  0 or VC_EKM / VC_ECERT with the
+ * reason printed.
  */
 int vc_provision(const char *conf, bool local, uint8_t *id, size_t id_len,
-		 uint32_t *key_bytes);
+		 uint32_t *key_bytes, char hint[VEIL_KEY_HINT_MAX]);
 
 /* ---- cert.c ---- */
 

@@ -48,6 +48,11 @@
  *             VEIL_A_OBJECT        string  consumer's name for the object
  *                                          ("dm-3", "vsock:cid=5", ...)
  *             VEIL_A_KEY_ID        binary  1..VEIL_KEY_ID_MAX bytes
+ *             VEIL_A_KEY_HINT      string  optional, where the key manager
+ *                                          keeps the key (the LU's key-hint
+ *                                          property: a KMIP Unique
+ *                                          Identifier); a hint only, the
+ *                                          daemon checks it against the key-id
  *
  * VEIL_CMD_KEY_PUSH (CAP_SYS_ADMIN; doit)
  *   request:  VEIL_A_REQ_ID        u32
@@ -122,6 +127,7 @@ enum veil_attr {
 	VEIL_A_CIPHER,		/* NUL-terminated string */
 	VEIL_A_ERRNO,		/* u32, positive errno */
 	VEIL_A_REASON,		/* NUL-terminated string */
+	VEIL_A_KEY_HINT,	/* NUL-terminated string, < VEIL_KEY_HINT_MAX */
 	__VEIL_A_MAX,
 };
 
@@ -139,6 +145,7 @@ enum veil_consumer {
 #define VEIL_OBJECT_MAX		64	/* bytes including NUL */
 #define VEIL_CIPHER_MAX		64	/* bytes including NUL */
 #define VEIL_REASON_MAX		128	/* bytes including NUL */
+#define VEIL_KEY_HINT_MAX	65	/* bytes including NUL */
 
 /* Device states, as shown by dm status and veilctl. */
 enum veil_state {
@@ -183,6 +190,7 @@ enum veil_state {
 #define VEIL_MD_PROP_KEY_ID	"key-id"	/* binary key-id */
 #define VEIL_MD_PROP_PLAINTEXT	"plaintext"	/* array of veil_md_range */
 #define VEIL_MD_PROP_LABEL	"label"		/* UTF-8 string */
+#define VEIL_MD_PROP_KEY_HINT	"key-hint"	/* printable ASCII, no spaces */
 
 struct veil_md_header {
 	__u8	magic[VEIL_MD_MAGIC_LEN];	/*   0 */

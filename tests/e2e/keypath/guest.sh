@@ -103,13 +103,14 @@ grep -q "registered with veil.ko (ABI 1)" /tmp/veild-abi.log &&
 ok $? "... once veil.ko replaces it, veild registers by itself ($((i / 10)) s)"
 
 modprobe dm-veil
-modprobe brd rd_nr=6 rd_size=8192
+modprobe brd rd_nr=7 rd_size=8192
 modprobe -a xts ecb cbc 2>/dev/null
 
 # --- unlock and round trip ---------------------------------------------
 mkdev 0 "$K1" v0 && wait_state v0 encrypted 15
 ok $? "a key created on the key manager unlocks a dm-veil device"
 dd if=/dev/urandom of=/tmp/pat bs=4096 count=64 2>/dev/null
+head -c 65536 /tmp/pat >/tmp/pat.16
 dd if=/tmp/pat of=/dev/mapper/v0 bs=4096 count=64 oflag=direct 2>/dev/null &&
 	dd if=/dev/mapper/v0 of=/tmp/back bs=4096 count=64 iflag=direct 2>/dev/null &&
 	cmp -s /tmp/pat /tmp/back
@@ -117,6 +118,27 @@ ok $? "data round-trips through the device"
 dd if=/dev/ram0 of=/tmp/raw bs=512 skip=2048 count=512 iflag=direct 2>/dev/null
 ! cmp -s /tmp/pat /tmp/raw
 ok $? "the LU underneath holds ciphertext"
+
+# --- key-hint: the LU names its key's KMIP identifier -------------------
+hintdev() { # key-id hint
+	dmsetup remove h6 2>/dev/null
+	veil-mdtool format /dev/ram6 --force --key-id "$1" ${2:+--key-hint "$2"} >/dev/null &&
+		echo "0 $DATA veil /dev/ram6" | dmsetup create h6 && wait_state h6 encrypted 15
+}
+hintdev "$K3" "$K3_UID"
+ok $? "an LU with a key-hint unlocks"
+cat /tmp/veild-*.log | grep -q "veil-$K3: pushing .*key-hint used"
+ok $? "... fetched through the hint (Get Attributes + Get, no Locate)"
+hintdev "$K4" "$K1_UID"
+ok $? "an LU whose key-hint names another key still unlocks"
+cat /tmp/veild-*.log | grep -q "veil-$K4: pushing .*key-hint stale: located by name"
+ok $? "... by name: the hint is checked against the key-id"
+dd if=/tmp/pat of=/dev/mapper/h6 bs=4096 count=16 oflag=direct 2>/dev/null &&
+	hintdev "$K4" "" &&
+	dd if=/dev/mapper/h6 of=/tmp/back bs=4096 count=16 iflag=direct 2>/dev/null &&
+	cmp -s /tmp/back /tmp/pat.16
+ok $? "... with its own key (what it wrote reads back after a plain unlock)"
+dmsetup remove h6
 
 # --- interop: a key registered with PyKMIP ------------------------------
 mkdev 1 "$K2" v1 && wait_state v1 encrypted 15

@@ -4,8 +4,9 @@ for the guest's VEIL-HOST hooks (which must return promptly).
 
   kmsctl.py start WORK CERTS PORT   start (or restart) on 127.0.0.1:PORT
   kmsctl.py stop WORK               kill it (an outage), wait until gone
-  kmsctl.py gate PORT TARGET        forward 127.0.0.1:PORT to TARGET until
-                                    killed; close at once while TARGET is down
+  kmsctl.py gate PORT TARGET [MS]   forward 127.0.0.1:PORT to TARGET until
+                                    killed; close at once while TARGET is down;
+                                    MS > 0: delay each direction by MS ms
   kmsctl.py register CERTS PORT NAME KEYHEX
                                     register and activate an AES key with
                                     the PyKMIP client (the interop key)
@@ -59,7 +60,10 @@ def main(argv):
     elif argv[1] == "stop":
         stop(argv[2])
     elif argv[1] == "gate":
-        kms.IdleProxy(int(argv[3]), mode="pass", port=int(argv[2]))
+        if len(argv) > 4 and int(argv[4]) > 0:
+            kms.DelayProxy(int(argv[3]), int(argv[4]) / 1000.0, port=int(argv[2]))
+        else:
+            kms.IdleProxy(int(argv[3]), mode="pass", port=int(argv[2]))
         signal.pause()
     elif argv[1] == "register":
         certs, port, name, keyhex = argv[2:6]

@@ -7,6 +7,7 @@ connections, and fake servers that answer badly.
 Run with Debian's /usr/bin/python3 (python3-pykmip lives there).
 """
 import os
+import queue
 import select
 import signal
 import socket
@@ -207,6 +208,64 @@ class IdleProxy:
     def stop(self):
         self.stopped = True
         self.sock.close()
+
+
+class DelayProxy:
+    """TCP proxy 127.0.0.1:port -> 127.0.0.1:target that delays every byte
+    by `delay` seconds in each direction, without limiting throughput or
+    concurrency: a key manager across a network (what a loopback
+    pykmip-server lacks).  Like IdleProxy "pass", closes a connection at
+    once while the target is down."""
+
+    def __init__(self, target, delay, port=0):
+        self.target, self.delay = target, delay
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(256)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                s = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                c.close()
+                continue
+            for a, b in ((c, s), (s, c)):
+                q = queue.Queue()
+                threading.Thread(target=self._read, args=(a, q), daemon=True).start()
+                threading.Thread(target=self._write, args=(b, q, a), daemon=True).start()
+
+    def _read(self, a, q):
+        while True:
+            try:
+                data = a.recv(65536)
+            except OSError:
+                data = b""
+            q.put((time.monotonic() + self.delay, data))
+            if not data:
+                return
+
+    def _write(self, b, q, a):
+        while True:
+            due, data = q.get()
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                if not data:
+                    b.shutdown(socket.SHUT_WR)
+                    return
+                b.sendall(data)
+            except OSError:
+                a.close()
+                return
 
 
 class FakeServer:

@@ -405,6 +405,7 @@ TEST_F(consumer, push_completes_request)
 	EXPECT_NE(0U, r.id);
 	EXPECT_EQ(VEIL_CONSUMER_DM, r.consumer);
 	EXPECT_STREQ("dm-test0", r.object);
+	EXPECT_STREQ("", r.hint);
 	EXPECT_TRUE(same_kid(&r, kid_a, sizeof(kid_a)));
 	ASSERT_EQ(0, vnl_get_info(&self->d));
 	EXPECT_EQ(1, self->d.pending);
@@ -431,6 +432,27 @@ TEST_F(consumer, push_completes_request)
 	ASSERT_EQ(0, vtc_ctl("cancel 0"));
 	vtc_status(0, st, sizeof(st));
 	EXPECT_STREQ("active=0 calls=1 violations=0 result=ok len=32 cipher=aes-xts-plain64", st);
+}
+
+/* The consumer's key-hint reaches the daemon as is; too long is refused. */
+TEST_F(consumer, request_carries_hint)
+{
+	char longhint[VEIL_KEY_HINT_MAX + 1];
+	struct vnl_kreq r;
+
+	NEED_CONSUMER();
+	ASSERT_EQ(0, vtc_ctl("request 4 %s dm-hint 4711", kid_a_hex));
+	ASSERT_EQ(1, vnl_wait_reqs(&self->d, 1, 5000));
+	ASSERT_TRUE(vnl_take(&self->d, &r));
+	EXPECT_STREQ("dm-hint", r.object);
+	EXPECT_STREQ("4711", r.hint);
+	EXPECT_TRUE(same_kid(&r, kid_a, sizeof(kid_a)));
+	ASSERT_EQ(0, vtc_ctl("cancel 4"));
+
+	memset(longhint, 'h', sizeof(longhint) - 1);
+	longhint[sizeof(longhint) - 1] = '\0';
+	EXPECT_EQ(-ENAMETOOLONG, vtc_ctl("request 4 %s dm-hint %s", kid_a_hex, longhint));
+	EXPECT_EQ(0, vnl_wait_reqs(&self->d, 1, 300));
 }
 
 TEST_F(consumer, wrong_key_id_refused_and_stays_pending)

@@ -39,6 +39,7 @@ struct vnl_kreq {
 	uint32_t id;
 	int consumer;
 	char object[VEIL_OBJECT_MAX];
+	char hint[VEIL_KEY_HINT_MAX];	/* "" if the request carried none */
 	uint8_t key_id[VEIL_KEY_ID_MAX];
 	int key_id_len;
 };
@@ -97,6 +98,9 @@ static inline int vnl_valid_cb(struct nl_msg *msg, void *arg)
 			r->consumer = (int)nla_get_u32(tb[VEIL_A_CONSUMER]);
 		if (tb[VEIL_A_OBJECT])
 			nla_strlcpy(r->object, tb[VEIL_A_OBJECT], sizeof(r->object));
+		r->hint[0] = '\0';
+		if (tb[VEIL_A_KEY_HINT])
+			nla_strlcpy(r->hint, tb[VEIL_A_KEY_HINT], sizeof(r->hint));
 		r->key_id_len = nla_len(tb[VEIL_A_KEY_ID]);
 		if (r->key_id_len > VEIL_KEY_ID_MAX)
 			r->key_id_len = VEIL_KEY_ID_MAX;

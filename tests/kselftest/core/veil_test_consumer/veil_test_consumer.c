@@ -4,7 +4,8 @@
  * kselftests can create real key requests without dm-veil.
  *
  * debugfs, under /sys/kernel/debug/veil_test_consumer/:
- *   ctl     write "request SLOT KEYIDHEX [OBJECT]"  post a key request
+ *   ctl     write "request SLOT KEYIDHEX [OBJECT [HINT]]"
+ *                                                    post a key request
  *                 "cancel SLOT"                      veil_key_cancel()
  *                 "delay SLOT MS"                    make SLOT's callback
  *                                                    sleep MS first
@@ -93,7 +94,8 @@ static void vtc_cancel_locked(struct vtc_slot *s)
 	spin_unlock(&vtc_res_lock);
 }
 
-static int vtc_request(unsigned int n, const char *hex, const char *object)
+static int vtc_request(unsigned int n, const char *hex, const char *object,
+		       const char *hint)
 {
 	struct vtc_slot *s = &vtc_slots[n];
 	u8 key_id[VEIL_KEY_ID_MAX];
@@ -118,7 +120,7 @@ static int vtc_request(unsigned int n, const char *hex, const char *object)
 	strscpy(s->result, "pending", sizeof(s->result));
 	spin_unlock(&vtc_res_lock);
 
-	req = veil_key_request(VEIL_CONSUMER_DM, object, key_id, len / 2,
+	req = veil_key_request(VEIL_CONSUMER_DM, object, key_id, len / 2, hint,
 			       vtc_cb, s);
 	if (IS_ERR(req)) {
 		spin_lock(&vtc_res_lock);
@@ -134,7 +136,7 @@ static int vtc_request(unsigned int n, const char *hex, const char *object)
 static ssize_t vtc_ctl_write(struct file *file, const char __user *ubuf,
 			     size_t count, loff_t *ppos)
 {
-	char buf[256], *p = buf, *verb, *a1, *a2, *a3;
+	char buf[256], *p = buf, *verb, *a1, *a2, *a3, *a4;
 	unsigned int n, v;
 	int err;
 
@@ -148,12 +150,13 @@ static ssize_t vtc_ctl_write(struct file *file, const char __user *ubuf,
 	a1 = strsep(&p, " ");
 	a2 = strsep(&p, " ");
 	a3 = strsep(&p, " ");
+	a4 = strsep(&p, " ");
 	if (!verb || !a1 || kstrtouint(a1, 10, &n) || n >= VTC_SLOTS)
 		return -EINVAL;
 
 	mutex_lock(&vtc_ctl_lock);
 	if (!strcmp(verb, "request") && a2) {
-		err = vtc_request(n, a2, a3);
+		err = vtc_request(n, a2, a3, a4);
 	} else if (!strcmp(verb, "cancel")) {
 		vtc_cancel_locked(&vtc_slots[n]);
 		err = 0;
