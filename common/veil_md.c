@@ -231,6 +231,22 @@ static bool md_rec_seen(const u8 *list, u32 upto, const struct md_rec *rec)
 	return false;
 }
 
+/* A text property's value into @dst (@max bytes and a NUL): 1..max bytes,
+ * no NUL among them.
+ */
+static int md_copy_text(const struct md_rec *rec, char *dst, u32 max,
+			const char *len_why, const char *nul_why,
+			const char **why)
+{
+	if (!rec->value_len || rec->value_len > max)
+		return md_fail(why, len_why, -EINVAL);
+	if (memchr(rec->value, '\0', rec->value_len))
+		return md_fail(why, nul_why, -EINVAL);
+	memcpy(dst, rec->value, rec->value_len);
+	dst[rec->value_len] = '\0';
+	return 0;
+}
+
 static int md_decode_known(const struct md_rec *rec, struct veil_md *md,
 			   const char **why)
 {
@@ -261,24 +277,13 @@ static int md_decode_known(const struct md_rec *rec, struct veil_md *md,
 	} else if (md_name_is(rec->name, rec->name_len,
 			      VEIL_MD_PROP_KEY_HINT)) {
 		/* other characters are checked by md_validate() */
-		if (!rec->value_len || rec->value_len >= VEIL_KEY_HINT_MAX)
-			return md_fail(why, "key-hint length out of range",
-				       -EINVAL);
-		if (memchr(rec->value, '\0', rec->value_len))
-			return md_fail(why, "key-hint contains a NUL byte",
-				       -EINVAL);
-		memcpy(md->key_hint, rec->value, rec->value_len);
-		md->key_hint[rec->value_len] = '\0';
+		return md_copy_text(rec, md->key_hint, VEIL_KEY_HINT_MAX - 1,
+				    "key-hint length out of range",
+				    "key-hint contains a NUL byte", why);
 	} else {
-		/* label */
-		if (!rec->value_len || rec->value_len > VEIL_MD_LABEL_MAX)
-			return md_fail(why, "label length out of range",
-				       -EINVAL);
-		if (memchr(rec->value, '\0', rec->value_len))
-			return md_fail(why, "label contains a NUL byte",
-				       -EINVAL);
-		memcpy(md->label, rec->value, rec->value_len);
-		md->label[rec->value_len] = '\0';
+		return md_copy_text(rec, md->label, VEIL_MD_LABEL_MAX,
+				    "label length out of range",
+				    "label contains a NUL byte", why);
 	}
 	return 0;
 }

@@ -142,6 +142,15 @@ def py_get_by_name(certs, port, name, host="hostb"):
         return uids[0], bytes(obj.value), obj.cryptographic_length
 
 
+def listen_local(port, backlog):
+    """A listening TCP socket on 127.0.0.1:port (0: any); (socket, port)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(backlog)
+    return sock, sock.getsockname()[1]
+
+
 class IdleProxy:
     """TCP proxy 127.0.0.1:port -> 127.0.0.1:target.
 
@@ -157,11 +166,7 @@ class IdleProxy:
 
     def __init__(self, target, mode="idle", idle=0.5, port=0):
         self.target, self.mode, self.idle = target, mode, idle
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
+        self.sock, self.port = listen_local(port, 64)
         self.drops = 0
         self.stopped = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -219,11 +224,7 @@ class DelayProxy:
 
     def __init__(self, target, delay, port=0):
         self.target, self.delay = target, delay
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(256)
-        self.port = self.sock.getsockname()[1]
+        self.sock, self.port = listen_local(port, 256)
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -278,11 +279,7 @@ class FakeServer:
 
     def __init__(self, certs, behaviour, cert="server", reply=b""):
         self.behaviour, self.reply = behaviour, reply
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
+        self.sock, self.port = listen_local(0, 8)
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(f"{certs}/{cert}.pem", f"{certs}/{cert}-key.pem")
         self.ctx.load_verify_locations(f"{certs}/ca.pem")
