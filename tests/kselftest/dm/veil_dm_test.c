@@ -28,6 +28,7 @@
 
 #include "../core/veil_nl_test.h"
 #include "kselftest_harness.h"
+#include "../veil_ksft.h"
 
 #define RAM	"/dev/ram0"
 #define DMNAME	"veil_t"
@@ -41,19 +42,6 @@ static uint8_t key[64], key2[64];
 static char key_hex[129];
 
 /* ------------------------------------------------------------ helpers --- */
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 /* Run a command, capture its output (stdout and stderr) into out. */
 static int sh_out(char *out, size_t n, const char *fmt, ...)

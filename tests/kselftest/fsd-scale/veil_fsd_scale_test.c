@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "../veil_ksft.h"
 
 #define FSD	"/veil/bin/veil-fsd"
 #define BASE	"/tmp/fsdscale"
@@ -42,27 +43,6 @@
 #define NDIRS	100
 #define PERDIR	1000
 #define BUDGET	1024	/* max_fds default, docs/fsd-admin.md */
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* NDIRS directories of PERDIR empty files under ROOT; 0 or -errno */
 static int make_tree(void)

@@ -34,33 +34,13 @@
 #include <linux/veil.h>
 
 #include "kselftest_harness.h"
+#include "../veil_ksft.h"
 
 #define FSD	"/veil/bin/veil-fsd"
 #define BASE	"/tmp/fsd"
 #define RUN	"/run/fsd"
 #define CTL	RUN "/ctl"
 #define SECRET	"0123456789abcdef0123456789abcdef"
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void write_conf(const char *vm1_access, const char *vm1_extra)
 {

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "../veil_ksft.h"
 
 #define K1 "00112233445566778899aabbccddeeff"
 #define K2 "ffeeddccbbaa99887766554433221100"
@@ -28,19 +29,6 @@ enum { OK = 0, USAGE = 2, BUSY = 3, ISEVLU = 4, NOTEVLU = 5, BADMD = 6,
        NOKEY = 8, WAITING = 9, NODEV = 11 };
 
 static char out[16384];
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 /* Run, capture stdout+stderr into out[], echo it as TAP comments. */
 static int run(const char *fmt, ...)
