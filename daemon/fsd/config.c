@@ -127,7 +127,7 @@ static void vm_defaults(struct vm_conf *v)
 	v->squash_uid = v->squash_gid = 65534;
 	v->max_fds = 1024;
 	v->max_conns = 16;
-	v->max_fids = 65536;
+	v->max_fids = 262144;	/* cache=loose: a fid per cached dentry */
 }
 
 static int vm_key(struct vm_conf *v, const char *k, const char *val,
