@@ -294,6 +294,7 @@ static void veil_job_work(struct work_struct *w)
  */
 static int veil_crypt(struct veil_c *vc, struct veil_key *key,
 		      struct skcipher_request *req, bool encrypt,
+		      unsigned int max_jobs,
 		      struct bio *src, struct bvec_iter si,
 		      struct bio *dst, struct bvec_iter di,
 		      u64 unit, unsigned int bytes)
@@ -305,8 +306,8 @@ static int veil_crypt(struct veil_c *vc, struct veil_key *key,
 	atomic_t pending;
 	int r;
 
-	if (bytes >= VEIL_SPLIT_MIN)
-		n = min3(num_online_cpus(), bytes / (VEIL_SPLIT_MIN / 2),
+	if (bytes >= VEIL_SPLIT_MIN && max_jobs > 1)
+		n = min3(max_jobs, bytes / (VEIL_SPLIT_MIN / 2),
 			 (unsigned int)VEIL_MAX_JOBS);
 
 	for (i = 0; i < n; i++) {
@@ -360,7 +361,7 @@ static void veil_read_finish(struct veil_io *io)
 
 	if (!bio->bi_status) {
 		r = veil_crypt(io->vc, key, veil_io_req(io, key), false,
-			       bio, io->iter, bio, io->iter,
+			       num_online_cpus(), bio, io->iter, bio, io->iter,
 			       io->sector >> key->unit_shift, io->iter.bi_size);
 		if (r) {
 			DMERR_LIMIT("%s: decryption failed at sector %llu: %d",
@@ -432,9 +433,10 @@ static void veil_bounce_free(struct veil_c *vc, struct bio *clone)
  * caller at a time may wait, so two large writes cannot each hold half of
  * it.
  */
-static struct bio *veil_bounce_alloc(struct veil_c *vc, struct bio *bio)
+static struct bio *veil_bounce_alloc(struct veil_c *vc, struct bio *bio,
+				     unsigned int bytes)
 {
-	unsigned int size = bio->bi_iter.bi_size;
+	unsigned int size = bytes;
 	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
 	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
 	unsigned int order = VEIL_BOUNCE_ORDER;
@@ -452,9 +454,10 @@ retry:
 		while (order && (PAGE_SIZE << order) > size)
 			order--;
 		if (order) {
-			page = alloc_pages(GFP_NOWAIT | __GFP_NOWARN |
-					   __GFP_NORETRY | __GFP_NOMEMALLOC |
-					   __GFP_COMP, order);
+			/* opportunistic: not worth waking kswapd for */
+			page = alloc_pages((GFP_NOWAIT & ~__GFP_KSWAPD_RECLAIM) |
+					   __GFP_NOWARN | __GFP_NORETRY |
+					   __GFP_NOMEMALLOC | __GFP_COMP, order);
 			if (!page) {
 				order--;
 				continue;
@@ -467,7 +470,7 @@ retry:
 			gfp = GFP_NOIO;
 			mutex_lock(&vc->bounce_lock);
 			locked = true;
-			size = bio->bi_iter.bi_size;
+			size = bytes;
 			goto retry;
 		}
 		len = min_t(unsigned int, size, PAGE_SIZE << order);
@@ -479,39 +482,101 @@ retry:
 	return clone;
 }
 
+/* Each clone of a write ends here; the last one ends the bio. */
 static void veil_write_endio(struct bio *clone)
 {
-	struct bio *bio = clone->bi_private;
-	struct veil_io *io = dm_per_bio_data(bio, sizeof(struct veil_io));
+	struct veil_io *io = clone->bi_private;
+	struct bio *bio = veil_io_bio(io);
 
-	bio->bi_status = clone->bi_status;
+	if (clone->bi_status)
+		WRITE_ONCE(io->status, clone->bi_status);
 	veil_bounce_free(io->vc, clone);
-	bio_endio(bio);
+	if (atomic_dec_and_test(&io->pending)) {
+		bio->bi_status = READ_ONCE(io->status);
+		bio_endio(bio);
+	}
 }
 
+static void veil_write_half_work(struct work_struct *w)
+{
+	struct veil_io *io = container_of(w, struct veil_io, half_work);
+	struct bio *bio = veil_io_bio(io), *clone = io->half;
+	struct veil_job j = {
+		.key = io->half_key, .encrypt = true,
+		.src = bio, .si = io->half_iter,
+		.dst = clone, .di = clone->bi_iter,
+		.unit = io->half_unit, .bytes = clone->bi_iter.bi_size,
+	};
+	int r;
+
+	r = veil_job_run(&j);
+	veil_key_put(io->half_key);
+	if (r) {
+		DMERR_LIMIT("%s: encryption failed at sector %llu: %d",
+			    io->vc->name,
+			    (unsigned long long)clone->bi_iter.bi_sector, r);
+		clone->bi_status = BLK_STS_IOERR;
+		bio_endio(clone);
+		return;
+	}
+	submit_bio_noacct(clone);
+}
+
+static struct bio *veil_write_clone(struct veil_c *vc, struct veil_io *io,
+				    struct bio *bio, unsigned int offset,
+				    unsigned int bytes)
+{
+	struct bio *clone = veil_bounce_alloc(vc, bio, bytes);
+
+	clone->bi_iter.bi_sector = bio->bi_iter.bi_sector +
+				   (offset >> SECTOR_SHIFT);
+	clone->bi_private = io;
+	clone->bi_end_io = veil_write_endio;
+	return clone;
+}
+
+/*
+ * Encrypt a write into bounce pages and submit them.  A large write is
+ * cut in two halves with a clone each: a worker encrypts the second half
+ * and submits it itself, while the caller encrypts the first, so both the
+ * encryption and the copy to the device below run on two CPUs at once
+ * (dm-crypt gets the same overlap from its queues and writer thread).
+ */
 static void veil_write_do(struct veil_c *vc, struct veil_io *io,
 			  struct bio *bio)
 {
 	struct veil_key *key = io->key;
+	unsigned int bytes = bio->bi_iter.bi_size, first = bytes;
+	unsigned int cpus = num_online_cpus();
+	u64 unit = io->sector >> key->unit_shift;
 	struct bio *clone;
 	int r;
 
-	clone = veil_bounce_alloc(vc, bio);
-	clone->bi_iter.bi_sector = bio->bi_iter.bi_sector;
-	clone->bi_private = bio;
-	clone->bi_end_io = veil_write_endio;
-
-	r = veil_crypt(vc, key, veil_io_req(io, key), true,
-		       bio, bio->bi_iter, clone, clone->bi_iter,
-		       io->sector >> key->unit_shift, bio->bi_iter.bi_size);
+	io->status = BLK_STS_OK;
+	atomic_set(&io->pending, 1);
+	if (bytes >= VEIL_SPLIT_MIN && cpus > 1) {
+		first = bytes / key->unit / 2 * key->unit;
+		io->half = veil_write_clone(vc, io, bio, first, bytes - first);
+		io->half_iter = bio->bi_iter;
+		bio_advance_iter(bio, &io->half_iter, first);
+		io->half_unit = unit + first / key->unit;
+		kref_get(&key->ref);
+		io->half_key = key;
+		atomic_set(&io->pending, 2);
+		INIT_WORK(&io->half_work, veil_write_half_work);
+		queue_work(vc->crypt_wq, &io->half_work);
+		cpus--;
+	}
+	clone = veil_write_clone(vc, io, bio, 0, first);
+	r = veil_crypt(vc, key, veil_io_req(io, key), true, cpus,
+		       bio, bio->bi_iter, clone, clone->bi_iter, unit, first);
 	io->key = NULL;
 	veil_key_put(key);
 	if (r) {
 		DMERR_LIMIT("%s: encryption failed at sector %llu: %d",
 			    vc->name, (unsigned long long)io->sector, r);
-		veil_bounce_free(vc, clone);
-		bio->bi_status = BLK_STS_IOERR;
-		bio_endio(bio);
+		clone->bi_status = BLK_STS_IOERR;
+		bio_endio(clone);
 		return;
 	}
 	dm_submit_bio_remap(bio, clone);

@@ -141,6 +141,15 @@ struct veil_io {
 	void *orig_private;
 	struct bvec_iter iter;		/* reads: the data, for decryption */
 	struct work_struct work;
+	/* writes: the clones not yet completed, and the first error */
+	atomic_t pending;
+	blk_status_t status;
+	/* a large write's second half, encrypted and submitted by a worker */
+	struct work_struct half_work;
+	struct bio *half;		/* its bounce clone */
+	struct bvec_iter half_iter;	/* its plaintext in the bio */
+	u64 half_unit;			/* its first crypto unit */
+	struct veil_key *half_key;	/* the worker's reference */
 };
 
 /* The request room in front of @io, or NULL if @key's request won't fit. */
