@@ -463,6 +463,8 @@ int kmip_get_attributes_symkey(struct kmip_client *kc, const char *uid,
 			       size_t size, struct kmip_key *info)
 {
 	static const uint32_t ops[] = { KMIP_OP_GET_ATTRIBUTES, KMIP_OP_GET };
+	/* only what the caller checks: all of them costs the server more */
+	static const char *const names[] = { "Name", "State", "Object Type" };
 	struct ttlv_buf b;
 	int r;
 
@@ -470,7 +472,7 @@ int kmip_get_attributes_symkey(struct kmip_client *kc, const char *uid,
 	kmip_req_begin_batch(&b, kc->conf->kmip_minor, 2,
 			     kc->conf->max_response);
 	kmip_req_item(&b, KMIP_OP_GET_ATTRIBUTES, 1);
-	kmip_pl_uid(&b, uid);
+	kmip_pl_get_attrs(&b, uid, names, 3);
 	kmip_req_item_end(&b);
 	kmip_req_item(&b, KMIP_OP_GET, 2);
 	kmip_pl_uid(&b, uid);

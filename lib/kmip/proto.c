@@ -139,6 +139,16 @@ void kmip_pl_uid(struct ttlv_buf *b, const char *uid)
 	ttlv_put_text(b, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 }
 
+void kmip_pl_get_attrs(struct ttlv_buf *b, const char *uid,
+		       const char *const *names, int n)
+{
+	int i;
+
+	ttlv_put_text(b, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+	for (i = 0; i < n; i++)
+		ttlv_put_text(b, KMIP_TAG_ATTRIBUTE_NAME, names[i]);
+}
+
 void kmip_pl_revoke(struct ttlv_buf *b, const char *uid, uint32_t code)
 {
 	ttlv_put_text(b, KMIP_TAG_UNIQUE_IDENTIFIER, uid);

@@ -54,6 +54,9 @@ void kmip_pl_locate_name(struct ttlv_buf *b, const char *name,
 			 uint32_t state, int32_t max_items);
 /* Get, Activate, Destroy, Get Attributes (all attributes) */
 void kmip_pl_uid(struct ttlv_buf *b, const char *uid);
+/* Get Attributes of only the @n attributes @names */
+void kmip_pl_get_attrs(struct ttlv_buf *b, const char *uid,
+		       const char *const *names, int n);
 void kmip_pl_revoke(struct ttlv_buf *b, const char *uid, uint32_t code);
 
 /* ---- replies ---- */

@@ -584,6 +584,51 @@ static void test_requests(void)
 		check(found, "Locate filters by Name 'veil-00ff'");
 	}
 	ttlv_buf_free(&b);
+
+	/* the key-hint lookup: two items, IDs 1 and 2, named attributes */
+	{
+		static const char *const names[] = { "Name", "State" };
+		struct ttlv_iter it;
+		uint8_t ids[2] = { 0, 0 };
+		int items = 0, attrs = 0;
+
+		ttlv_buf_init(&b, false);
+		kmip_req_begin_batch(&b, 2, 2, 0);
+		kmip_req_item(&b, KMIP_OP_GET_ATTRIBUTES, 1);
+		kmip_pl_get_attrs(&b, "7", names, 2);
+		kmip_req_item_end(&b);
+		kmip_req_item(&b, KMIP_OP_GET, 2);
+		kmip_pl_uid(&b, "7");
+		kmip_req_item_end(&b);
+		ttlv_end(&b);
+		check(!ttlv_buf_finish(&b) && !ttlv_parse(b.p, b.len, &root, NULL) &&
+		      !ttlv_find(&root, KMIP_TAG_REQUEST_HEADER, TTLV_STRUCT, &hdr) &&
+		      !ttlv_find_int(&hdr, KMIP_TAG_BATCH_COUNT, &v) && v == 2,
+		      "batch request: header says 2 items");
+		ttlv_iter_init(&it, &root);
+		while (ttlv_iter_next(&it, &item)) {
+			struct ttlv id;
+
+			if (item.tag != KMIP_TAG_BATCH_ITEM)
+				continue;
+			if (items < 2 &&
+			    !ttlv_find(&item, KMIP_TAG_UNIQUE_BATCH_ITEM_ID, TTLV_BYTES, &id) &&
+			    id.len == 1)
+				ids[items] = id.val[0];
+			if (!items && !ttlv_find(&item, KMIP_TAG_REQUEST_PAYLOAD, TTLV_STRUCT, &pl)) {
+				struct ttlv_iter ai;
+
+				ttlv_iter_init(&ai, &pl);
+				while (ttlv_iter_next(&ai, &t))
+					attrs += t.tag == KMIP_TAG_ATTRIBUTE_NAME;
+			}
+			items++;
+		}
+		check(items == 2 && ids[0] == 1 && ids[1] == 2,
+		      "batch request: two items with batch item IDs 1 and 2");
+		check(attrs == 2, "Get Attributes asks for the named attributes only");
+		ttlv_buf_free(&b);
+	}
 }
 
 static void test_attributes(void)
