@@ -7,19 +7,19 @@
 # no_write_workqueue, dm-veil with the same cipher/key size/sector size, and
 # the null-cipher forms of dm-crypt and dm-veil (the cost of queueing alone).
 # Prints every figure and, per line, dm-veil divided by the better dm-crypt.
-# BENCH_RUNTIME (seconds per fio run, default 8), BENCH_REPEAT (runs of
-# every case, interleaved; medians are reported) and BENCH_CASES (a subset)
-# tune a run.
+# BENCH_RUNTIME (seconds per fio run, default 5), BENCH_REPEAT (runs of
+# every case, interleaved, default 3; medians are reported: single runs on
+# a shared TCG host swing by 10-20 %) and BENCH_CASES (a subset) tune a run.
 # MB/s for 1M, IOPS for 4K.  Figures only: nothing here passes or fails.
 set -euo pipefail
 kver=$1
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-$(cd "$here/../.." && pwd)/build}
-runtime=${BENCH_RUNTIME:-8}
+runtime=${BENCH_RUNTIME:-5}
 # BENCH_CASES="crypt_noqueue veil ...": run only these cases (default: all)
 cases=${BENCH_CASES:-}
 # BENCH_REPEAT=N: run every case N times, interleaved, and report medians
-repeat=${BENCH_REPEAT:-1}
+repeat=${BENCH_REPEAT:-3}
 job=$(mktemp)
 trap 'rm -f "$job"' EXIT
 cat >"$job" <<JOB
