@@ -379,11 +379,9 @@ static int md_validate(const struct veil_md *md, const char **why)
 	nul = memchr(md->key_hint, '\0', sizeof(md->key_hint));
 	if (!nul)
 		return md_fail(why, "key-hint not NUL-terminated", -EINVAL);
-	for (c = (const u8 *)md->key_hint; c < (const u8 *)nul; c++)
-		if (*c <= ' ' || *c >= 0x7f)
-			return md_fail(why,
-				       "key-hint not printable ASCII without spaces",
-				       -EINVAL);
+	if (md->key_hint[0] && !veil_md_key_hint_ok(md->key_hint))
+		return md_fail(why, "key-hint not printable ASCII without spaces",
+			       -EINVAL);
 	if (md->key_hint[0] && !md->key_id_len)
 		return md_fail(why, "key-hint set but no key-id", -EINVAL);
 	if (md->extra_len > VEIL_MD_PROPS_MAX)
@@ -582,6 +580,16 @@ int veil_md_pick(const struct veil_md *p, int p_err,
 	if (p_err == -ENODATA && a_err == -ENODATA)
 		return -ENODATA;
 	return -ENOENT;
+}
+
+bool veil_md_key_hint_ok(const char *s)
+{
+	const char *c;
+
+	for (c = s; *c; c++)
+		if (*c <= ' ' || (unsigned char)*c >= 0x7f)
+			return false;
+	return c > s && c - s < VEIL_KEY_HINT_MAX;
 }
 
 bool veil_md_is_plaintext(const struct veil_md *md, u64 sector,

@@ -133,6 +133,12 @@ static inline u64 veil_md_alt_offset(u64 lu_sectors)
 }
 
 /*
+ * Can @s be a key-hint: 1..VEIL_KEY_HINT_MAX - 1 bytes of printable ASCII
+ * without spaces (0x21..0x7e)?
+ */
+bool veil_md_key_hint_ok(const char *s);
+
+/*
  * For the dm target: is [sector, sector + nr_sectors) (data-area relative)
  * entirely inside plaintext ranges?  *partial (if not NULL) is set when
  * the range is partly plaintext and partly not, i.e. it straddles a range

@@ -20,13 +20,15 @@
  *   - decrypts a read in its completion context when that context may sleep
  *     (e.g. brd, or a threaded completion); completions in interrupt context
  *     are moved to a workqueue, as dm-crypt does;
- *   - splits the crypto of a large bio (>= VEIL_SPLIT_MIN) into up to one
- *     job per online CPU, doing one itself and the rest on an unbound
- *     CPU-intensive workqueue, so large I/O still uses every CPU.  (Cutting
- *     large writes into 128 KiB pieces that workers encrypt and submit,
- *     as dm-crypt does since 6.12, measured no faster here.)
- *     (cipher_null too: copying 128 KiB into bounce pages costs more than
- *     a wakeup);
+ *   - cuts a write of VEIL_SPLIT_MIN or more in two halves with a bounce
+ *     clone each: a worker on an unbound CPU-intensive workqueue encrypts
+ *     the second half and submits it itself while the submitter does the
+ *     first, so encryption and the copy to the device below both overlap
+ *     (cutting writes into 128 KiB pieces for workers, as dm-crypt does
+ *     since 6.12, measured no faster here);
+ *   - splits the decryption of a large read into up to one job per online
+ *     CPU, doing one itself and the rest on that workqueue (cipher_null
+ *     too: copying 128 KiB costs more than a wakeup);
  *   - keeps one skcipher request in each bio's per-bio data, so I/O that
  *     is not split allocates nothing for its crypto.
  * Both workqueues have rescuers (WQ_MEM_RECLAIM): they may be needed to

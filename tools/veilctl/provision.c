@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kmip/kmip.h"
+#include "veil_md.h"
 #include "veilctl.h"
 
 int vc_provision(const char *conf, bool local, uint8_t *id, size_t id_len,
@@ -18,7 +19,6 @@ int vc_provision(const char *conf, bool local, uint8_t *id, size_t id_len,
 	struct veil_kmip_conf *c;
 	struct kmip_client *kc = NULL;
 	char err[512], uid[KMIP_UID_MAX];
-	const char *u;
 	SSL_CTX *ctx = NULL;
 	int r;
 
@@ -54,12 +54,9 @@ int vc_provision(const char *conf, bool local, uint8_t *id, size_t id_len,
 	}
 	*key_bytes = c->key_bits / 8;
 	vc_info("key manager %s: created key %s", kmip_client_peer(kc), uid);
-	/* the key-hint property holds printable ASCII without spaces only */
 	hint[0] = '\0';
-	for (u = uid; *u > ' ' && *u < 0x7f; u++)
-		;
-	if (!*u && u > uid && u - uid < VEIL_KEY_HINT_MAX)
-		memcpy(hint, uid, (size_t)(u - uid) + 1);
+	if (veil_md_key_hint_ok(uid))
+		memcpy(hint, uid, strlen(uid) + 1);
 	else
 		vc_info("key manager's identifier %s cannot be a key-hint: unlocking will locate the key by name",
 			uid);
