@@ -28,14 +28,20 @@ KVER_612 ?= $(notdir $(lastword $(sort $(wildcard /usr/src/linux-headers-6.12.*-
 KVER_61  := $(KVER_61:linux-headers-%=%)
 KVER_612 := $(KVER_612:linux-headers-%=%)
 KVERS ?= $(strip $(KVER_61) $(KVER_612))
-KVER ?= $(KVER_61)
+# Default KVER: the running kernel when its headers are installed, else the
+# newest installed headers of the running kernel's series (x.y), else 6.1.
+UNAME_R := $(shell uname -r)
+KVER_RUN_SERIES := $(notdir $(lastword $(sort $(wildcard \
+	/usr/src/linux-headers-$(word 1,$(subst ., ,$(UNAME_R))).$(word 2,$(subst ., ,$(UNAME_R))).*-amd64))))
+KVER_RUN_SERIES := $(KVER_RUN_SERIES:linux-headers-%=%)
+KVER ?= $(or $(if $(wildcard /usr/src/linux-headers-$(UNAME_R)),$(UNAME_R)),$(KVER_RUN_SERIES),$(KVER_61))
 KDIR ?= /usr/src/linux-headers-$(KVER)
 KOUT := $(BUILD)/kmod/$(KVER)
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-.PHONY: all modules modules-all user check check-all demo-run demo-guest unit-check fuzz-check vm-check vm-selftest e2e-check \
+.PHONY: all modules modules-all user ksft check check-all demo-run demo-guest unit-check fuzz-check vm-check vm-selftest e2e-check \
 	demo bench fuzz-long checkpatch clean setup FORCE
 
 all: modules user
@@ -112,8 +118,17 @@ $(BUILD)/san/bin/$(1): $(2:%.c=$(SOBJ)/%.o) $(SLIBVEIL)
 endef
 $(foreach p,$(PROGRAMS) $(UNIT_TESTS) $(KSFT_PROGS),$(eval $(call veil_program,$(p),$(SRCS_$(p)),$(LIBS_$(p)))))
 
-USER_BINS := $(addprefix $(BUILD)/bin/,$(PROGRAMS) $(KSFT_PROGS))
+USER_BINS := $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 user: $(USER_BINS) $(LIBVEIL)
+
+# kselftest programs need the harness header that scripts/setup-host.sh
+# extracts from linux-source-6.1 into $(CACHE)/kselftest.
+KSFT_BINS := $(addprefix $(BUILD)/bin/,$(KSFT_PROGS))
+KSFT_HARNESS := $(CACHE)/kselftest/kselftest_harness.h
+$(KSFT_HARNESS):
+	@echo "missing $@: run scripts/setup-host.sh (or make setup) first" >&2; exit 1
+$(foreach p,$(KSFT_PROGS),$(SRCS_$(p):%.c=$(OBJ)/%.o) $(SRCS_$(p):%.c=$(SOBJ)/%.o)): | $(KSFT_HARNESS)
+ksft: $(KSFT_BINS)
 
 # libFuzzer targets: clang, -fsanitize=fuzzer,address,undefined.
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined \
@@ -146,7 +161,7 @@ fuzz-check: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 fuzz-long: FUZZ_SECONDS := 1800
 fuzz-long: fuzz-check
 
-vm-check: modules user
+vm-check: modules user ksft
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)tests/vm/run-suites.sh --kver $(KVER) --tap $(RESULTS)/vm-$(KVER).tap $(SUITES)
 
@@ -172,7 +187,7 @@ check-all:
 	@test -n "$(KVERS)" || { echo "no kernel headers found: run scripts/setup-host.sh" >&2; exit 1; }
 	$(Q)rm -rf $(RESULTS); mkdir -p $(RESULTS)
 	$(Q)rc=0; \
-	$(MAKE) --no-print-directory modules-all user || rc=1; \
+	$(MAKE) --no-print-directory modules-all user ksft || rc=1; \
 	$(MAKE) --no-print-directory unit-check || rc=1; \
 	$(MAKE) --no-print-directory fuzz-check || rc=1; \
 	for k in $(KVERS); do \
