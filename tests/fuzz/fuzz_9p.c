@@ -53,7 +53,7 @@ static void setup(void)
 	stat(sentinel, &sent0);
 	snprintf(text, sizeof(text), "vsock = no\nmsize_max = 64K\n[vm f]\ncid = 5\nroot = %s/root\n"
 		 "access = rw\nuid_map = squash\nmax_fds = 32\nmax_fids = 256\n", dir);
-	if (conf_parse(text, &conf, err, sizeof(err)) || conf_validate(conf, err, sizeof(err)))
+	if (conf_parse("fuzz.conf", text, &conf, err, sizeof(err)) || conf_validate(conf, err, sizeof(err)))
 		abort();
 	cn = conn_new(-1, &conf->vms[0], conf);
 	if (!cn)
