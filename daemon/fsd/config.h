@@ -42,13 +42,15 @@ struct vm_conf {
 /*
  * The memory budget (max_mem) is charged, per VM: for each connection
  * FSD_MEM_CONN_FIXED plus its two message buffers of msize bytes each;
- * for each fid FSD_MEM_FID plus its path's length.  The figures include
- * the allocator's overhead; docs/fsd-admin.md explains them.
+ * for each fid FSD_MEM_FID; for each path FSD_MEM_PATH of its length (a
+ * clone shares its source's).  The figures include the allocator's
+ * overhead; docs/fsd-admin.md explains them.
  */
 #define FSD_MAX_MEM_DEFAULT	(128ull << 20)
 #define FSD_MEM_CONN_FIXED	(16u << 10)	/* struct conn, fid hash, thread bookkeeping */
-#define FSD_MEM_FID		160u		/* struct fid + allocator overhead */
-#define FSD_MEM_FID_MAX		(FSD_MEM_FID + 4096u)
+#define FSD_MEM_FID		160u		/* struct fid, its hash slot, allocator overhead */
+#define FSD_MEM_PATH(len)	(32u + (len) + 1)	/* struct fid_path + overhead */
+#define FSD_MEM_FID_MAX		(FSD_MEM_FID + FSD_MEM_PATH(4096u))
 
 struct fsd_conf {
 	int refs;

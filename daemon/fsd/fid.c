@@ -27,9 +27,35 @@ int fid_pool_charge(struct fid_pool *p, unsigned long long max_mem, long long by
 	return 0;
 }
 
-static size_t path_cost(const char *path)
+/* A shared path from path (freed), charged unless force; NULL: -ENOMEM. */
+static struct fid_path *path_get(struct fidtab *t, char *path, bool force)
 {
-	return FSD_MEM_FID + strlen(path) + 1;
+	size_t len = strlen(path), cost = FSD_MEM_PATH(len);
+	struct fid_path *fp;
+
+	if (fid_pool_charge(t->pool, t->max_mem, cost, force)) {
+		free(path);
+		return NULL;
+	}
+	fp = malloc(sizeof(*fp) + len + 1);
+	if (!fp) {
+		fid_pool_charge(t->pool, t->max_mem, -(long long)cost, false);
+		free(path);
+		return NULL;
+	}
+	fp->refs = 1;
+	fp->cost = cost;
+	memcpy(fp->s, path, len + 1);
+	free(path);
+	return fp;
+}
+
+static void path_put(struct fidtab *t, struct fid_path *fp)
+{
+	if (fp && !--fp->refs) {
+		fid_pool_charge(t->pool, t->max_mem, -(long long)fp->cost, false);
+		free(fp);
+	}
 }
 
 int fidtab_init(struct fidtab *t, int rootfd, struct fid_pool *pool, unsigned int max_fds,
@@ -90,9 +116,45 @@ struct fid *fid_lookup(struct fidtab *t, uint32_t num)
 	return NULL;
 }
 
-int fid_new(struct fidtab *t, uint32_t num, char *path, struct fid **out)
+/* A fid numbered num with path fp (its reference is taken over). */
+static int fid_add(struct fidtab *t, uint32_t num, struct fid_path *fp, struct fid **out)
 {
 	struct fid *f;
+
+	if (fid_lookup(t, num)) {
+		path_put(t, fp);
+		return -EEXIST;
+	}
+	if (t->count >= t->max) {
+		path_put(t, fp);
+		return -EMFILE;
+	}
+	if (fid_pool_charge(t->pool, t->max_mem, FSD_MEM_FID, false)) {
+		path_put(t, fp);
+		return -ENOMEM;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		fid_pool_charge(t->pool, t->max_mem, -(long long)FSD_MEM_FID, false);
+		path_put(t, fp);
+		return -ENOMEM;
+	}
+	if (t->count >= t->nbuckets * 2 && t->nbuckets < (1u << 20))
+		grow(t);
+	f->num = num;
+	f->fp = fp;
+	f->path = fp->s;
+	f->fd = -1;
+	f->hnext = t->hash[bucket(t, num)];
+	t->hash[bucket(t, num)] = f;
+	t->count++;
+	*out = f;
+	return 0;
+}
+
+int fid_new(struct fidtab *t, uint32_t num, char *path, struct fid **out)
+{
+	struct fid_path *fp;
 
 	if (!path)
 		return -ENOMEM;
@@ -104,46 +166,28 @@ int fid_new(struct fidtab *t, uint32_t num, char *path, struct fid **out)
 		free(path);
 		return -EMFILE;
 	}
-	if (fid_pool_charge(t->pool, t->max_mem, path_cost(path), false)) {
-		free(path);
+	if (!(fp = path_get(t, path, false)))
 		return -ENOMEM;
-	}
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		fid_pool_charge(t->pool, t->max_mem, -(long long)path_cost(path), false);
-		free(path);
-		return -ENOMEM;
-	}
-	f->cost = path_cost(path);
-	if (t->count >= t->nbuckets * 2 && t->nbuckets < (1u << 20))
-		grow(t);
-	f->num = num;
-	f->path = path;
-	f->fd = -1;
-	f->hnext = t->hash[bucket(t, num)];
-	t->hash[bucket(t, num)] = f;
-	t->count++;
-	*out = f;
-	return 0;
+	return fid_add(t, num, fp, out);
+}
+
+int fid_clone(struct fidtab *t, uint32_t num, struct fid *src, struct fid **out)
+{
+	src->fp->refs++;
+	return fid_add(t, num, src->fp, out);
 }
 
 int fid_set_path(struct fidtab *t, struct fid *f, char *path, bool force)
 {
-	size_t cost;
+	struct fid_path *fp;
 
 	if (!path)
 		return -ENOMEM;
-	cost = path_cost(path);
-	if (cost > f->cost &&
-	    fid_pool_charge(t->pool, t->max_mem, (long long)(cost - f->cost), force)) {
-		free(path);
+	if (!(fp = path_get(t, path, force)))
 		return -ENOMEM;
-	}
-	if (cost < f->cost)
-		fid_pool_charge(t->pool, t->max_mem, -(long long)(f->cost - cost), false);
-	free(f->path);
-	f->path = path;
-	f->cost = cost;
+	path_put(t, f->fp);
+	f->fp = fp;
+	f->path = fp->s;
 	return 0;
 }
 
@@ -185,8 +229,8 @@ void fid_free(struct fidtab *t, struct fid *f)
 		*pp = f->hnext;
 	fid_drop_fd(t, f);
 	t->count--;
-	fid_pool_charge(t->pool, t->max_mem, -(long long)f->cost, false);
-	free(f->path);
+	fid_pool_charge(t->pool, t->max_mem, -(long long)FSD_MEM_FID, false);
+	path_put(t, f->fp);
 	free(f);
 }
 

@@ -13,9 +13,11 @@
  * files never makes the host run out of descriptors, and one connection
  * cannot starve another of the same VM.
  *
- * Memory: every fid (FSD_MEM_FID bytes plus its path) is charged to the
- * VM's max_mem, shared by all its connections; a fid or path that would
- * exceed it is refused with ENOMEM.  The catch: a fid whose
+ * Memory: every fid (FSD_MEM_FID bytes) and every path (FSD_MEM_PATH of
+ * its length) is charged to the VM's max_mem, shared by all its
+ * connections; a fid or path that would exceed it is refused with ENOMEM.
+ * A clone (Twalk with no names) shares its source's path, so it costs
+ * FSD_MEM_FID whatever the path's length.  The catch: a fid whose
  * fd was evicted and whose file was meanwhile unlinked or renamed by
  * another connection can no longer be reopened (ESTALE/ENOENT).
  */
@@ -27,10 +29,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A path beneath the root, shared by a fid and its clones. */
+struct fid_path {
+	unsigned int refs;
+	size_t cost;		/* bytes charged to the VM's max_mem */
+	char s[];
+};
+
 struct fid {
 	uint32_t num;
-	char *path;		/* beneath the root; "" is the root */
-	size_t cost;		/* bytes charged to the VM's max_mem */
+	char *path;		/* beneath the root ("" is the root): fp->s */
+	struct fid_path *fp;
 	int fd;			/* cached fd or -1 */
 	bool opened;		/* Tlopen/Tlcreate done: fd is an I/O fd */
 	int open_flags;		/* flags to reopen an opened fid with */
@@ -80,6 +89,8 @@ struct fid *fid_lookup(struct fidtab *t, uint32_t num);
  * VM's max_mem); path is taken over.
  */
 int fid_new(struct fidtab *t, uint32_t num, char *path, struct fid **out);
+/* A new fid sharing src's path (and nothing else); as fid_new. */
+int fid_clone(struct fidtab *t, uint32_t num, struct fid *src, struct fid **out);
 /* Give f a new path (taken over), charged to max_mem unless force. */
 int fid_set_path(struct fidtab *t, struct fid *f, char *path, bool force);
 void fid_free(struct fidtab *t, struct fid *f);

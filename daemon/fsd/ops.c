@@ -206,21 +206,47 @@ static int op_flush(struct ctx *x)
 
 /* ---------------------------------------------------------------- walk --- */
 
+/* Twalk with no names: a new fid for the same file, sharing f's path. */
+static int walk_clone(struct ctx *x, struct fid *f)
+{
+	struct fidtab *t = &x->c->fids;
+	struct fid *nf;
+	int fd, rc;
+
+	if (x->q->u.walk.newfid != f->num) {
+		/* its own O_PATH fd of the very inode, as a walk gives */
+		if ((rc = fid_reserve(t)) || (fd = fid_fd(t, f)) < 0)
+			return rc ? rc : fd;
+		if ((fd = dup(fd)) < 0)
+			return -errno;
+		if ((rc = fid_clone(t, x->q->u.walk.newfid, f, &nf))) {
+			close(fd);
+			return rc;
+		}
+		fid_set_fd(t, nf, fd);
+		nf->uid = f->uid;
+		nf->ro = f->ro;
+	}
+	p9_begin(&x->o, P9_TWALK + 1, x->q->tag);
+	p9_put16(&x->o, 0);
+	return 0;
+}
+
 static int op_walk(struct ctx *x, struct fid *f)
 {
 	struct conn *c = x->c;
 	const struct p9_req *q = x->q;
 	struct p9_qid qids[P9_MAXWELEM];
-	char *path = strdup(f->path), name[NAME_MAX + 1];
+	char *path, name[NAME_MAX + 1];
 	int cur, i, rc = 0;
 	struct fid *nf;
 
-	if (!path)
-		return -ENOMEM;
-	if (q->u.walk.newfid != f->num && fid_lookup(&c->fids, q->u.walk.newfid)) {
-		free(path);
+	if (q->u.walk.newfid != f->num && fid_lookup(&c->fids, q->u.walk.newfid))
 		return -EEXIST;
-	}
+	if (!q->u.walk.nwname)
+		return walk_clone(x, f);
+	if (!(path = strdup(f->path)))
+		return -ENOMEM;
 	if ((rc = fid_reserve(&c->fids)) || (cur = fid_fd(&c->fids, f)) < 0) {
 		free(path);
 		return rc ? rc : cur;

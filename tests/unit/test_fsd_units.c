@@ -317,7 +317,7 @@ static void test_config(void)
 		{ "[vm a]\nsquash_gid = 0\n", "t.conf:2: squash_gid: 0 would make every guest user root on the host" },
 		{ "frame_timeout = 0\n", "t.conf:1: frame_timeout: want 1..3600 seconds, got \"0\"" },
 		{ "msize_max = 1M\n[vm a]\ncid=3\nroot=/r\nmax_mem = 1M\n",
-		  "t.conf:2: vm a: max_mem 1048576 cannot hold one connection (2117792 bytes at msize_max 1048576)" },
+		  "t.conf:2: vm a: max_mem 1048576 cannot hold one connection (2117825 bytes at msize_max 1048576)" },
 		{ "[vm a]\ncid=3 # the guest\nroot=/r#1\nbogus = x # y\n", "t.conf:4: unknown setting \"bogus\" in a [vm] section" },
 		{ "[vm a\n", "t.conf:1: a section header must end with ']'" },
 		{ "= 3\n", "t.conf:1: missing key before '='" },

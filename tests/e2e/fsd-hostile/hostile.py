@@ -398,7 +398,7 @@ def t_conf_checks():
 
 
 def t_mem(fsd_plain):
-    """Deep paths and thousands of clones against max_mem, on the plain build."""
+    """Deep paths, clones and distinct paths against max_mem, on the plain build."""
     c = Client(UDS["m"])
     c.version(65536)
     c.attach(0)
@@ -408,29 +408,56 @@ def t_mem(fsd_plain):
         c.mkdir(fid, name)
         c.walk(fid, 1000 + i, name)
         fid = 1000 + i
+    # work from the last but one level, so each walk below makes a new path;
+    # using it keeps its fd from eviction (past PATH_MAX a path cannot be reopened)
+    fid -= 1
     base = fsd_plain.rss()
-    peak, refused, made = base, 0, 0
+    peak = base
+
+    def sample():
+        nonlocal peak
+        peak = max(peak, fsd_plain.rss())
+
+    # clones share their source's path: cheap, whatever its length
+    made, refused = 0, 0
     for i in range(4000):
         e = c.err(T["Twalk"], c.walk_body(fid, 10000 + i, []))
         if e:
             refused = e
             break
         made += 1
-        if i % 100 == 0:
-            peak = max(peak, fsd_plain.rss())
-    peak = max(peak, fsd_plain.rss())
-    note("memory: baseline RSS %.1f MiB, after %d clones of a 32 KiB-path fid %.1f MiB "
-         "(growth %.1f MiB; max_mem %d MiB)" % (base / 2**20, made, peak / 2**20,
-                                             (peak - base) / 2**20, MAX_MEM >> 20))
-    tap(refused == errno.ENOMEM, "memory: clones past max_mem are refused ENOMEM (after %d; got %s)"
-        % (made, os.strerror(refused) if refused else "no refusal in 4000"))
+        if i % 200 == 0:
+            sample()
+    sample()
+    clones = peak - base
+    note("memory: baseline RSS %.1f MiB; %d clones of a 32 KiB-path fid: +%.2f MiB" %
+         (base / 2**20, made, clones / 2**20))
+    tap(made == 4000 and clones <= 4000 * 1024 + RSS_SLACK,
+        "memory: 4000 clones of a 32 KiB-path fid cost %.0f bytes each, not a path each (%s)" %
+        (clones / max(made, 1), os.strerror(refused) if refused else "none refused"))
+    # walks that each make a path of their own (32 KiB) draw from max_mem
+    walks, refused = 0, 0
+    for i in range(4000):
+        e = c.err(T["Twalk"], c.walk_body(fid, 20000 + i, [name]))
+        if e:
+            refused = e
+            break
+        walks += 1
+        if i % 50 == 0:
+            sample()
+    sample()
+    note("memory: then %d walks, each making its own 32 KiB path: RSS %.1f MiB, growth %.1f MiB "
+         "(max_mem %d MiB)" % (walks, peak / 2**20, (peak - base) / 2**20, MAX_MEM >> 20))
+    tap(refused == errno.ENOMEM,
+        "memory: fids past max_mem are refused ENOMEM (after %d; got %s)" %
+        (walks, os.strerror(refused) if refused else "no refusal in 4000"))
     tap(peak - base <= MAX_MEM + RSS_SLACK,
         "memory: RSS grew %.1f MiB, within max_mem %d MiB + %d MiB slack" %
         ((peak - base) / 2**20, MAX_MEM >> 20, RSS_SLACK >> 20))
-    for i in range(made):
-        c.clunk(10000 + i)
-    tap(c.err(T["Twalk"], c.walk_body(fid, 9999, [])) == 0,
-        "memory: after clunking, the budget is back and clones work again")
+    for i in range(walks):
+        c.clunk(20000 + i)
+    tap(c.err(T["Twalk"], c.walk_body(fid, 9999, [name])) == 0,
+        "memory: after clunking, the budget is back and walks work again")
     c.close()
 
 
