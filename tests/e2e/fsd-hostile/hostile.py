@@ -247,6 +247,7 @@ def layout():
     sh("cd %s && mkdir dir && echo hi > dir/f && ln -s /etc abs && "
        "ln -s ../../outside/secret rel && mkfifo fifo && echo data > file" % a)
     sh("cd %s && echo ro > file && mkdir dir" % ROOTS["r"])
+    sh("cd %s && mkdir dir && echo f > dir/f" % ROOTS["b"])
 
 
 def write_conf(msize="64K", extra_global=""):
@@ -488,6 +489,35 @@ def t_fid_limits(fsd):
         "max_fds: the first connection's evicted fids reopen on use")
     c1.close()
     c2.close()
+    # connections of one VM taking descriptors from each other, in parallel
+    import threading
+    errs, lock = {}, threading.Lock()
+
+    def worker(n):
+        c = Client(UDS["b"])
+        c.version(65536)
+        c.attach(0)
+        for i in range(150):
+            for typ, body in ((T["Twalk"], c.walk_body(0, 1 + i % 6, ["dir"])),
+                              (T["Tgetattr"], struct.pack("<IQ", 1 + i % 6, 0x7ff)),
+                              (T["Twalk"], c.walk_body(1 + i % 6, 50 + i % 4, ["f"]))):
+                e = c.err(typ, body)
+                if e and e != errno.EEXIST:
+                    with lock:
+                        errs[e] = errs.get(e, 0) + 1
+            c.err(T["Tclunk"], struct.pack("<I", 50 + i % 4))
+            c.err(T["Tclunk"], struct.pack("<I", 1 + i % 6))
+        c.close()
+    ts = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    time.sleep(0.2)
+    tap(fsd.alive() and not any(t.is_alive() for t in ts) and
+        not {e for e in errs if e != errno.ENFILE},
+        "max_fds: 4 connections walking in parallel under a budget of 8 (errors: %s)" %
+        ({os.strerror(e): n for e, n in errs.items()} or "none"))
 
 
 def t_frames(fsd):
