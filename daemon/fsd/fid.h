@@ -7,21 +7,39 @@
  * one.  Every cached fd counts against the VM's budget (max_fds, shared
  * by all its connections); when a new fd would exceed it, the connection
  * closes its own least recently used fds, and a fid that lost its fd
- * reopens it by path on its next use.  So a guest walking 100k files
- * never makes the host run out of descriptors.  The catch: a fid whose
+ * reopens it by path on its next use; when the connection has nothing of
+ * its own to close, it closes the least recently used fds of the VM's
+ * other connections that are between requests.  So a guest walking 100k
+ * files never makes the host run out of descriptors, and one connection
+ * cannot starve another of the same VM.
+ *
+ * Memory: every fid (FSD_MEM_FID bytes) and every path (FSD_MEM_PATH of
+ * its length) is charged to the VM's max_mem, shared by all its
+ * connections; a fid or path that would exceed it is refused with ENOMEM.
+ * A clone (Twalk with no names) shares its source's path, so it costs
+ * FSD_MEM_FID whatever the path's length.  The catch: a fid whose
  * fd was evicted and whose file was meanwhile unlinked or renamed by
  * another connection can no longer be reopened (ESTALE/ENOENT).
  */
 #ifndef VEIL_FSD_FID_H
 #define VEIL_FSD_FID_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+/* A path beneath the root, shared by a fid and its clones. */
+struct fid_path {
+	unsigned int refs;
+	size_t cost;		/* bytes charged to the VM's max_mem */
+	char s[];
+};
+
 struct fid {
 	uint32_t num;
-	char *path;		/* beneath the root; "" is the root */
+	char *path;		/* beneath the root ("" is the root): fp->s */
+	struct fid_path *fp;
 	int fd;			/* cached fd or -1 */
 	bool opened;		/* Tlopen/Tlcreate done: fd is an I/O fd */
 	int open_flags;		/* flags to reopen an opened fid with */
@@ -32,24 +50,49 @@ struct fid {
 	struct fid *lprev, *lnext;	/* LRU of fids holding an fd */
 };
 
+/* What the connections of one VM share: the fd count and the memory charged. */
+struct fid_pool {
+	pthread_mutex_t lock;	/* the list of tables */
+	struct fidtab *tabs;
+	int fds;		/* cached fds of all connections */
+	long long mem;		/* bytes charged (atomic) */
+};
+
 struct fidtab {
+	pthread_mutex_t lock;	/* held by its connection while it handles a request */
 	struct fid **hash;
 	size_t nbuckets, count, max;
 	struct fid lru;		/* sentinel: lnext is most recent */
 	int rootfd;		/* O_PATH fd of the tenant root (not counted) */
-	int *vm_fds;		/* the VM's count of cached fds */
+	struct fid_pool *pool;	/* the VM's */
 	unsigned int max_fds;	/* the VM's budget */
+	unsigned long long max_mem;	/* the VM's budget in bytes */
+	struct fidtab *pnext;	/* in pool->tabs */
 };
 
-int fidtab_init(struct fidtab *t, int rootfd, int *vm_fds, unsigned int max_fds,
-		size_t max_fids);
+void fid_pool_init(struct fid_pool *p);
+/*
+ * Charge bytes to the pool against max_mem (negative: give back).  A
+ * charge that would pass max_mem is refused with -ENOMEM unless force.
+ */
+int fid_pool_charge(struct fid_pool *p, unsigned long long max_mem, long long bytes, bool force);
+
+int fidtab_init(struct fidtab *t, int rootfd, struct fid_pool *pool, unsigned int max_fds,
+		size_t max_fids, unsigned long long max_mem);
 void fidtab_destroy(struct fidtab *t);
 /* Clunk every fid (Tversion). */
 void fidtab_clear(struct fidtab *t);
 
 struct fid *fid_lookup(struct fidtab *t, uint32_t num);
-/* A new fid (-EEXIST if in use, -ENFILE over max_fids); path is taken over. */
+/*
+ * A new fid (-EEXIST if in use, -EMFILE over max_fids, -ENOMEM over the
+ * VM's max_mem); path is taken over.
+ */
 int fid_new(struct fidtab *t, uint32_t num, char *path, struct fid **out);
+/* A new fid sharing src's path (and nothing else); as fid_new. */
+int fid_clone(struct fidtab *t, uint32_t num, struct fid *src, struct fid **out);
+/* Give f a new path (taken over), charged to max_mem unless force. */
+int fid_set_path(struct fidtab *t, struct fid *f, char *path, bool force);
 void fid_free(struct fidtab *t, struct fid *f);
 
 /*
@@ -59,7 +102,11 @@ void fid_free(struct fidtab *t, struct fid *f);
 int fid_fd(struct fidtab *t, struct fid *f);
 /* Hand f an fd the caller opened (replacing any it had); counts it. */
 int fid_set_fd(struct fidtab *t, struct fid *f, int fd);
-/* Make room for one more fd in the VM budget (before opening one). */
+/*
+ * Make room for one more fd in the VM budget (before opening one): close
+ * this table's least recently used fds, then other idle tables' of the
+ * VM; -ENFILE if the budget is held by requests in progress.
+ */
 int fid_reserve(struct fidtab *t);
 /* Drop f's fd (counts down). */
 void fid_drop_fd(struct fidtab *t, struct fid *f);

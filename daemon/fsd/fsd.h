@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "fid.h"
@@ -20,7 +21,7 @@ struct vm_state {
 	char name[FSD_NAME_MAX + 1];
 	pthread_mutex_t lock;		/* shaper */
 	struct shaper shaper;
-	int fds;			/* cached host fds of all connections */
+	struct fid_pool pool;		/* fds and memory of all its connections */
 	int conns;
 	uint64_t requests, bytes;	/* served, for status */
 	struct vm_state *next;
@@ -54,13 +55,17 @@ struct conn {
 	struct vm_state *vs;
 
 	int rootfd;
+	dev_t root_dev;			/* the tenant root itself, which no */
+	ino_t root_ino;			/* request may change */
 	struct fidtab fids;
+	uint32_t bufsize;		/* bytes in and out hold: msize never exceeds it */
+	size_t charged;			/* bytes of max_mem for the connection itself */
 	uint32_t msize;
 	bool versioned;
 	bool proven;			/* passed the proof handshake */
 	uint32_t cred_uid, cred_gid;	/* last applied, to skip syscalls */
 	bool cred_set;
-	uint8_t *in, *out;		/* msize_max bytes each */
+	uint8_t *in, *out;		/* bufsize bytes each */
 };
 
 /* conn.c: bring a connection up on an accepted socket and serve it. */

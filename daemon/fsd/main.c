@@ -46,12 +46,9 @@ static void usage(FILE *f)
  */
 static void fd_limit_check(const struct fsd_conf *c)
 {
-	unsigned long long need = 64;
+	unsigned long long need = conf_fds_needed(c);
 	struct rlimit rl;
-	size_t i;
 
-	for (i = 0; i < c->n_vms; i++)
-		need += (unsigned long long)c->vms[i].max_fds + c->vms[i].max_conns;
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return;
 	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < need) {
@@ -61,7 +58,7 @@ static void fd_limit_check(const struct fsd_conf *c)
 	}
 	if (rl.rlim_cur < need)
 		fsd_log(LOG_WARNING,
-			"the VMs' fd budgets (max_fds + max_conns) need %llu descriptors but RLIMIT_NOFILE is %llu: raise LimitNOFILE or lower max_fds",
+			"the VMs' fd budgets (max_fds + 2 * max_conns) need %llu descriptors but RLIMIT_NOFILE is %llu: raise LimitNOFILE or lower max_fds",
 			need, (unsigned long long)rl.rlim_cur);
 }
 

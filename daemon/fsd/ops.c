@@ -132,6 +132,8 @@ static int op_version(struct ctx *x)
 		return -1;		/* no sensible reply: close */
 	if (msize > c->conf->msize_max)
 		msize = c->conf->msize_max;
+	if (msize > c->bufsize)		/* msize_max raised since we connected */
+		msize = c->bufsize;
 	fidtab_clear(&c->fids);
 	c->msize = msize;
 	c->versioned = dotl;
@@ -204,21 +206,47 @@ static int op_flush(struct ctx *x)
 
 /* ---------------------------------------------------------------- walk --- */
 
+/* Twalk with no names: a new fid for the same file, sharing f's path. */
+static int walk_clone(struct ctx *x, struct fid *f)
+{
+	struct fidtab *t = &x->c->fids;
+	struct fid *nf;
+	int fd, rc;
+
+	if (x->q->u.walk.newfid != f->num) {
+		/* its own O_PATH fd of the very inode, as a walk gives */
+		if ((rc = fid_reserve(t)) || (fd = fid_fd(t, f)) < 0)
+			return rc ? rc : fd;
+		if ((fd = dup(fd)) < 0)
+			return -errno;
+		if ((rc = fid_clone(t, x->q->u.walk.newfid, f, &nf))) {
+			close(fd);
+			return rc;
+		}
+		fid_set_fd(t, nf, fd);
+		nf->uid = f->uid;
+		nf->ro = f->ro;
+	}
+	p9_begin(&x->o, P9_TWALK + 1, x->q->tag);
+	p9_put16(&x->o, 0);
+	return 0;
+}
+
 static int op_walk(struct ctx *x, struct fid *f)
 {
 	struct conn *c = x->c;
 	const struct p9_req *q = x->q;
 	struct p9_qid qids[P9_MAXWELEM];
-	char *path = strdup(f->path), name[NAME_MAX + 1];
+	char *path, name[NAME_MAX + 1];
 	int cur, i, rc = 0;
 	struct fid *nf;
 
-	if (!path)
-		return -ENOMEM;
-	if (q->u.walk.newfid != f->num && fid_lookup(&c->fids, q->u.walk.newfid)) {
-		free(path);
+	if (q->u.walk.newfid != f->num && fid_lookup(&c->fids, q->u.walk.newfid))
 		return -EEXIST;
-	}
+	if (!q->u.walk.nwname)
+		return walk_clone(x, f);
+	if (!(path = strdup(f->path)))
+		return -ENOMEM;
 	if ((rc = fid_reserve(&c->fids)) || (cur = fid_fd(&c->fids, f)) < 0) {
 		free(path);
 		return rc ? rc : cur;
@@ -270,8 +298,10 @@ static int op_walk(struct ctx *x, struct fid *f)
 	}
 	if (i == q->u.walk.nwname) {
 		if (q->u.walk.newfid == f->num) {
-			free(f->path);
-			f->path = path;
+			if ((rc = fid_set_path(&c->fids, f, path, false))) {
+				close(cur);
+				return rc;
+			}
 			fid_set_fd(&c->fids, f, cur);
 		} else if ((rc = fid_new(&c->fids, q->u.walk.newfid, path, &nf))) {
 			close(cur);
@@ -300,10 +330,10 @@ static int op_lopen(struct ctx *x, struct fid *f)
 	int fl = open_flags(x->q->u.lopen.flags), pfd, fd;
 	struct p9_qid qid;
 
-	if (f->opened)
-		return -EBADF;
 	if (wants_write(fl) && is_ro(x, f))
 		return -EROFS;
+	if (f->opened)
+		return -EBADF;
 	pfd = fid_fd(&c->fids, f);
 	if (pfd < 0)
 		return pfd;
@@ -329,12 +359,12 @@ static int op_lcreate(struct ctx *x, struct fid *f)
 	char name[NAME_MAX + 1], *np;
 	struct p9_qid qid;
 
+	if (is_ro(x, f))
+		return -EROFS;
 	if (f->opened)
 		return -EBADF;
 	if ((rc = name_arg(&q->u.lcreate.name, name)))
 		return rc;
-	if (is_ro(x, f))
-		return -EROFS;
 	if ((rc = cred_apply(c, f->uid, q->u.lcreate.gid)))
 		return rc;
 	if ((dfd = fid_fd(&c->fids, f)) < 0)
@@ -354,13 +384,12 @@ static int op_lcreate(struct ctx *x, struct fid *f)
 	if (fd < 0)
 		return fd;
 	strip_foreign_sgid(x, fd);
-	if (!(np = path_join(f->path, name))) {
+	np = path_join(f->path, name);
+	if ((rc = fid_set_path(&c->fids, f, np, false))) {
 		close(fd);
-		return -ENOMEM;
+		return rc;
 	}
 	fd_qid(fd, &qid);
-	free(f->path);
-	f->path = np;
 	fid_set_fd(&c->fids, f, fd);
 	f->opened = true;
 	f->open_flags = fl & ~O_TRUNC;
@@ -403,10 +432,11 @@ static int op_write(struct ctx *x, struct fid *f)
 	ssize_t n;
 	int fd;
 
+	/* a read-only VM or attach: EROFS, even for a fid opened for reading */
+	if (is_ro(x, f))
+		return -EROFS;
 	if (!f->opened || (f->open_flags & O_ACCMODE) == O_RDONLY)
 		return -EBADF;
-	if (is_ro(x, f))
-		return -EROFS;	/* opened before a reload made the VM read-only */
 	if ((fd = fid_fd(&x->c->fids, f)) < 0)
 		return fd;
 	n = pwrite(fd, x->q->u.rw.data, x->q->u.rw.count, x->q->u.rw.offset);
@@ -543,6 +573,12 @@ static int op_setattr(struct ctx *x, struct fid *f)
 		return fd;
 	if (fstat(fd, &st))
 		return -errno;
+	/*
+	 * The tenant root's mode, owner and times are the host's: they keep
+	 * it closed to other host users, which the guest must not undo.
+	 */
+	if (st.st_dev == x->c->root_dev && st.st_ino == x->c->root_ino)
+		return -EPERM;
 	path_fdname(fd, name, sizeof(name));
 	if (v & P9_SETATTR_MODE) {
 		if (S_ISLNK(st.st_mode))
@@ -685,6 +721,8 @@ static int op_mkdir(struct ctx *x, struct fid *f)
 	char name[NAME_MAX + 1];
 	int dfd, rc;
 
+	if (is_ro(x, f))
+		return -EROFS;
 	if ((rc = name_arg(&x->q->u.mkdir.name, name)))
 		return rc;
 	if ((dfd = dir_for_change(x, f, x->q->u.mkdir.gid)) < 0)
@@ -700,6 +738,8 @@ static int op_symlink(struct ctx *x, struct fid *f)
 	char name[NAME_MAX + 1], *target;
 	int dfd, rc;
 
+	if (is_ro(x, f))
+		return -EROFS;
 	if ((rc = name_arg(&x->q->u.symlink.name, name)))
 		return rc;
 	if (!t->len || t->len >= PATH_MAX)
@@ -720,6 +760,8 @@ static int op_mknod(struct ctx *x, struct fid *f)
 	char name[NAME_MAX + 1];
 	int dfd, rc;
 
+	if (is_ro(x, f))
+		return -EROFS;
 	if ((rc = name_arg(&x->q->u.mknod.name, name)))
 		return rc;
 	/* Device nodes, FIFOs and sockets are never made on the host. */
@@ -771,6 +813,8 @@ static int op_rename(struct ctx *x, struct fid *f)
 
 	if (!d)
 		return -EBADF;
+	if (is_ro(x, f) || is_ro(x, d))
+		return -EROFS;
 	if ((rc = name_arg(&x->q->u.rename.name, name)))
 		return rc;
 	if ((dfd = dir_for_change(x, d, -1)) < 0)
@@ -797,6 +841,8 @@ static int op_renameat(struct ctx *x, struct fid *f)
 
 	if (!d)
 		return -EBADF;
+	if (is_ro(x, f) || is_ro(x, d))
+		return -EROFS;
 	if ((rc = name_arg(&q->u.renameat.oldname, oname)) ||
 	    (rc = name_arg(&q->u.renameat.newname, nname)))
 		return rc;
@@ -818,6 +864,8 @@ static int op_unlinkat(struct ctx *x, struct fid *f)
 	char name[NAME_MAX + 1];
 	int dfd, rc;
 
+	if (is_ro(x, f))
+		return -EROFS;
 	if ((rc = name_arg(&x->q->u.unlinkat.name, name)))
 		return rc;
 	if ((dfd = dir_for_change(x, f, -1)) < 0)
@@ -861,6 +909,8 @@ static int op_link(struct ctx *x, struct fid *d)
 
 	if (!f)
 		return -EBADF;
+	if (is_ro(x, f) || is_ro(x, d))
+		return -EROFS;
 	if ((rc = name_arg(&x->q->u.link.name, name)))
 		return rc;
 	if ((dfd = dir_for_change(x, d, -1)) < 0)
@@ -954,8 +1004,10 @@ static int dispatch(struct ctx *x)
 		fid_free(&x->c->fids, f);
 		p9_begin(&x->o, P9_TCLUNK + 1, q->tag);
 		return 0;
-	case P9_TXATTRWALK:
 	case P9_TXATTRCREATE:
+		/* a write: EROFS where writes are refused, unsupported elsewhere */
+		return is_ro(x, f) ? -EROFS : -EOPNOTSUPP;
+	case P9_TXATTRWALK:
 		return -EOPNOTSUPP;
 	}
 	return -EOPNOTSUPP;
@@ -999,8 +1051,11 @@ long ops_handle(struct conn *c, const uint8_t *msg, size_t len)
 	}
 	if (rc == -EOPNOTSUPP)
 		return p9_lerror(&x.o, len >= 7 ? (msg[5] | msg[6] << 8) : P9_NOTAG, EOPNOTSUPP);
+	/* other connections of the VM may take idle fds between requests only */
+	pthread_mutex_lock(&c->fids.lock);
 	rc = dispatch(&x);
 	unbusy(c, &q);
+	pthread_mutex_unlock(&c->fids.lock);
 	if (rc == -1 && q.type == P9_TVERSION)
 		return -1;
 	if (rc < 0)

@@ -33,6 +33,7 @@ struct vm_state *vm_state_get(const struct vm_conf *vm)
 	if (!s && (s = calloc(1, sizeof(*s)))) {
 		strcpy(s->name, vm->name);
 		pthread_mutex_init(&s->lock, NULL);
+		fid_pool_init(&s->pool);
 		shape_init(&s->shaper, &vm->shape, fsd_now_ns());
 		s->next = vms;
 		vms = s;
@@ -84,11 +85,13 @@ size_t vm_state_report(char *buf, size_t len)
 
 	pthread_mutex_lock(&vms_lock);
 	for (s = vms; s && n < len; s = s->next) {
-		int k = snprintf(buf + n, len - n, "vm %s conns %d fds %d requests %llu bytes %llu\n",
+		int k = snprintf(buf + n, len - n,
+				 "vm %s conns %d fds %d requests %llu bytes %llu mem %lld\n",
 				 s->name, __atomic_load_n(&s->conns, __ATOMIC_RELAXED),
-				 __atomic_load_n(&s->fds, __ATOMIC_RELAXED),
+				 __atomic_load_n(&s->pool.fds, __ATOMIC_RELAXED),
 				 (unsigned long long)s->requests,
-				 (unsigned long long)s->bytes);
+				 (unsigned long long)s->bytes,
+				 __atomic_load_n(&s->pool.mem, __ATOMIC_RELAXED));
 		if (k < 0)
 			break;
 		n += k;
@@ -105,6 +108,7 @@ void vm_state_free_all(void)
 	while ((s = vms)) {
 		vms = s->next;
 		pthread_mutex_destroy(&s->lock);
+		pthread_mutex_destroy(&s->pool.lock);
 		free(s);
 	}
 	pthread_mutex_unlock(&vms_lock);

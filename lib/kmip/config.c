@@ -3,19 +3,19 @@
  * The key daemon's configuration file (also read by veil-kmip):
  *
  *   # comment
- *   key = value
+ *   key = value   # comment
  *
- * one setting per line, blank lines ignored, whitespace around key and
- * value trimmed, no quoting.  docs/veild.md lists the keys.  Every error
+ * tokenized by lib/conf.c (one setting per line, the comment rule, no
+ * quoting, no sections).  docs/veild.md lists the keys.  Every error
  * names the file and line.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "kmip/kmip.h"
 
 void veil_kmip_conf_defaults(struct veil_kmip_conf *c)
@@ -55,18 +55,6 @@ static int conf_err(struct conf_ctx *x, const char *fmt, ...)
 	vsnprintf(x->err + n, x->errlen - n, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
 }
 
 /* Whole seconds (possibly fractional: "0.5") into milliseconds. */
@@ -294,47 +282,20 @@ int veil_kmip_conf_load(struct veil_kmip_conf *c, const char *path,
 			char *err, size_t errlen)
 {
 	struct conf_ctx x = { .path = path, .err = err, .errlen = errlen };
-	char buf[4096], *line, *eq, *k, *v;
-	FILE *f;
-	int ret = 0;
+	struct veil_conf r;
+	struct veil_conf_item it;
+	int ret;
 
-	f = fopen(path, "re");
-	if (!f) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	ret = veil_conf_open_file(&r, path, false, err, errlen);
+	if (ret)
 		return ret;
-	}
-	while (fgets(buf, sizeof(buf), f)) {
-		x.line++;
-		if (!strchr(buf, '\n') && !feof(f)) {
-			ret = conf_err(&x, "line too long");
-			break;
-		}
-		line = trim(buf);
-		if (!*line || *line == '#')
-			continue;
-		eq = strchr(line, '=');
-		if (!eq) {
-			ret = conf_err(&x, "expected 'key = value', got '%.40s'",
-				       line);
-			break;
-		}
-		*eq = '\0';
-		k = trim(line);
-		v = trim(eq + 1);
-		if (!*k) {
-			ret = conf_err(&x, "missing key before '='");
-			break;
-		}
-		ret = conf_set(&x, c, k, v);
+	while ((ret = veil_conf_next(&r, &it)) > 0) {
+		x.line = r.line;
+		ret = conf_set(&x, c, it.key, it.value);
 		if (ret)
 			break;
 	}
-	if (!ret && ferror(f)) {
-		ret = -EIO;
-		snprintf(err, errlen, "%s: read error", path);
-	}
-	fclose(f);
+	veil_conf_close(&r);
 	if (ret)
 		return ret;
 	x.line = 0;

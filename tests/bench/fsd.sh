@@ -193,6 +193,7 @@ modprobe vsock_loopback 2>/dev/null && modprobe 9pnet_vsock 2>/dev/null && have_
 [ -f /etc/hosts ] || echo '127.0.0.1 localhost' > /etc/hosts	# diod resolves its peer
 mkdir -p /bench /run/bench /mnt/b
 mount -t tmpfs -o size=$((3 * SIZE + 300))m tmpfs /bench	# two read files, one written
+chmod 0700 /bench	# veil-fsd serves a root only from under a directory closed to others
 for s in fsd diod; do
 	mkdir /bench/$s
 	dd if=/dev/zero of=/bench/$s/r bs=1M count=$SIZE 2>/dev/null
@@ -202,6 +203,7 @@ cat > /run/bench/fsd.conf <<EOF
 vsock = yes
 port = 564
 msize_max = 1M
+loopback_cid = yes	# the guest is its own peer over vsock loopback
 [vm bench]
 cid = 1
 uds = /run/bench/vm.sock

@@ -36,9 +36,33 @@ static void cleanup(void)
 		fprintf(stderr, "fuzz_9p: could not remove %s\n", dir);
 }
 
+#define FUZZ_RELOAD	0xF0
+
+static const uint32_t msizes[] = { 8192, 65536, 1u << 20, 16u << 20 };
+
+/* Install the configuration pick selects (bit 0-1 msize_max, 2 ro, 3-5 budgets). */
+static void reload(uint8_t pick)
+{
+	uint32_t msize = msizes[pick & 3];
+	char text[768], err[256];
+	struct fsd_conf *conf;
+
+	snprintf(text, sizeof(text),
+		 "vsock = no\nmsize_max = %u\n[vm f]\ncid = 5\nroot = %s/root\n"
+		 "access = %s\nuid_map = squash\nmax_fds = %u\nmax_fids = %u\nmax_mem = %llu\n",
+		 msize, dir, pick & 4 ? "ro" : "rw", pick & 8 ? 8 : 32, pick & 16 ? 16 : 256,
+		 2ull * msize + (pick & 32 ? (64u << 10) : (64u << 20)));
+	if (conf_parse("fuzz.conf", text, &conf, err, sizeof(err)) ||
+	    conf_validate(conf, err, sizeof(err))) {
+		fprintf(stderr, "fuzz_9p: %s\n", err);
+		abort();
+	}
+	conf_install(conf);
+}
+
 static void setup(void)
 {
-	char text[512], err[256], cmd[512];
+	char cmd[512];
 	struct fsd_conf *conf;
 
 	if (!mkdtemp(dir))
@@ -51,38 +75,50 @@ static void setup(void)
 		abort();
 	snprintf(sentinel, sizeof(sentinel), "%s/secret", dir);
 	stat(sentinel, &sent0);
-	snprintf(text, sizeof(text), "vsock = no\nmsize_max = 64K\n[vm f]\ncid = 5\nroot = %s/root\n"
-		 "access = rw\nuid_map = squash\nmax_fds = 32\nmax_fids = 256\n", dir);
-	if (conf_parse(text, &conf, err, sizeof(err)) || conf_validate(conf, err, sizeof(err)))
-		abort();
+	reload(1);		/* msize_max 64K, rw, max_fds 32, max_fids 256 */
+	conf = conf_get();
 	cn = conn_new(-1, &conf->vms[0], conf);
 	if (!cn)
 		abort();
+	cn->bind = BIND_CID;
+	cn->cid = 5;
+	strcpy(cn->peer, "fuzz");
 	atexit(cleanup);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t buf[65536];
 	struct stat st;
 
 	if (!cn)
 		setup();
+	/* back to the starting configuration and a fresh session */
+	cred_reset(cn);
+	reload(1);
+	cn->msize = P9_MSIZE_MIN;
+	if (conn_refresh(cn))
+		abort();
 	fidtab_clear(&cn->fids);
 	cn->versioned = false;
-	cn->msize = cn->conf->msize_max;
+	cn->msize = cn->bufsize;
 	while (size >= 4) {
 		uint32_t len = p9_le32(data);
 
 		if (len > size)
 			len = size;
-		if (len > sizeof(buf))
-			len = sizeof(buf);
-		/* a private copy of exactly len bytes, with its size field fixed
-		 * up as the connection loop would have checked it */
-		memcpy(buf, data, len);
-		buf[0] = len; buf[1] = len >> 8; buf[2] = len >> 16; buf[3] = len >> 24;
-		if (len < P9_HDRSZ || ops_handle(cn, buf, len) < 0)
+		if (len >= P9_HDRSZ && data[4] == FUZZ_RELOAD) {
+			cred_reset(cn);	/* reloads run in the main thread, as root */
+			reload(len > P9_HDRSZ ? data[P9_HDRSZ] : 0);
+			data += len;
+			size -= len;
+			continue;
+		}
+		/* what the connection loop checks before reading a message in */
+		if (len < P9_HDRSZ || len > cn->msize)
+			break;
+		memcpy(cn->in, data, len);
+		cn->in[0] = len; cn->in[1] = len >> 8; cn->in[2] = len >> 16; cn->in[3] = len >> 24;
+		if (conn_refresh(cn) || ops_handle(cn, cn->in, len) < 0)
 			break;
 		data += len;
 		size -= len;
@@ -97,7 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #else /* FUZZ_9P_WRITE_SEEDS: the seed corpus */
 
-static uint8_t m[4096];
+static uint8_t m[1 << 17];
 static size_t ml, start;
 
 static void le(uint64_t v, int n)
@@ -125,7 +161,7 @@ static void end(void)
 {
 	size_t n = ml - start;
 
-	m[start] = n; m[start + 1] = n >> 8; m[start + 2] = 0; m[start + 3] = 0;
+	m[start] = n; m[start + 1] = n >> 8; m[start + 2] = n >> 16; m[start + 3] = 0;
 }
 
 static void hello(void)
@@ -201,6 +237,20 @@ int main(int argc, char **argv)
 	begin(108); le(1, 2); end();
 	begin(54); le(0, 4); le(0, 1); le(0, 8); le(0, 8); le(1, 4); str("c"); end();
 	out(argv[1], "escape");
+	/* reload events: msize_max raised under a live session, then read-only */
+	hello();
+	begin(0xF0); le(2, 1); end();
+	begin(100); le(1 << 20, 4); str("9P2000.L"); end();
+	begin(104); le(0, 4); le(~0u, 4); str(""); str(""); le(0, 4); end();
+	walk(0, 1, "f", NULL);
+	begin(12); le(1, 4); le(2, 4); end();
+	/* larger than the connection's 64K buffers: msize must not have grown */
+	begin(118); le(1, 4); le(0, 8); le(65600, 4); memset(m + ml, 'x', 65600); ml += 65600; end();
+	begin(0xF0); le(5, 1); end();
+	begin(118); le(1, 4); le(0, 8); le(5, 4); memcpy(m + ml, "again", 5); ml += 5; end();
+	begin(0xF0); le(0, 1); end();
+	begin(24); le(1, 4); le(0x7ff, 8); end();
+	out(argv[1], "reload");
 	return 0;
 }
 #endif

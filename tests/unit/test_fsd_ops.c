@@ -83,7 +83,7 @@ static struct conn *make_conn(const char *access, const char *extra)
 
 	snprintf(text, sizeof(text), "vsock = no\n[vm t]\ncid = 9\nroot = %s\naccess = %s\n%s",
 		 t1, access, extra);
-	if (conf_parse(text, &conf, err, sizeof(err)) || conf_validate(conf, err, sizeof(err))) {
+	if (conf_parse("t.conf", text, &conf, err, sizeof(err)) || conf_validate(conf, err, sizeof(err))) {
 		printf("# config: %s\n", err);
 		exit(1);
 	}
@@ -257,8 +257,10 @@ static void sh(const char *fmt, ...)
 
 static void fresh(const char *access, const char *extra)
 {
-	if (cn)
+	if (cn) {
+		cred_reset(cn);	/* this thread checks the next config as root */
 		conn_free(cn);
+	}
 	cn = make_conn(access, extra);
 	cred_reset(cn);
 	version(65536);
@@ -365,7 +367,7 @@ static void test_fd_budget(void)
 	for (i = 0; i < 300; i++) {
 		snprintf(name, sizeof(name), "many/f%d", i);
 		walk(0, 100 + i, &nq, "many", name + 5, NULL);
-		if (nq != 2 || cn->vs->fds > 16)
+		if (nq != 2 || cn->vs->pool.fds > 16)
 			ok = 0;
 	}
 	check(ok, "CVE-2020-10717: 300 live fids hold at most max_fds=16 host fds");
@@ -403,12 +405,69 @@ static void test_readonly(void)
 	walk(0, 3, &nq, "rel", NULL);
 	check(simple(P9_TREMOVE, 3) == EROFS, "ro tenant: remove: EROFS");
 	check(!lopen(1, 0), "ro tenant: open for read works");
+	check(rw(P9_TWRITE, 1, 0, "x", 1) == EROFS, "ro tenant: write on a fid opened for reading: EROFS");
+	b_begin(P9_TXATTRCREATE); b_le(2, 4); b_str("user.x"); b_le(1, 8); b_le(0, 4);
+	check(send_msg() == EROFS, "ro tenant: xattrcreate: EROFS");
+	check(mknod9(0, "p", S_IFIFO | 0644) == EROFS, "ro tenant: mknod of a FIFO: EROFS");
 
 	fresh("rw", "");
 	attach(5, "ro", 0);
 	walk(5, 6, &nq, NULL);
 	check(lcreate(6, "x", 1, 0644, 0) == EROFS, "rw tenant, attach aname \"ro\": create: EROFS");
 	check(attach(7, "bogus", 0) == EINVAL, "unknown attach option: EINVAL");
+}
+
+/* The tenant root's attributes, msize after a reload, fid and memory budgets. */
+static void test_limits(void)
+{
+	struct conn *first;
+	struct stat a, b;
+	uint64_t size;
+	int i, nq, rc = 0;
+
+	fresh("rw", "");
+	stat(t1, &a);
+	check(setattr(0, P9_SETATTR_MODE, 0777, 0, 0) == EPERM, "the tenant root's mode: EPERM");
+	check(setattr(0, P9_SETATTR_UID | P9_SETATTR_GID, 0, 1234, 1234) == EPERM,
+	      "the tenant root's owner: EPERM");
+	walk(0, 1, &nq, "dir", "..", NULL);
+	check(setattr(1, P9_SETATTR_MTIME, 0, 0, 0) == EPERM, "the root reached by dir/..: EPERM");
+	cred_reset(cn);
+	stat(t1, &b);
+	check(a.st_mode == b.st_mode && a.st_uid == b.st_uid, "... and the root is unchanged");
+
+	/* a reload raising msize_max after the buffers were sized */
+	cn->conf->msize_max = 16u << 20;
+	version(16u << 20);
+	check(p9_le32(rep + 7) == cn->bufsize, "Tversion after msize_max grew: at most the buffers (%u)",
+	      p9_le32(rep + 7));
+	cn->conf->msize_max = cn->bufsize;
+
+	fresh("rw", "max_fids = 16\n");
+	for (i = 0; i < 20 && !rc; i++)
+		rc = walk(0, 10 + i, &nq, NULL);
+	check(rc == EMFILE && i == 16, "a walk past max_fids: EMFILE (after %d)", i - 1);
+
+	fresh("rw", "max_mem = 3M\n");
+	for (i = 0, rc = 0; i < 20000 && !rc; i++)
+		rc = walk(0, 10 + i, &nq, NULL);
+	check(rc == ENOMEM && cn->vs->pool.mem <= 3 << 20,
+	      "fids past max_mem: ENOMEM (after %d, %lld bytes charged)", i - 1, cn->vs->pool.mem);
+	simple(P9_TCLUNK, 10);
+	check(!walk(0, 9, &nq, NULL), "a clunk gives its bytes back");
+
+	/* one connection holding the VM's whole fd budget */
+	fresh("rw", "max_fds = 8\n");
+	for (i = 0; i < 12; i++)
+		walk(0, 10 + i, &nq, NULL);
+	first = cn;
+	cn = make_conn("rw", "max_fds = 8\n");
+	version(65536);
+	check(!attach(0, "", 0), "a second connection attaches while the first holds the fd budget");
+	check(cn->vs->pool.fds <= 8, "... within max_fds (%d)", cn->vs->pool.fds);
+	conn_free(cn);
+	cn = first;
+	check(!getattr_size(15, &size), "the first connection's evicted fid reopens on use");
 }
 
 static void test_sgid(void)
@@ -422,6 +481,7 @@ static void test_sgid(void)
 	walk(10, 11, &nq, "sgid", NULL);
 	check(!lcreate(11, "f", 1, 02755, 1000), "uid 1000 creates a 02755 file in a setgid dir of group 0");
 	snprintf(p, sizeof(p), "%s/sgid/f", t1);
+	cred_reset(cn);
 	check(!stat(p, &st) && st.st_uid == 1000 && !(st.st_mode & S_ISGID),
 	      "CVE-2022-0358: the file does not keep setgid for a group its creator is not in");
 	walk(0, 12, &nq, "dir", "f", NULL);
@@ -477,7 +537,7 @@ int main(void)
 	sh("cd %s && mkdir -p t1/dir t1/many outside t1/sgid && echo top > outside/secret && "
 	   "chmod 640 outside/secret && ln -s /etc t1/abs && ln -s ../../outside/secret t1/rel && "
 	   "mkfifo t1/fifo && mknod t1/null c 1 3 && echo f > t1/dir/f && touch t1/dir/f2 && "
-	   "chmod 02777 t1/sgid && chmod 755 t1 %s && "
+	   "chmod 02777 t1/sgid && chmod 755 t1 && chmod 700 %s && "
 	   "for i in $(seq 0 299); do : > t1/many/f$i; done", tmp, tmp);
 	test_dotdot();
 	test_symlinks();
@@ -485,6 +545,7 @@ int main(void)
 	test_unlinked();
 	test_fd_budget();
 	test_readonly();
+	test_limits();
 	test_sgid();
 	test_rename_fids();
 	test_malformed();

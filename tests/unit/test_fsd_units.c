@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../daemon/fsd/config.h"
 #include "../../daemon/fsd/proto.h"
@@ -196,11 +197,89 @@ static const char *parse_err(const char *text)
 	static char err[256];
 	struct fsd_conf *c;
 
-	if (!conf_parse(text, &c, err, sizeof(err))) {
+	if (!conf_parse("t.conf", text, &c, err, sizeof(err))) {
 		conf_free(c);
 		return "";
 	}
 	return err;
+}
+
+/* Validate text (with "%s" replaced by dir); "" if it passes, else the error. */
+static const char *validate_err(const char *fmt, const char *dir)
+{
+	static char err[512];
+	char text[1024];
+	struct fsd_conf *c;
+
+	snprintf(text, sizeof(text), fmt, dir, dir, dir);
+	if (conf_parse("t.conf", text, &c, err, sizeof(err)))
+		return err;
+	if (conf_validate(c, err, sizeof(err))) {
+		conf_free(c);
+		return err;
+	}
+	conf_free(c);
+	return "";
+}
+
+static void sh(const char *fmt, const char *dir)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), fmt, dir, dir, dir, dir);
+	if (system(cmd))
+		printf("# command failed: %s\n", cmd);
+}
+
+/* What conf_validate checks on disk: roots, their ancestors, secrets. */
+static void test_config_files(void)
+{
+	char d[] = "/tmp/fsd-conf-XXXXXX", want[512];
+	const char *got;
+
+	if (geteuid()) {
+		printf("ok %d # SKIP the on-disk config checks need root\n", ++t_num);
+		t_skip++;
+		return;
+	}
+	if (!mkdtemp(d))
+		return;
+	sh("cd %s && mkdir -p a/b open/t sq && chmod 755 open && chmod 700 sq && "
+	   "head -c 32 /dev/urandom > s && chmod 600 s && cp s s644 && chmod 644 s644 && "
+	   "head -c 4 /dev/urandom > short && chmod 600 short && ln -s s link", d);
+	got = validate_err("[vm a]\ncid=3\nroot=%s/a\n", d);
+	check(!*got, "a root inside a root-owned 0700 directory passes (%s)", got);
+	got = validate_err("[vm a]\ncid=3\nroot=%s/a\n[vm b]\ncid=4\nroot=%s/a/b\n", d);
+	check(strstr(got, "t.conf:6: vm b: root ") && strstr(got, "lies inside the root"),
+	      "nested tenant roots are refused, naming file and line (%s)", got);
+	got = validate_err("[vm a]\ncid=3\nroot=/tmp\n", d);
+	check(!strcmp(got, "t.conf:3: vm a: root /tmp: no directory above it is closed to other host users (owned by root, mode 0700 or 0750 with group root); e.g. install -d -m 0700 a parent directory and put the root inside it"),
+	      "a root whose every ancestor others may search is refused (%s)", got);
+	sh("chmod 711 %s", d);
+	got = validate_err("[vm a]\ncid=3\nroot=%s/open/t\n", d);
+	check(strstr(got, "no directory above it is closed"), "a parent searchable by others does not count");
+	sh("chmod 700 %s", d);
+	got = validate_err("[vm a]\ncid=3\nroot=%s/sq\nuid_map=squash\n", d);
+	snprintf(want, sizeof(want), "t.conf:3: vm a: uid_map = squash acts as 65534:65534, which cannot enter root %s/sq (owner 0:0, mode 0700): chown 65534:65534 it", d);
+	check(!strcmp(got, want), "squash: a root the squash user cannot enter is refused (%s)", got);
+	sh("chown 65534:65534 %s/sq", d);
+	got = validate_err("[vm a]\ncid=3\nroot=%s/sq\nuid_map=squash\n", d);
+	check(!*got, "squash: a 0700 root owned by the squash user passes (%s)", got);
+	got = validate_err("[vm a]\ncid=3\nroot=%s/a\nsecret_file=%s/s\n", d);
+	check(!*got, "a root-owned 0600 secret of 32 bytes passes (%s)", got);
+	got = validate_err("[vm a]\ncid=3\nroot=%s/a\nsecret_file=%s/none\n", d);
+	check(strstr(got, "t.conf:4: vm a: secret_file ") && strstr(got, "No such file"),
+	      "a missing secret_file is refused at its line (%s)", got);
+	got = validate_err("[vm a]\ncid=3\nroot=%s/a\nsecret_file=%s/link\n", d);
+	check(strstr(got, "is a symbolic link"), "a symlinked secret_file is refused (%s)", got);
+	got = validate_err("[vm a]\ncid=3\nroot=%s/a\nsecret_file=%s/s644\n", d);
+	check(strstr(got, "has mode 0644: want 0600 or 0400"), "a 0644 secret_file is refused (%s)", got);
+	got = validate_err("[vm a]\ncid=3\nroot=%s/a\nsecret_file=%s/short\n", d);
+	check(strstr(got, "holds 4 bytes: want 16..128"), "a 4-byte secret_file is refused (%s)", got);
+	sh("chown 65534 %s/s", d);
+	got = validate_err("[vm a]\ncid=3\nroot=%s/a\nsecret_file=%s/s\n", d);
+	check(strstr(got, "is owned by uid 65534, not root"), "a secret_file not owned by root is refused (%s)", got);
+	sh("rm -rf %s", d);
 }
 
 static void test_config(void)
@@ -208,28 +287,40 @@ static void test_config(void)
 	struct fsd_conf *c;
 	char err[256];
 	struct { const char *text, *want; } bad[] = {
-		{ "bogus = 1\n", "line 1: unknown global setting \"bogus\"" },
-		{ "\n\n[vm a]\ncid = x\n", "line 4: cid: not a CID: \"x\"" },
-		{ "[vm a]\nroot = rel\n", "line 2: root: want an absolute path" },
-		{ "[vm a]\nroot = /r\n", "line 1: vm a: neither cid nor uds: nothing can reach it" },
-		{ "[vm a]\ncid = 3\n", "line 1: vm a: no root" },
+		{ "bogus = 1\n", "t.conf:1: unknown global setting \"bogus\"" },
+		{ "\n\n[vm a]\ncid = x\n", "t.conf:4: cid: not a CID: \"x\"" },
+		{ "[vm a]\nroot = rel\n", "t.conf:2: root: want an absolute path" },
+		{ "[vm a]\nroot = /r\n", "t.conf:1: vm a: neither cid nor uds: nothing can reach it" },
+		{ "[vm a]\ncid = 3\n", "t.conf:1: vm a: no root" },
 		{ "[vm a]\ncid=3\nroot=/r\n[vm b]\ncid=3\nroot=/s\n",
-		  "line 4: vm b: cid 3 already belongs to vm a" },
-		{ "[vm a]\ncid=3\nroot=/r\n[vm a]\ncid=4\nroot=/s\n", "line 4: vm a: defined twice" },
+		  "t.conf:4: vm b: cid 3 already belongs to vm a" },
+		{ "[vm a]\ncid=3\nroot=/r\n[vm a]\ncid=4\nroot=/s\n", "t.conf:4: vm a: defined twice" },
 		{ "[vm a]\ncid=3\nroot=/r\nrequire_proof = yes\n",
-		  "line 1: vm a: require_proof without a secret_file" },
+		  "t.conf:1: vm a: require_proof without a secret_file" },
 		{ "[vm a]\nuds=/run/a\nroot=/r\nrequire_proof=yes\nsecret_file=/s\n",
-		  "line 1: vm a: require_proof needs the guest's cid (the proof names it)" },
+		  "t.conf:1: vm a: require_proof needs the guest's cid (the proof names it)" },
 		{ "[vm a]\ncid=3\nroot=/r\nbytes_avg=10\nbytes_peak=5\n",
-		  "line 1: vm a: bytes peak is below bytes average" },
-		{ "[vm a]\ncid=3\nroot=/r\nops_avg=1Q\n", "line 4: ops_avg: not a size: \"1Q\"" },
-		{ "[vm a]\naccess = rx\n", "line 2: access: want ro or rw, got \"rx\"" },
-		{ "[vm a/b]\n", "line 1: vm name \"a/b\": want 1..63 of [A-Za-z0-9._-]" },
-		{ "[host a]\n", "line 1: want a section header \"[vm NAME]\"" },
-		{ "[vm a]\nkey_id = abc\n", "line 2: key_id: want 1..64 bytes in hex" },
-		{ "[vm a]\nmax_fds = 2\n", "line 2: max_fds: want a number >= 8, got \"2\"" },
-		{ "msize_max = 1K\n", "line 1: msize_max: want 8K..16M, got \"1K\"" },
-		{ "[vm a]\ncid\n", "line 2: want \"key = value\"" },
+		  "t.conf:1: vm a: bytes peak is below bytes average" },
+		{ "[vm a]\ncid=3\nroot=/r\nops_avg=1Q\n", "t.conf:4: ops_avg: not a size: \"1Q\"" },
+		{ "[vm a]\naccess = rx\n", "t.conf:2: access: want ro or rw, got \"rx\"" },
+		{ "[vm a/b]\n", "t.conf:1: vm name \"a/b\": want 1..63 of [A-Za-z0-9._-]" },
+		{ "[host a]\n", "t.conf:1: want a section header \"[vm NAME]\"" },
+		{ "[vm a]\nkey_id = abc\n", "t.conf:2: key_id: want 1..64 bytes in hex" },
+		{ "[vm a]\nmax_fds = 2\n", "t.conf:2: max_fds: want a number >= 8, got \"2\"" },
+		{ "msize_max = 1K\n", "t.conf:1: msize_max: want 8K..16M, got \"1K\"" },
+		{ "[vm a]\ncid\n", "t.conf:2: expected 'key = value', got 'cid'" },
+		{ "[vm a]\ncid = 2\n", "t.conf:2: cid: 2 is reserved (0 hypervisor, 1 loopback, 2 host): no guest has it" },
+		{ "[vm a]\ncid = 0\n", "t.conf:2: cid: 0 is reserved (0 hypervisor, 1 loopback, 2 host): no guest has it" },
+		{ "[vm a]\ncid = 1\n", "t.conf:2: cid: 1 is the local (loopback) CID; set loopback_cid = yes before the [vm] sections to serve guests on this host's own loopback (tests only)" },
+		{ "loopback_cid = yes\n[vm a]\ncid = 0\n", "t.conf:3: cid: 0 is reserved (0 hypervisor, 1 loopback, 2 host): no guest has it" },
+		{ "[vm a]\nsquash_uid = 0\n", "t.conf:2: squash_uid: 0 would make every guest user root on the host" },
+		{ "[vm a]\nsquash_gid = 0\n", "t.conf:2: squash_gid: 0 would make every guest user root on the host" },
+		{ "frame_timeout = 0\n", "t.conf:1: frame_timeout: want 1..3600 seconds, got \"0\"" },
+		{ "msize_max = 1M\n[vm a]\ncid=3\nroot=/r\nmax_mem = 1M\n",
+		  "t.conf:2: vm a: max_mem 1048576 cannot hold one connection (2117825 bytes at msize_max 1048576)" },
+		{ "[vm a]\ncid=3 # the guest\nroot=/r#1\nbogus = x # y\n", "t.conf:4: unknown setting \"bogus\" in a [vm] section" },
+		{ "[vm a\n", "t.conf:1: a section header must end with ']'" },
+		{ "= 3\n", "t.conf:1: missing key before '='" },
 	};
 	uint64_t v = 0;
 	size_t i;
@@ -240,7 +331,7 @@ static void test_config(void)
 		check(!strcmp(got, bad[i].want), "config error: %s%s%s", bad[i].want,
 		      strcmp(got, bad[i].want) ? " -- got: " : "", strcmp(got, bad[i].want) ? got : "");
 	}
-	check(!conf_parse("# c\nport = 1024\nvsock = no\ncontrol = /run/x.ctl\n"
+	check(!conf_parse("t.conf", "# c\nport = 1024\nvsock = no\ncontrol = /run/x.ctl\n"
 			  "[vm one]  # tenant A\ncid = 3\nuds = /run/one.sock\nroot = /tmp\n"
 			  "access = rw\nuid_map = squash\nsquash_uid = 1000\nsquash_gid = 100\n"
 			  "bytes_avg = 10M\nbytes_peak = 20M\nbytes_burst = 64M\nops_avg = 1000\n"
@@ -253,16 +344,13 @@ static void test_config(void)
 	      conf_vm_by_cid(c, 3) == &c->vms[0] && conf_vm_by_uds(c, "/run/one.sock") &&
 	      !conf_vm_by_cid(c, 4), "a full config parses");
 	conf_free(c);
-	check(!conf_parse("[vm a]\ncid=3\nroot=/tmp\n", &c, err, sizeof(err)) && c->vms[0].ro,
+	check(!conf_parse("t.conf", "[vm a]\ncid=3\nroot=/tmp\n", &c, err, sizeof(err)) && c->vms[0].ro,
 	      "access defaults to read-only");
 	conf_free(c);
-	check(!conf_parse("[vm a]\ncid=3\nroot=/\n[vm b]\ncid=4\nroot=/tmp\n", &c, err, sizeof(err)) &&
-	      conf_validate(c, err, sizeof(err)) == -EINVAL &&
-	      strstr(err, "lies inside the root / of vm a"), "nested tenant roots are refused");
-	conf_free(c);
-	check(!conf_parse("[vm a]\ncid=3\nroot=/nonexistent-veil\n", &c, err, sizeof(err)) &&
+	check(!conf_parse("t.conf", "[vm a]\ncid=3\nroot=/nonexistent-veil\n", &c, err, sizeof(err)) &&
 	      conf_validate(c, err, sizeof(err)) == -EINVAL, "a missing root is refused");
 	conf_free(c);
+	test_config_files();
 	check(!conf_parse_size("16M", &v) && v == 16 << 20 && conf_parse_size("-1", &v) &&
 	      conf_parse_size("99999999999T", &v), "sizes with suffixes; overflow refused");
 }

@@ -46,7 +46,9 @@ static void write_conf(const char *vm1_access, const char *vm1_extra)
 {
 	FILE *f = fopen(BASE "/fsd.conf", "w");
 
+	/* loopback_cid: the guest talks to itself, so every vsock peer is CID 1 */
 	fprintf(f, "vsock = yes\nport = 564\ncontrol = " CTL "\nmsize_max = 512K\n"
+		"loopback_cid = yes\n"
 		"[vm vm1]\nuds = " RUN "/vm1.sock\ncid = 1\nroot = " BASE "/t1\naccess = %s\n%s\n"
 		"[vm vm2]\nuds = " RUN "/vm2.sock\nroot = " BASE "/t2\naccess = ro\n"
 		"[vm vm3]\nuds = " RUN "/vm3.sock\nroot = " BASE "/t3\naccess = rw\n"
@@ -178,7 +180,8 @@ FIXTURE_SETUP(fsd)
 			"echo TOPSECRET > " BASE "/secret && echo one > " BASE "/t1/one && "
 			"echo two > " BASE "/t2/two && mkdir " BASE "/t2/dir && "
 			"ln -s ../secret " BASE "/t1/rel && ln -s " BASE "/secret " BASE "/t1/abs && "
-			"printf " SECRET " > " BASE "/vm4.secret && chmod 600 " BASE "/vm4.secret"));
+			"printf " SECRET " > " BASE "/vm4.secret && chmod 600 " BASE "/vm4.secret && "
+			"chmod 700 " BASE));	/* the tenant roots' closed parent */
 	write_conf("rw", "");
 	self->pid = start_fsd(0);
 	ASSERT_LT(0, self->pid) TH_LOG("veil-fsd did not come up: %s", BASE "/fsd.log");
@@ -542,7 +545,8 @@ TEST_F(fsd, reload_applies_to_existing_mount)
 	EXPECT_EQ(0, write_file("/mnt/v1/b", "after"));
 	/* a broken config is refused and the old one stays */
 	ASSERT_EQ(0, sh("echo 'bogus = 1' >> " BASE "/fsd.conf"));
-	EXPECT_EQ(0, strncmp(control("reload\n"), "error: line", 11));
+	EXPECT_EQ(0, strncmp(control("reload\n"), "error: " BASE "/fsd.conf:",
+			     strlen("error: " BASE "/fsd.conf:")));
 	EXPECT_EQ(0, write_file("/mnt/v1/c", "still rw"));
 }
 
@@ -704,7 +708,7 @@ TEST_F_TIMEOUT(fsd, kernel_proof_over_vsock, 120)
 	/* One VM: whoever connects over vsock from CID 1 must prove itself. */
 	f = fopen(BASE "/fsd.conf", "w");
 	ASSERT_NE(NULL, f);
-	fprintf(f, "vsock = yes\nport = 564\ncontrol = " CTL "\n"
+	fprintf(f, "vsock = yes\nport = 564\ncontrol = " CTL "\nloopback_cid = yes\n"
 		"[vm vmp]\nuds = " RUN "/vm4.sock\ncid = 1\nroot = " BASE "/t4\n"
 		"access = rw\nrequire_proof = yes\nsecret_file = " BASE "/vm4.secret\n"
 		"key_id = 0a0b\n");
