@@ -143,6 +143,11 @@ int main(int argc, char **argv)
 		fsd_log(LOG_ERR, "%s", err);
 		return 1;
 	}
+	if (check_only && sandbox && sandbox_precheck(conf, conf_path, err, sizeof(err))) {
+		fsd_log(LOG_ERR, "%s", err);
+		conf_free(conf);
+		return 1;
+	}
 	if (check_only) {
 		printf("%s: %zu VMs, configuration OK\n", conf_path, conf->n_vms);
 		conf_free(conf);

@@ -727,24 +727,35 @@ static int build_tree(char *err, size_t len)
 /*
  * A root named through a symbolic link is shown at its real path only;
  * a reload, which resolves the name again inside the sandbox, would not
- * find it.  Refuse it now, with the fix, rather than at the first reload.
+ * find it.  Refuse it at the start (and at -t), with the fix, rather than
+ * at the first reload; the same for relative socket and secret paths.
  */
-static int check_raw_roots(const struct fsd_conf *c, char *err, size_t len)
+int sandbox_precheck(const struct fsd_conf *c, const char *conf_path, char *err, size_t errlen)
 {
 	struct fsd_conf *raw;
 	char n[PATH_MAX];
-	int fd = reader_fetch(), rc = 0;
+	int fd, rc = 0;
 	size_t i;
 
-	if (fd < 0)
-		return fail(err, len, fd, "the configuration reader: %s", strerror(-fd));
+	for (i = 0; i < c->n_vms && !rc; i++) {
+		const struct vm_conf *vm = &c->vms[i];
+
+		if ((vm->uds && norm_path(vm->uds, n, sizeof(n))) ||
+		    (vm->secret_file && norm_path(vm->secret_file, n, sizeof(n))))
+			rc = fail(err, errlen, -EINVAL,
+				  "vm %s: with the sandbox on, uds and secret_file must be absolute paths without \"..\"",
+				  vm->name);
+	}
+	fd = open(conf_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (rc || fd < 0)
+		return rc;
 	raw = parse_raw(fd);
 	close(fd);
 	for (i = 0; raw && i < raw->n_vms && i < c->n_vms && !rc; i++) {
 		const char *r = raw->vms[i].root;
 
 		if (r && (norm_path(r, n, sizeof(n)) || strcmp(n, c->vms[i].root)))
-			rc = fail(err, len, -EINVAL,
+			rc = fail(err, errlen, -EINVAL,
 				  "vm %s: root %s is really %s: with the sandbox on, name it by its real path",
 				  c->vms[i].name, r, c->vms[i].root);
 	}
@@ -771,10 +782,9 @@ int sandbox_enter(const struct fsd_conf *c, const char *conf_path,
 		if (rc)
 			return rc;
 	}
-	if ((rc = vm_paths(c, true, err, errlen)))
-		return rc;
-	if ((rc = reader_start(conf_path, err, errlen)) ||
-	    (rc = check_raw_roots(c, err, errlen)))
+	if ((rc = sandbox_precheck(c, conf_path, err, errlen)) ||
+	    (rc = vm_paths(c, true, err, errlen)) ||
+	    (rc = reader_start(conf_path, err, errlen)))
 		return rc;
 	if ((rc = build_tree(err, errlen)))
 		return rc;

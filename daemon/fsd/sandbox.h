@@ -35,6 +35,14 @@ int sandbox_enter(const struct fsd_conf *c, const char *conf_path,
 bool sandbox_active(void);
 
 /*
+ * What the sandbox asks of a configuration that the server alone does
+ * not: tenant roots named by their real paths (the text of conf_path is
+ * read again for the names as written), absolute socket and secret paths.
+ * 0, or -EINVAL and why.  veil-fsd -t runs it unless --no-sandbox.
+ */
+int sandbox_precheck(const struct fsd_conf *c, const char *conf_path, char *err, size_t errlen);
+
+/*
  * conf_load() of conf_path, through the helper when sandboxed, and the
  * check that every path the new configuration needs is visible (and
  * writable where it must be) inside the sandbox.

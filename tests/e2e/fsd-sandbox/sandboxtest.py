@@ -196,6 +196,11 @@ def main():
     if not os.path.islink(link):
         os.symlink(t1, link)
     write_conf(conf, [("a", link, "rw")])
+    r = subprocess.run([FSD, "-t", "-c", conf], capture_output=True, text=True)
+    ok(r.returncode == 1 and "name it by its real path" in r.stderr,
+       "veil-fsd -t refuses it too: " + r.stderr.strip())
+    r = subprocess.run([FSD, "-t", "--no-sandbox", "-c", conf], capture_output=True, text=True)
+    ok(r.returncode == 0, "and accepts it with --no-sandbox")
     p = start([])
     rc = p.wait(timeout=20) if p.poll() is None else p.returncode
     ok(rc == 1 and "name it by its real path" in log_text(),
