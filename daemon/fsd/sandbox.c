@@ -12,8 +12,8 @@
  *   4. a small tmpfs holding a copy of each ancestor directory (owner
  *      and mode as on the host), put over "/" and chrooted into; works
  *      on an initramfs root as well, where pivot_root cannot;
- *   5. the clones attached at their own paths, a fresh /proc (only the
- *      processes this one may trace), the tmpfs made read-only;
+ *   5. the clones attached at their own paths, this process's own
+ *      directory of a fresh proc as /proc/self, the tmpfs made read-only;
  *   6. capabilities, no_new_privs, seccomp -- for every thread to come,
  *      which is why all this runs before the first connection thread.
  */
@@ -647,10 +647,40 @@ static int skeleton(int mfd, const char *path, char *err, size_t len)
 	return 0;
 }
 
+/*
+ * /proc holds this process's own directory only, as /proc/self (the
+ * reopen through /proc/self/fd) and /proc/PID (what sanitizers read):
+ * no other process is there to be read, written (/proc/PID/mem) or
+ * escaped through (/proc/PID/root).  pid: "/proc/PID".
+ */
+static int own_proc(const char *pid, char *err, size_t len)
+{
+	int self, again, rc = 0;
+
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "subset=pid") &&
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		return fail(err, len, -errno, "sandbox: mounting /proc: %s", strerror(errno));
+	self = open_tree(AT_FDCWD, pid, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	again = open_tree(AT_FDCWD, pid, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (self < 0 || again < 0)
+		rc = fail(err, len, -errno, "sandbox: %s: %s", pid, strerror(errno));
+	if (umount2("/proc", MNT_DETACH) && !rc)
+		rc = fail(err, len, -errno, "sandbox: unmounting /proc: %s", strerror(errno));
+	if (!rc && (move_mount(self, "", AT_FDCWD, "/proc/self", MOVE_MOUNT_F_EMPTY_PATH) ||
+		    move_mount(again, "", AT_FDCWD, pid, MOVE_MOUNT_F_EMPTY_PATH)))
+		rc = fail(err, len, -errno, "sandbox: mounting /proc/self: %s", strerror(errno));
+	if (self >= 0)
+		close(self);
+	if (again >= 0)
+		close(again);
+	return rc;
+}
+
 static int build_tree(char *err, size_t len)
 {
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	int fsfd, mfd = -1, rc = 0;
+	char pid[32];
 	size_t i, j;
 
 	if (unshare(CLONE_NEWNS))
@@ -686,7 +716,9 @@ static int build_tree(char *err, size_t len)
 	close(fsfd);
 	if (rc)
 		return rc;
-	if (mkdirat(mfd, "proc", 0555))
+	snprintf(pid, sizeof(pid), "/proc/%d", (int)getpid());
+	if (mkdirat(mfd, "proc", 0555) || mkdirat(mfd, "proc/self", 0555) ||
+	    mkdirat(mfd, pid + 1, 0555))
 		rc = fail(err, len, -errno, "sandbox: mkdir /proc: %s", strerror(errno));
 	for (i = 0; i < n_views && !rc; i++)
 		rc = skeleton(mfd, views[i].path, err, len);
@@ -714,11 +746,8 @@ static int build_tree(char *err, size_t len)
 	}
 	if (rc)
 		return rc;
-	/* only the processes this one may trace: itself, once the caps are gone */
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "hidepid=ptraceable,subset=pid") &&
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
-		return fail(err, len, -errno, "sandbox: mounting /proc: %s", strerror(errno));
+	if ((rc = own_proc(pid, err, len)))
+		return rc;
 	if (mount_setattr(AT_FDCWD, "/", 0, &ro, sizeof(ro)))
 		return fail(err, len, -errno, "sandbox: read-only root: %s", strerror(errno));
 	return 0;

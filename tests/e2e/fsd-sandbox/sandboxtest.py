@@ -242,8 +242,10 @@ def main():
        "nor /etc, /usr")
     with open(f"/proc/{pid}/mountinfo") as f:
         mnts = sorted(line.split()[4] for line in f)
-    ok(mnts == sorted(["/", "/proc", t1, run, tenants]),
-       f"its mounts: / /proc, the root, the socket directory, --expose: {mnts}")
+    ok(mnts == sorted(["/", "/proc/self", f"/proc/{pid}", t1, run, tenants]),
+       f"its mounts: /, its own /proc directory, the root, the socket directory, --expose: {mnts}")
+    ok(sorted(os.listdir(rootdir + "/proc")) == sorted(["self", str(pid)]),
+       f"its /proc holds itself alone: {sorted(os.listdir(rootdir + '/proc'))}")
     with open(f"/proc/{pid}/mountinfo") as f:
         opts = {line.split()[4]: line.split()[5] for line in f}
     ok(opts["/"].startswith("ro,") and all("nosuid" in o and "nodev" in o for o in opts.values())
