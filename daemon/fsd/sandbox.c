@@ -17,6 +17,7 @@
  *   6. capabilities, no_new_privs, seccomp -- for every thread to come,
  *      which is why all this runs before the first connection thread.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -676,6 +677,31 @@ static int own_proc(const char *pid, char *err, size_t len)
 	return rc;
 }
 
+/*
+ * A directory descriptor inherited from whoever started veil-fsd would
+ * be a way back into the host's tree (openat(fd, "..")): close them all.
+ * veil-fsd itself holds none yet (its listeners and sockets are kept).
+ */
+static void close_inherited_dirs(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	struct stat st;
+
+	while (d && (e = readdir(d))) {
+		int fd = atoi(e->d_name), fl;
+
+		if (fd < 3 || fd == dirfd(d) || (fl = fcntl(fd, F_GETFL)) < 0)
+			continue;
+		if (!(fl & O_PATH) && (fstat(fd, &st) || !S_ISDIR(st.st_mode)))
+			continue;
+		fsd_log(LOG_WARNING, "sandbox: closing inherited descriptor %d (a directory)", fd);
+		close(fd);
+	}
+	if (d)
+		closedir(d);
+}
+
 static int build_tree(char *err, size_t len)
 {
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
@@ -683,6 +709,7 @@ static int build_tree(char *err, size_t len)
 	char pid[32];
 	size_t i, j;
 
+	close_inherited_dirs();
 	if (unshare(CLONE_NEWNS))
 		return fail(err, len, -errno, "unshare(CLONE_NEWNS): %s", strerror(errno));
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))

@@ -128,13 +128,13 @@ def write_conf(path, vms):
     os.rename(tmp, path)  # as an editor or a config manager does
 
 
-def start(args, env=None, log="fsd.log"):
+def start(args, env=None, log="fsd.log", pass_fds=()):
     for f in os.listdir(os.path.join(WORK, "run")):
         os.unlink(os.path.join(WORK, "run", f))
     logf = open(os.path.join(WORK, log), "w")
     p = subprocess.Popen([FSD, "-c", os.path.join(WORK, "fsd.conf"), "-v"] + args,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=logf,
-                         env=env)
+                         env=env, pass_fds=pass_fds)
     logf.close()
     for _ in range(200):
         if os.path.exists(os.path.join(WORK, "run", f"a.sock_{PORT}")) and \
@@ -207,7 +207,9 @@ def main():
        "a tenant root named through a symlink is refused at start-up")
 
     write_conf(conf, [("a", t1, "rw")])
-    p = start(["--expose", tenants])
+    leak = os.open(outside, os.O_RDONLY | os.O_DIRECTORY)
+    p = start(["--expose", tenants], pass_fds=(leak,))
+    os.close(leak)
     pid = p.pid
     if not ok(p.poll() is None, "veil-fsd starts with the sandbox on (default)"):
         print("# " + log_text().replace("\n", "\n# "))
@@ -231,6 +233,9 @@ def main():
     c.close()
 
     # what the process sees
+    held = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    ok(not any(h.startswith(outside) for h in held) and "closing inherited descriptor" in log_text(),
+       "a directory descriptor inherited from the parent is closed before serving")
     rootdir = f"/proc/{pid}/root"
     top = WORK.strip("/").split("/")[0]
     ok(sorted(os.listdir(rootdir)) == sorted(["proc", top]),
