@@ -303,13 +303,13 @@ static int reader_reply(int sock, int status, int fd)
 	return sendmsg(sock, &m, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-/* One answer: a sealed copy of the file's current contents, or an errno. */
+/* One answer: a copy of the file's current contents, or an errno. */
 static void reader_serve_one(int sock, const char *path)
 {
 	static char buf[65536];
 	size_t total = 0;
 	struct stat st;
-	int fd, mfd;
+	int fd, mfd, e = 0;
 	ssize_t n;
 
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -317,9 +317,13 @@ static void reader_serve_one(int sock, const char *path)
 		reader_reply(sock, errno, -1);
 		return;
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st))
+		e = errno;
+	else if (!S_ISREG(st.st_mode))
+		e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+	if (e) {
 		close(fd);
-		reader_reply(sock, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, -1);
+		reader_reply(sock, e, -1);
 		return;
 	}
 	mfd = memfd_create("veil-fsd.conf", MFD_CLOEXEC);
