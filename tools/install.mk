@@ -1,14 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0
 # make install [DESTDIR=...] [KVER=...]: programs, udev rule, systemd
-# units, man pages, and the modules built for $(KVER) under
-# /lib/modules/$(KVER)/updates/veil.  make install-dkms: the module
-# sources under /usr/src/veil-<version> for DKMS, which rebuilds them on
-# every kernel upgrade (registered with dkms when DESTDIR is empty).
+# units, man pages, veil-fsd's example configuration (as
+# /etc/veil/veil-fsd.conf.example, and as /etc/veil/veil-fsd.conf when
+# there is none: an existing configuration is never replaced), and the
+# modules built for $(KVER) under /lib/modules/$(KVER)/updates/veil.
+# make install-dkms: the module sources under /usr/src/veil-<version>
+# for DKMS, which rebuilds them on every kernel upgrade (registered with
+# dkms when DESTDIR is empty).
 # Test programs (stubs, kselftests, veil-mdtool) are never installed.
 INSTALL_PROGS := veilctl veild veil-kmip veil-fsd
 # Only the product's modules; test modules (tests/kselftest/...) never.
 PRODUCT_KOS := veil.ko dm-veil.ko 9pnet_vsock.ko
-INSTALL_UNITS := tools/systemd/veil-attach@.service $(wildcard daemon/*/*.service daemon/*.service tools/systemd/veild.service)
+INSTALL_UNITS := tools/systemd/veil-attach@.service tools/systemd/veil-fsd.service $(wildcard daemon/*/*.service daemon/*.service tools/systemd/veild.service)
 VEIL_PKG_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 DKMS_SRC := $(DESTDIR)/usr/src/veil-$(VEIL_PKG_VERSION)
 SBINDIR ?= /usr/sbin
@@ -24,6 +27,12 @@ install: user
 		$(DESTDIR)$(SBINDIR)/
 	$(Q)install -m 0644 tools/udev/60-veil.rules $(DESTDIR)$(UDEVRULESDIR)/
 	$(Q)install -m 0644 $(INSTALL_UNITS) $(DESTDIR)$(UNITDIR)/
+	$(Q)install -m 0644 daemon/fsd/veil-fsd.conf.example $(DESTDIR)/etc/veil/
+	$(Q)if [ -e $(DESTDIR)/etc/veil/veil-fsd.conf ]; then \
+		echo "kept the existing $(DESTDIR)/etc/veil/veil-fsd.conf"; \
+	else \
+		install -m 0600 daemon/fsd/veil-fsd.conf.example $(DESTDIR)/etc/veil/veil-fsd.conf; \
+	fi
 	$(Q)for m in $(wildcard docs/man/*.[1-8]); do \
 		install -d $(DESTDIR)$(MANDIR)/man$${m##*.}; \
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done

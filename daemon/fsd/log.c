@@ -1,12 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* One logging layer: stderr, "veil-fsd: " and the message; debug with -v. */
+/*
+ * veil-fsd's logging: libveil's one layer (lib/log.h), "veil-fsd: " and
+ * the message on stderr, with the journal's priority prefix under
+ * systemd; debug lines only with -v.
+ */
+#include <pthread.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <syslog.h>
 
 #include "fsd.h"
+#include "log.h"
 
 int fsd_verbose;
+
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+static void log_setup(void)
+{
+	veil_log_open("veil-fsd", 0, LOG_DEBUG);
+}
 
 void fsd_log(int prio, const char *fmt, ...)
 {
@@ -14,11 +26,8 @@ void fsd_log(int prio, const char *fmt, ...)
 
 	if (prio >= LOG_DEBUG && !fsd_verbose)
 		return;
+	pthread_once(&log_once, log_setup);
 	va_start(ap, fmt);
-	flockfile(stderr);
-	fputs("veil-fsd: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
+	veil_vlog(prio, fmt, ap);
 	va_end(ap);
 }

@@ -2,10 +2,11 @@
 /*
  * veil-fsd: the trusted multi-tenant 9P2000.L server for guest VMs.
  *
- *   veil-fsd -c /etc/veil/veil-fsd.conf [-v] [-t]
+ *   veil-fsd -c /etc/veil/veil-fsd.conf [-v] [-t] [--no-sandbox] [--expose DIR]
  *
- * Brings the parts up in order (config, listeners, control socket) and
- * down in reverse; the main thread waits for listeners, the control
+ * Brings the parts up in order (config, listeners, control socket, then
+ * the sandbox, before any connection thread exists) and down in
+ * reverse; the main thread waits for listeners, the control
  * socket and signals (SIGHUP reloads, SIGTERM/SIGINT stop), and each
  * connection runs in a thread of its own.
  */
@@ -25,15 +26,25 @@
 #include "control.h"
 #include "fsd.h"
 #include "listen.h"
+#include "sandbox.h"
+#include "version.h"
+
+#define MAX_EXPOSE	64
 
 static const char *conf_path;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: veil-fsd -c CONFIG [-v] [-t]\n"
-		   "  -c CONFIG  the access table (see veil-fsd(8))\n"
-		   "  -t         check the configuration and exit\n"
-		   "  -v         log each connection and request error\n");
+	fprintf(f, "usage: veil-fsd -c CONFIG [-v] [-t] [--no-sandbox] [--expose DIR]...\n"
+		   "  -c, --config CONFIG  the access table (see veil-fsd(8))\n"
+		   "  -t, --test           check the configuration and exit\n"
+		   "  -v, --verbose        log each connection and request error\n"
+		   "      --expose DIR     show DIR read-write inside the sandbox, so a\n"
+		   "                       reload may add tenant roots or sockets below it\n"
+		   "      --no-sandbox     run with every capability and the host's whole\n"
+		   "                       file tree (not advised; see fsd-admin.md)\n"
+		   "  -h, --help           this text\n"
+		   "      --version        the release and interface versions\n");
 }
 
 /*
@@ -65,7 +76,7 @@ static void fd_limit_check(const struct fsd_conf *c)
 static int reload(char *err, size_t len)
 {
 	struct fsd_conf *c;
-	int rc = conf_load(conf_path, &c, err, len);
+	int rc = sandbox_conf_load(conf_path, &c, err, len);
 
 	if (rc) {
 		fsd_log(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
@@ -84,18 +95,39 @@ static int reload(char *err, size_t len)
 
 int main(int argc, char **argv)
 {
+	enum { OPT_VERSION = 256, OPT_NO_SANDBOX, OPT_EXPOSE };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "expose", required_argument, NULL, OPT_EXPOSE },
+		{ 0 }
+	};
 	struct pollfd pfd[4096 + 2];
 	struct fsd_conf *conf;
-	char err[512];
-	int opt, sfd, check_only = 0, rc = 1;
+	char err[512], *expose[MAX_EXPOSE];
+	int opt, sfd, check_only = 0, sandbox = 1, rc = 1;
+	size_t n_expose = 0;
 	sigset_t mask;
 
-	while ((opt = getopt(argc, argv, "c:tvh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': conf_path = optarg; break;
 		case 't': check_only = 1; break;
 		case 'v': fsd_verbose = 1; break;
 		case 'h': usage(stdout); return 0;
+		case OPT_VERSION: veil_print_version(stdout, "veil-fsd"); return 0;
+		case OPT_NO_SANDBOX: sandbox = 0; break;
+		case OPT_EXPOSE:
+			if (n_expose == MAX_EXPOSE) {
+				fprintf(stderr, "veil-fsd: at most %d --expose directories\n", MAX_EXPOSE);
+				return 2;
+			}
+			expose[n_expose++] = optarg;
+			break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -106,6 +138,11 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (conf_load(conf_path, &conf, err, sizeof(err))) {
 		fsd_log(LOG_ERR, "%s", err);
+		return 1;
+	}
+	if (check_only && sandbox && sandbox_precheck(conf, conf_path, err, sizeof(err))) {
+		fsd_log(LOG_ERR, "%s", err);
+		conf_free(conf);
 		return 1;
 	}
 	if (check_only) {
@@ -139,6 +176,15 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out_listen;
 	}
+	/* still one thread: what the sandbox sets holds for every later one */
+	if (sandbox && sandbox_enter(conf, conf_path, expose, n_expose, err, sizeof(err))) {
+		fsd_log(LOG_ERR, "cannot enter the sandbox: %s (run as root; --no-sandbox turns it off)",
+			err);
+		rc = 1;
+		goto out_control;
+	}
+	if (!sandbox)
+		fsd_log(LOG_WARNING, "running without the sandbox (--no-sandbox)");
 	conf_put(conf);
 	conf = NULL;
 	fsd_log(LOG_INFO, "ready");
@@ -179,6 +225,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+out_control:
 	control_close();
 out_listen:
 	listen_close_all();

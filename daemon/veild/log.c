@@ -1,46 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * veild's one logging layer: to stderr (which systemd puts in the journal)
- * or to syslog.  Never given key bytes: callers log key-ids and lengths.
+ * veild's logging: libveil's one layer (lib/log.h), to stderr (with the
+ * journal's priority prefix under systemd) or to syslog.  Never given
+ * key bytes: callers log key-ids and lengths.
  */
 #include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
+#include "log.h"
 #include "veild.h"
 
-static enum veil_log_dest log_dest = VEIL_LOG_STDERR;
-static bool log_debug_on;
+static bool log_inited;
 
 void vlog_init(enum veil_log_dest dest, bool debug)
 {
-	log_dest = dest;
-	log_debug_on = debug;
-	if (dest == VEIL_LOG_SYSLOG)
-		openlog("veild", LOG_PID, LOG_DAEMON);
+	log_inited = true;
+	veil_log_open("veild", VEIL_LOGF_PID | VEIL_LOGF_LEVEL |
+		      (dest == VEIL_LOG_SYSLOG ? VEIL_LOGF_SYSLOG : 0),
+		      debug ? LOG_DEBUG : LOG_INFO);
 }
 
 void vlog(int prio, const char *fmt, ...)
 {
-	static const char *const names[] = {
-		[LOG_ERR] = "error", [LOG_WARNING] = "warning",
-		[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
-	};
-	char buf[512];
 	va_list ap;
 
-	if (prio == LOG_DEBUG && !log_debug_on)
-		return;
+	if (!log_inited)	/* before the configuration is read */
+		vlog_init(VEIL_LOG_STDERR, false);
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	veil_vlog(prio, fmt, ap);
 	va_end(ap);
-	if (log_dest == VEIL_LOG_SYSLOG) {
-		syslog(prio, "%s", buf);
-		return;
-	}
-	/* one write per line, so lines from threads never interleave */
-	dprintf(STDERR_FILENO, "veild[%d]: %s: %s\n", (int)getpid(),
-		prio < (int)(sizeof(names) / sizeof(names[0])) && names[prio] ?
-		names[prio] : "log", buf);
 }
