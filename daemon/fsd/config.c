@@ -5,7 +5,7 @@
  *   # global settings first (comments and tokens: lib/conf.h)
  *   port = 564
  *   vsock = yes
- *   control = /run/veil-fsd.ctl
+ *   control = /run/veil-fsd/control
  *   msize_max = 1M
  *   frame_timeout = 10
  *   loopback_cid = no
