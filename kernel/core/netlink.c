@@ -121,15 +121,16 @@ too_small:
  * REQUEST, ACK and ECHO, and, for @admin commands, the caller's privilege.
  *
  * GENL_ADMIN_PERM asks for CAP_NET_ADMIN; handing keys to the kernel is a
- * CAP_SYS_ADMIN matter, so both are required.  netlink_capable() checks
- * the task that sends the message, in the initial user namespace; it also
- * checks the credentials the socket was opened with, but only when the
- * message was sent without a destination address (write(), send()).  A
- * sendto()/sendmsg() addressed to the kernel (nl_pid 0), which is how
- * libnl sends, is judged by the sender alone.  So a privileged socket that
- * reaches an unprivileged process (inherited, or passed over a unix
- * socket) gives it nothing, while an unprivileged process's socket used by
- * a privileged one works: what counts is who sends.
+ * CAP_SYS_ADMIN matter, so both are required.  netlink_capable() asks
+ * for the capability in the initial user namespace, always of the task
+ * that sends the message (generic netlink runs in the sender's context),
+ * and of the credentials the socket was opened with only when the message
+ * carries no destination address (write(), send(), sendmsg() without
+ * msg_name).  A sendto()/sendmsg() addressed to the kernel (nl_pid 0),
+ * which is how libnl sends, is judged by the sender alone.  So a socket
+ * opened by a privileged process gives an unprivileged one that comes to
+ * hold it (inherited, or passed over a unix socket) nothing; the sender
+ * must be privileged either way.
  */
 static int veil_nl_check(struct sk_buff *skb, struct genl_info *info,
 			 bool admin)

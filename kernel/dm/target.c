@@ -13,6 +13,8 @@
  *                    "wait forever": every wait is bounded.
  *   allow_discards   pass discards down (off by default, as in dm-crypt:
  *                    discards reveal which blocks are unused).
+ * Numbers (the count, the seconds) are plain decimal digits; a sign, a
+ * space, a prefix or a value out of range refuses the table.
  * <len> may not exceed the data area recorded in the metadata: the device
  * exposes the data area only, never the metadata.
  *
