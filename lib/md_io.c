@@ -45,25 +45,46 @@ static off_t md_copy_offset(u64 lu_sectors, int copy)
 	return (off_t)(veil_md_alt_offset(lu_sectors) * 512);
 }
 
+/*
+ * Read the block of copy @copy into @buf, or say why there is none.  The
+ * primary is read from any LU (a short one zero-padded), so that an LU too
+ * small for metadata that nevertheless carries the magic reads as present
+ * but unusable (unknown), as the kernel reads it, rather than as blank.
+ */
+static int md_read_block(int fd, u64 lu_sectors, int copy, void *buf,
+			 const char **why)
+{
+	u64 avail = lu_sectors * 512;
+	size_t len = avail < VEIL_MD_BLOCK_SIZE ? avail : VEIL_MD_BLOCK_SIZE;
+
+	if (copy == VEIL_MD_COPY_ALTERNATE &&
+	    lu_sectors < 2 * (u64)VEIL_MD_AREA_SECTORS) {
+		*why = "LU too small to hold veil metadata";
+		return -ENODATA;
+	}
+	if (!len) {
+		*why = "empty LU";
+		return -ENODATA;
+	}
+	memset(buf, 0, VEIL_MD_BLOCK_SIZE);
+	return veil_pread_full(fd, buf, len, md_copy_offset(lu_sectors, copy));
+}
+
 int veil_md_read_copies(int fd, u64 lu_sectors, struct veil_md_copies *c)
 {
 	void *buf;
 	int i, err = 0;
 
 	memset(c, 0, sizeof(*c));
-	if (lu_sectors < 2 * (u64)VEIL_MD_AREA_SECTORS) {
-		for (i = 0; i < 2; i++) {
-			c->err[i] = -ENODATA;
-			c->why[i] = "LU too small to hold veil metadata";
-		}
-		c->pick = -ENODATA;
-		return 0;
-	}
 	if (posix_memalign(&buf, MD_IO_ALIGN, VEIL_MD_BLOCK_SIZE))
 		return -ENOMEM;
 	for (i = 0; i < 2; i++) {
-		err = veil_pread_full(fd, buf, VEIL_MD_BLOCK_SIZE,
-				   md_copy_offset(lu_sectors, i));
+		err = md_read_block(fd, lu_sectors, i, buf, &c->why[i]);
+		if (err == -ENODATA) {
+			c->err[i] = err;
+			err = 0;
+			continue;
+		}
 		if (err)
 			break;
 		c->err[i] = veil_md_decode_at(buf, VEIL_MD_BLOCK_SIZE, i,

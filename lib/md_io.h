@@ -26,8 +26,10 @@ int veil_md_dev_sectors(int fd, u64 *lu_sectors);
 /*
  * Read and decode both copies of an LU of @lu_sectors.  Returns -errno only
  * when the device could not be read; a copy that is missing or damaged is
- * reported in c->err[] / c->why[], never as a failure of the call.  An LU
- * too small to hold metadata reads as two -ENODATA copies.
+ * reported in c->err[] / c->why[], never as a failure of the call.  On an
+ * LU too small to hold metadata the alternate reads as -ENODATA and the
+ * primary as what its first block holds: -ENODATA without the magic, and
+ * an error (unusable) with it, as the kernel sees such an LU.
  */
 int veil_md_read_copies(int fd, u64 lu_sectors, struct veil_md_copies *c);
 

@@ -11,6 +11,7 @@
  * message: a push carries the key, and libnl's buffers are ordinary heap.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -135,7 +136,7 @@ static int vgenl_noseq(struct nl_msg *msg, void *arg)
 int vgenl_open(struct vgenl *g, vgenl_req_fn on_req, void *arg)
 {
 	struct timeval tv = { .tv_sec = 5 };
-	int one = 1, fd, r, rcvbuf = VGENL_RCVBUF;
+	int one = 1, fd, r, flags, rcvbuf = VGENL_RCVBUF;
 
 	memset(g, 0, sizeof(*g));
 	g->on_req = on_req;
@@ -153,8 +154,32 @@ int vgenl_open(struct vgenl *g, vgenl_req_fn on_req, void *arg)
 		return -EIO;
 	}
 	fd = nl_socket_get_fd(g->sk);
-	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	/*
+	 * NETLINK_CAP_ACK: an error ack repeats only the header of a request,
+	 * never the key of a refused push (veil.ko also wipes it before
+	 * acking).  NETLINK_EXT_ACK: an ack says why the kernel refused.
+	 * Close-on-exec (libnl opens with SOCK_CLOEXEC; made sure here): a
+	 * program veild starts must not keep the registered socket open, or
+	 * the kernel would not notice when veild is gone and would keep
+	 * posting key requests to a socket nobody answers.
+	 */
+	if (setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one))) {
+		r = -errno;
+		log_err("netlink socket: cannot set NETLINK_CAP_ACK and NETLINK_EXT_ACK: %s",
+			strerror(-r));
+		vgenl_close(g);
+		return r;
+	}
+	flags = fcntl(fd, F_GETFD);
+	if (flags < 0 ||
+	    (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC))) {
+		r = -errno;
+		log_err("netlink socket: cannot make it close-on-exec: %s",
+			strerror(-r));
+		vgenl_close(g);
+		return r;
+	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (on_req &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))

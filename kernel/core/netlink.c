@@ -12,6 +12,21 @@
  * Operations run in parallel (parallel_ops): request.c does its own locking,
  * and a consumer's callback, which runs from a push, then never holds the
  * generic netlink lock that every other family shares.
+ *
+ * A key push is the one message that carries secret bytes, and whatever
+ * refuses it must not send them back: the netlink core answers a refused
+ * request with an ack that repeats the whole request (unless the socket set
+ * NETLINK_CAP_ACK), and frees the request unwiped.  So nothing refuses a
+ * push before its handler runs: the core neither checks its header, nor its
+ * permissions, nor parses its attributes (it is below resv_start_op, has no
+ * core policy, no GENL_ADMIN_PERM, and pre_doit lets it through), and the
+ * handler does all of that itself, then wipes every attribute byte of the
+ * request on every return path.  The ack, built after the handler returns,
+ * repeats zeros.  What the core still turns away before any family sees
+ * it: a sender outside the initial network namespace ("no such family",
+ * the family does not exist there) and a message without NLM_F_REQUEST
+ * (skipped; an ack, if asked for, repeats no payload).  The key daemon
+ * sends from the initial namespace and always sets NLM_F_REQUEST.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,13 +44,27 @@
 #include "request.h"
 
 /* internal_flags of an op */
-#define VEIL_NL_SYS_ADMIN	BIT(0)	/* CAP_SYS_ADMIN, on top of GENL_ADMIN_PERM */
+#define VEIL_NL_ADMIN		BIT(0)	/* CAP_NET_ADMIN and CAP_SYS_ADMIN */
+#define VEIL_NL_SECRET		BIT(1)	/* carries key bytes: the handler checks */
+
+/*
+ * The first command for which the generic netlink core checks the header
+ * and substitutes a reject-everything policy where an op has none.  The
+ * commands below it are checked by veil_nl_check() instead, so that a push
+ * reaches its handler whatever is wrong with it.  A new command that
+ * carries secrets needs this moved above its number.
+ */
+#define VEIL_NL_CORE_CHECKED_FROM	(VEIL_CMD_KEY_PUSH + 1)
 
 /*
  * One policy per command: an attribute a command does not use is rejected
  * rather than ignored (strict validation refuses NLA_UNSPEC entries and
  * anything above VEIL_A_MAX).
  */
+static const struct nla_policy veil_get_info_policy[VEIL_A_MAX + 1] = {
+	/* every entry NLA_UNSPEC: any attribute is refused */
+};
+
 static const struct nla_policy veil_register_policy[VEIL_A_MAX + 1] = {
 	[VEIL_A_ABI_VERSION]	= { .type = NLA_U32 },
 };
@@ -86,20 +115,56 @@ too_small:
 	return -EMSGSIZE;
 }
 
-static int veil_nl_pre_doit(const struct veil_genl_hook_ops *ops,
-			    struct sk_buff *skb, struct genl_info *info)
+/*
+ * What the core checks for commands from VEIL_NL_CORE_CHECKED_FROM on, for
+ * the commands below it: a zero reserved byte, no nlmsg_flags beyond
+ * REQUEST, ACK and ECHO, and, for @admin commands, the caller's privilege.
+ *
+ * GENL_ADMIN_PERM asks for CAP_NET_ADMIN; handing keys to the kernel is a
+ * CAP_SYS_ADMIN matter, so both are required.  netlink_capable() asks
+ * for the capability in the initial user namespace, always of the task
+ * that sends the message (generic netlink runs in the sender's context),
+ * and of the credentials the socket was opened with only when the message
+ * carries no destination address (write(), send(), sendmsg() without
+ * msg_name).  A sendto()/sendmsg() addressed to the kernel (nl_pid 0),
+ * which is how libnl sends, is judged by the sender alone.  So a socket
+ * opened by a privileged process gives an unprivileged one that comes to
+ * hold it (inherited, or passed over a unix socket) nothing; the sender
+ * must be privileged either way.
+ */
+static int veil_nl_check(struct sk_buff *skb, struct genl_info *info,
+			 bool admin)
 {
-	/*
-	 * GENL_ADMIN_PERM already demanded CAP_NET_ADMIN; handing keys to the
-	 * kernel is a CAP_SYS_ADMIN matter.  netlink_capable() checks both the
-	 * task and whoever opened the socket, in the initial user namespace.
-	 */
-	if ((ops->internal_flags & VEIL_NL_SYS_ADMIN) &&
-	    !netlink_capable(skb, CAP_SYS_ADMIN)) {
+	u16 flags = info->nlhdr->nlmsg_flags;
+
+	if (info->genlhdr->reserved) {
+		GENL_SET_ERR_MSG(info, "genlmsghdr.reserved field is not 0");
+		return -EINVAL;
+	}
+	if (flags & ~(NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO)) {
+		GENL_SET_ERR_MSG(info, "ambiguous or reserved bits set in nlmsg_flags");
+		return -EINVAL;
+	}
+	if (!admin)
+		return 0;
+	if (!netlink_capable(skb, CAP_NET_ADMIN)) {
+		GENL_SET_ERR_MSG(info, "CAP_NET_ADMIN required");
+		return -EPERM;
+	}
+	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
 		GENL_SET_ERR_MSG(info, "CAP_SYS_ADMIN required");
 		return -EPERM;
 	}
 	return 0;
+}
+
+static int veil_nl_pre_doit(const struct veil_genl_hook_ops *ops,
+			    struct sk_buff *skb, struct genl_info *info)
+{
+	/* A command carrying secrets checks inside its wiping scope. */
+	if (ops->internal_flags & VEIL_NL_SECRET)
+		return 0;
+	return veil_nl_check(skb, info, ops->internal_flags & VEIL_NL_ADMIN);
 }
 
 static int veil_nl_get_info(struct sk_buff *skb, struct genl_info *info)
@@ -176,16 +241,35 @@ static int veil_nl_answer_attrs(struct genl_info *info, u32 *id)
 	return 0;
 }
 
+/*
+ * The push handler owns the whole request: it checks the header and the
+ * caller, parses the attributes against veil_push_policy itself, and on
+ * every return wipes all attribute bytes of the request (the key wherever
+ * it sits: a repeated VEIL_A_KEY, an attribute of the wrong type, or bytes
+ * the parser never reached).
+ */
 static int veil_nl_key_push(struct sk_buff *skb, struct genl_info *info)
 {
-	struct nlattr *key = info->attrs[VEIL_A_KEY];
-	struct nlattr *key_id = info->attrs[VEIL_A_KEY_ID];
-	struct veil_keyblob *kb;
+	struct nlattr *tb[VEIL_A_MAX + 1];
+	struct veil_keyblob *kb = NULL;
+	struct nlattr *key, *key_id;
 	u32 id;
 	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, VEIL_A_KEY))
-		return -EINVAL;
+	err = veil_nl_check(skb, info, true);
+	if (err)
+		goto out_wipe_msg;
+	err = nlmsg_parse(info->nlhdr, GENL_HDRLEN, tb, VEIL_A_MAX,
+			  veil_push_policy, info->extack);
+	if (err)
+		goto out_wipe_msg;
+	info->attrs = tb;
+	if (GENL_REQ_ATTR_CHECK(info, VEIL_A_KEY)) {
+		err = -EINVAL;
+		goto out_wipe_msg;
+	}
+	key = tb[VEIL_A_KEY];
+	key_id = tb[VEIL_A_KEY_ID];
 
 	kb = kzalloc(sizeof(*kb), GFP_KERNEL);
 	if (!kb) {
@@ -200,9 +284,8 @@ static int veil_nl_key_push(struct sk_buff *skb, struct genl_info *info)
 	}
 	kb->key_len = nla_len(key);
 	memcpy(kb->key, nla_data(key), kb->key_len);
-	if (info->attrs[VEIL_A_CIPHER])
-		nla_strscpy(kb->cipher, info->attrs[VEIL_A_CIPHER],
-			    sizeof(kb->cipher));
+	if (tb[VEIL_A_CIPHER])
+		nla_strscpy(kb->cipher, tb[VEIL_A_CIPHER], sizeof(kb->cipher));
 
 	err = veil_nl_answer_attrs(info, &id);
 	if (err)
@@ -213,10 +296,12 @@ out_free:
 	kfree_sensitive(kb);
 out_wipe_msg:
 	/*
-	 * The request message is ours until we return; do not leave the key
-	 * in freed memory, nor echo it in an error ack.
+	 * The request is ours until we return: leave no key in memory the
+	 * skb frees, and none in the error ack, which repeats the request.
 	 */
-	memzero_explicit(nla_data(key), nla_len(key));
+	memzero_explicit(genlmsg_data(info->genlhdr),
+			 genlmsg_len(info->genlhdr));
+	info->attrs = NULL;
 	return err;
 }
 
@@ -267,42 +352,49 @@ static const struct genl_ops veil_nl_ops[] = {
 	{
 		.cmd = VEIL_CMD_GET_INFO,
 		.doit = veil_nl_get_info,
-		/* no policy: any attribute is refused */
+		.policy = veil_get_info_policy,
+		.maxattr = VEIL_A_MAX,
 	}, {
 		.cmd = VEIL_CMD_REGISTER,
 		.doit = veil_nl_register,
 		.policy = veil_register_policy,
 		.maxattr = VEIL_A_MAX,
 		.flags = GENL_ADMIN_PERM,
-		.internal_flags = VEIL_NL_SYS_ADMIN,
+		.internal_flags = VEIL_NL_ADMIN,
 	}, {
+		/*
+		 * No policy, no maxattr, no GENL_ADMIN_PERM: the core must
+		 * not refuse a push (see the top of this file); the handler
+		 * applies veil_push_policy and the privilege check itself.
+		 */
 		.cmd = VEIL_CMD_KEY_PUSH,
 		.doit = veil_nl_key_push,
-		.policy = veil_push_policy,
-		.maxattr = VEIL_A_MAX,
-		.flags = GENL_ADMIN_PERM,
-		.internal_flags = VEIL_NL_SYS_ADMIN,
+		.internal_flags = VEIL_NL_ADMIN | VEIL_NL_SECRET,
 	}, {
 		.cmd = VEIL_CMD_KEY_FAIL,
 		.doit = veil_nl_key_fail,
 		.policy = veil_fail_policy,
 		.maxattr = VEIL_A_MAX,
 		.flags = GENL_ADMIN_PERM,
-		.internal_flags = VEIL_NL_SYS_ADMIN,
+		.internal_flags = VEIL_NL_ADMIN,
 	},
 };
 
 static struct genl_family veil_nl_family __ro_after_init = {
 	.name = VEIL_GENL_NAME,
 	.version = VEIL_GENL_VERSION,
-	.maxattr = VEIL_A_MAX,
+	/*
+	 * No family-wide maxattr: the core would parse a push with it.
+	 * Every other op names its own policy and maxattr.
+	 */
+	.maxattr = 0,
 	.module = THIS_MODULE,
 	.netnsok = false,
 	.parallel_ops = true,
 	.pre_doit = veil_nl_pre_doit,
 	.ops = veil_nl_ops,
 	.n_ops = ARRAY_SIZE(veil_nl_ops),
-	/* resv_start_op 0: strict header and attribute checks for every op */
+	.resv_start_op = VEIL_NL_CORE_CHECKED_FROM,
 };
 
 static int veil_nl_notify(struct notifier_block *nb, unsigned long event,

@@ -13,6 +13,8 @@
  *                    "wait forever": every wait is bounded.
  *   allow_discards   pass discards down (off by default, as in dm-crypt:
  *                    discards reveal which blocks are unused).
+ * Numbers (the count, the seconds) are plain decimal digits; a sign, a
+ * space, a prefix or a value out of range refuses the table.
  * <len> may not exceed the data area recorded in the metadata: the device
  * exposes the data area only, never the metadata.
  *
@@ -42,6 +44,7 @@
  *   "retry"     ask for the key again (no-key or waiting-for-key).
  */
 #include <linux/blkdev.h>
+#include <linux/kstrtox.h>
 #include <linux/module.h>
 
 #include "dm-veil.h"
@@ -198,31 +201,47 @@ static void veil_dtr(struct dm_target *ti)
 	ti->private = NULL;
 }
 
+/*
+ * A table number: decimal digits only, within @min..@max.  No sign, no
+ * spaces (an escaped "\ " reaches us inside the argument), no base prefix,
+ * and nothing that wraps: sscanf("%u") and dm_read_arg() reduce 2^32 + 1
+ * to 1, kstrtouint() refuses it.
+ */
+static int veil_parse_uint(const char *s, unsigned int min, unsigned int max,
+			   unsigned int *out)
+{
+	unsigned int v;
+
+	if (!*s || s[strspn(s, "0123456789")] != '\0')
+		return -EINVAL;
+	if (kstrtouint(s, 10, &v) || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
 {
-	static const struct dm_arg _args[] = {
-		{0, 2, "Invalid number of optional arguments"},
-	};
 	struct dm_target *ti = vc->ti;
 	unsigned int n;
 	const char *arg;
-	char dummy;
-	int r;
 
 	if (!as->argc)
 		return 0;	/* no optional arguments */
-	r = dm_read_arg_group(_args, as, &n, &ti->error);
-	if (r)
-		return r;
+	/* The count as dm_read_arg_group() reads it, minus the wrap. */
+	arg = dm_shift_arg(as);
+	if (veil_parse_uint(arg, 0, 2, &n) || n > as->argc) {
+		ti->error = "Invalid number of optional arguments";
+		return -EINVAL;
+	}
 	while (n--) {
 		arg = dm_shift_arg(as);
 		if (!strcasecmp(arg, "allow_discards") && !vc->allow_discards) {
 			vc->allow_discards = true;
 		} else if (!strncasecmp(arg, "key_timeout:", 12) &&
 			   !vc->key_timeout_set) {
-			if (sscanf(arg + 12, "%u%c", &vc->key_timeout,
-				   &dummy) != 1 || !vc->key_timeout ||
-			    vc->key_timeout > VEIL_KEY_TIMEOUT_MAX) {
+			if (veil_parse_uint(arg + 12, 1, VEIL_KEY_TIMEOUT_MAX,
+					    &vc->key_timeout)) {
 				ti->error = "key_timeout must be 1 to 600 seconds";
 				return -EINVAL;
 			}

@@ -4,15 +4,19 @@
  * dm-veil status line parser, hex and time arguments, names, exit codes
  * by state, and the JSON writer -- whose output is also handed to
  * python3's json module when python3 is on the PATH, so "valid JSON" is
- * checked by an independent parser.  TAP with a kselftest "# Totals" line.
+ * checked by an independent parser.  Also how the metadata reader that
+ * attach, probe and encrypt share classifies LUs too small for metadata.
+ * TAP with a kselftest "# Totals" line.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "md_io.h"
 #include "veilctl.h"
 #include "tap.h"
 
@@ -174,6 +178,85 @@ static void test_json(void)
 	unlink(path);
 }
 
+/*
+ * An image file of @lu sectors whose first block is @blk (or zeros): what
+ * the metadata reader makes of it.  Returns veil_md_read_copies()'s result.
+ */
+static int read_small(const void *blk, u64 lu, struct veil_md_copies *c)
+{
+	char path[] = "/tmp/veil-test-small-XXXXXX";
+	int fd = mkstemp(path), r = -EIO;
+
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (ftruncate(fd, (off_t)(lu * 512)))
+		goto out;
+	if (blk && lu * 512 >= VEIL_MD_BLOCK_SIZE &&
+	    pwrite(fd, blk, VEIL_MD_BLOCK_SIZE, 0) != VEIL_MD_BLOCK_SIZE)
+		goto out;
+	if (blk && lu * 512 < VEIL_MD_BLOCK_SIZE &&
+	    pwrite(fd, blk, lu * 512, 0) != (ssize_t)(lu * 512))
+		goto out;
+	r = veil_md_read_copies(fd, lu, c);
+out:
+	close(fd);
+	return r;
+}
+
+/*
+ * docs/format.md section 5: neither copy usable, and a block carries the
+ * magic: "unknown" (veilctl exit 6), not "no metadata" (exit 5) -- also on
+ * an LU too small for both copies, which is how dm-veil reads it.
+ */
+static void test_small_lu(void)
+{
+	static const u64 sizes[] = { 2 * VEIL_MD_AREA_SECTORS - 8, 2048, 9, 8, 1 };
+	struct veil_md_copies *c = calloc(1, sizeof(*c));
+	struct veil_md *md = calloc(1, sizeof(*md));
+	static char blk[VEIL_MD_BLOCK_SIZE] __attribute__((aligned(4096)));
+	const char *why = "";
+	unsigned int i;
+	int r;
+
+	if (!check(c && md, "small LU: allocations"))
+		goto out;
+	/* a valid primary copy of a 16 MiB LU, then cut down */
+	r = veil_md_init(md, 32768, 512, &why);
+	md->key_id_len = 16;
+	memset(md->key_id, 0xa5, 16);
+	md->key_bytes = 64;
+	snprintf(md->cipher, sizeof(md->cipher), "aes-xts-plain64");
+	md->copy = VEIL_MD_COPY_PRIMARY;
+	md->seqno = 1;
+	if (!check(!r && !veil_md_encode(md, blk, sizeof(blk), &why),
+		   "small LU: encode a primary copy (%s)", why))
+		goto out;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		r = read_small(blk, sizes[i], c);
+		check(!r && c->pick < 0 && c->pick != -ENODATA &&
+		      c->err[VEIL_MD_COPY_PRIMARY] != -ENODATA,
+		      "small LU of %llu sectors with the magic: present but unusable (read %d, pick %d, primary: %s)",
+		      (unsigned long long)sizes[i], r, c->pick,
+		      c->why[0] ? c->why[0] : "-");
+		r = read_small(NULL, sizes[i], c);
+		check(!r && c->pick == -ENODATA,
+		      "small LU of %llu sectors, blank: no metadata (read %d, pick %d)",
+		      (unsigned long long)sizes[i], r, c->pick);
+	}
+	r = read_small(NULL, 0, c);
+	check(!r && c->pick == -ENODATA, "empty LU: no metadata (read %d, pick %d)",
+	      r, c->pick);
+	/* the full-size LU itself still reads as valid metadata */
+	r = read_small(blk, 32768, c);
+	check(!r && c->pick == VEIL_MD_COPY_PRIMARY,
+	      "16 MiB LU with only the primary: the primary is used (pick %d)",
+	      c->pick);
+out:
+	free(c);
+	free(md);
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -181,5 +264,6 @@ int main(void)
 	test_args();
 	test_exit_codes();
 	test_json();
+	test_small_lu();
 	return tap_done();
 }

@@ -11,6 +11,10 @@ tests need (with their dependencies, decompressed on the host), the project's
 modules under /lib/modules/$KVER/extra, project binaries from build/bin, extra
 host binaries a suite asks for, and every shared library they link.
 
+Runtime unix sockets (the QEMU monitor) live in a short private directory
+under /tmp, so the checkout may lie under a path of any length; if QEMU
+cannot start, its own error is reported (exit 4).
+
 The guest's verdict travels over a second serial port (ttyS1) that only the
 guest's /init writes, tagged with a per-run nonce; the console (ttyS0) is
 streamed to stdout and kept under build/vm/logs.  A kernel BUG/WARNING/Oops,
@@ -282,10 +286,32 @@ def build_initramfs(kver, workdir, extra_bins=(), extra_modules=(), files=()):
 
 # ------------------------------------------------------------------- boot ---
 
+# A unix socket's path must fit sockaddr_un.sun_path (108 bytes with its NUL).
+SUN_PATH_MAX = 107
+
+
+def runtime_dir():
+    """A short private directory for the guest's unix sockets.
+
+    The checkout (and so build/) may lie under any path, and a unix socket
+    path longer than SUN_PATH_MAX cannot be bound: QEMU refuses to start.
+    """
+    base = "/tmp" if os.access("/tmp", os.W_OK | os.X_OK) else tempfile.gettempdir()
+    d = tempfile.mkdtemp(prefix="veilvm-", dir=base)
+    os.chmod(d, 0o700)
+    if len(os.path.join(d, "monitor.sock")) > SUN_PATH_MAX:
+        shutil.rmtree(d, ignore_errors=True)
+        die(f"temporary directory {d} too long for a unix socket path: set TMPDIR to a short path")
+    return d
+
+
 class Guest:
-    def __init__(self, args, workdir):
+    def __init__(self, args, workdir, rundir):
         self.args = args
         self.workdir = workdir
+        # QEMU's monitor lives in rundir whatever --monitor said; hooks
+        # that name the --monitor path get this one instead.
+        self.monitor = os.path.join(rundir, "monitor.sock") if args.monitor else None
         self.nonce = secrets.token_hex(8)
         self.result_path = os.path.join(workdir, "result.txt")
         self.hooks = {}
@@ -304,7 +330,7 @@ class Guest:
                "-append", append,
                "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
                "-serial", "file:" + self.result_path]
-        cmd += ["-monitor", f"unix:{a.monitor},server=on,wait=off"] if a.monitor else ["-monitor", "none"]
+        cmd += ["-monitor", f"unix:{self.monitor},server=on,wait=off"] if self.monitor else ["-monitor", "none"]
         for i, d in enumerate(a.disk or []):
             path, _, opts = d.partition(",")
             ro = ",readonly=on" if "ro" in opts.split(",") else ""
@@ -362,17 +388,32 @@ class Guest:
                     self.run_hook(m.group(1), logf)
         if timed_out or proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        qemu_rc = proc.wait()
         if buf:
             lines.append(buf.decode("utf-8", "replace"))
             logf.write(lines[-1] + "\n")
         elapsed = time.monotonic() - t0
         logf.close()
+        if not timed_out and booted is None and qemu_rc != 0:
+            return self.qemu_failed(lines, qemu_rc)
         return self.verdict(lines, timed_out, booted, ready, elapsed)
+
+    def qemu_failed(self, lines, rc):
+        """QEMU exited before the guest booted: say what QEMU said."""
+        said = [l.strip() for l in lines if l.strip()
+                and not l.startswith("[") and not SPLAT_RE.search(l)]
+        qemu = [l for l in said if l.startswith("qemu")] or said[-5:]
+        log(f"{self.args.kver}: QEMU failed to start (exit {rc}): "
+            + (" / ".join(qemu) if qemu else "no message") + f" (log {self.args.log})")
+        return EXIT_INFRA
 
     def run_hook(self, tag, logf):
         cmd = self.hooks[tag]
-        r = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=60)
+        env = dict(os.environ)
+        if self.monitor:
+            cmd = cmd.replace(self.args.monitor, self.monitor)
+            env["VEILVM_MONITOR"] = self.monitor
+        r = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=60, env=env)
         msg = f"hook {tag}: rc={r.returncode} {r.stdout.strip()} {r.stderr.strip()}"
         logf.write("veilvm: " + msg + "\n")
         log(msg)
@@ -428,11 +469,13 @@ def boot(args, job_text, extra_bins=(), extra_files=()):
         # Unnamed guests get the pid too, so guests run at once keep apart.
         name = args.name or f"guest-{os.getpid()}"
         args.log = os.path.join(VMDIR, "logs", f"{name}-{args.kver}.log")
-    guest = Guest(args, workdir)
+    rundir = runtime_dir()
+    guest = Guest(args, workdir, rundir)
     try:
         return guest.run(kernel, initrd)
     finally:
         args.console_lines = getattr(guest, "lines", [])
+        shutil.rmtree(rundir, ignore_errors=True)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -585,7 +628,10 @@ def main():
         p.add_argument("--disk", action="append", help="IMG[,ro]: a virtio-blk disk (repeatable)")
         p.add_argument("--fwd", action="append",
                        help="GUESTPORT=HOSTPORT: guest 10.0.2.100:GUESTPORT reaches host 127.0.0.1:HOSTPORT")
-        p.add_argument("--monitor", help="HMP monitor on this unix socket (for device_add hot-plug)")
+        p.add_argument("--monitor", metavar="NAME",
+                       help="HMP monitor (for device_add hot-plug) on a unix socket in a short private "
+                            "directory; NAME in a --hook command stands for its path, also given to "
+                            "hooks as $VEILVM_MONITOR")
         p.add_argument("--hook", action="append",
                        help="TAG=CMD: run CMD on the host when the guest prints 'VEIL-HOST TAG'")
         p.add_argument("--module", action="append", help="extra kernel module to include")

@@ -80,6 +80,10 @@
  *
  * Strict policies: every attribute has a fixed type and length bound; unknown
  * attributes, and attributes the command does not take, are rejected.
+ * A refused KEY_PUSH never returns its key: veil.ko wipes the request's
+ * attributes before the error ack is built, so an ack that repeats the
+ * request (a socket without NETLINK_CAP_ACK) repeats zeros.  A daemon
+ * should still set NETLINK_CAP_ACK (and NETLINK_EXT_ACK for the reason).
  *
  * ---------------------------------------------------------------------------
  * On-disk metadata of an eVLU (format version VEIL_MD_VERSION)

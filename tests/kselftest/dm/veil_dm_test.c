@@ -600,6 +600,109 @@ TEST_F(dm, table_round_trip)
 	EXPECT_STREQ(want, out);
 }
 
+/* How many kernel log lines contain @what (fixed string). */
+static int dmesg_count(const char *what)
+{
+	char out[32];
+
+	if (sh_out(out, sizeof(out), "dmesg | grep -c -F -e '%s'", what) > 1)
+		return -1;
+	return atoi(out);
+}
+
+/*
+ * Every number in a table line is read whole: what does not fit in 32 bits
+ * is refused, never reduced modulo 2^32 (or 2^64) into the valid range, and
+ * so are signs, spaces and base prefixes.  The optional-argument count is a
+ * number too.  Each refusal says why.
+ */
+TEST_F(dm, numbers_never_wrap)
+{
+	static const struct {
+		const char *args;
+		const char *why;
+	} bad[] = {
+		{ "1 key_timeout:4294967297", "key_timeout must be 1 to 600 seconds" },
+		{ "1 key_timeout:4294967896", "key_timeout must be 1 to 600 seconds" },
+		{ "1 key_timeout:18446744073709551621", "key_timeout must be 1 to 600 seconds" },
+		{ "1 key_timeout:99999999999999999999999999", "key_timeout must be 1 to 600 seconds" },
+		{ "1 key_timeout:-1", "key_timeout must be 1 to 600 seconds" },
+		{ "1 key_timeout:-4294967295", "key_timeout must be 1 to 600 seconds" },
+		{ "1 key_timeout:+5", "key_timeout must be 1 to 600 seconds" },
+		{ "1 key_timeout:\\ 5", "key_timeout must be 1 to 600 seconds" },
+		{ "1 key_timeout:5\\ ", "key_timeout must be 1 to 600 seconds" },
+		{ "1 key_timeout:0x10", "key_timeout must be 1 to 600 seconds" },
+		{ "1 key_timeout:", "key_timeout must be 1 to 600 seconds" },
+		{ "4294967297 allow_discards", "Invalid number of optional arguments" },
+		{ "4294967298 allow_discards key_timeout:5", "Invalid number of optional arguments" },
+		{ "18446744073709551617 allow_discards", "Invalid number of optional arguments" },
+		{ "-1 allow_discards", "Invalid number of optional arguments" },
+		{ "+1 allow_discards", "Invalid number of optional arguments" },
+		{ "\\ 1 allow_discards", "Invalid number of optional arguments" },
+		{ "3 allow_discards key_timeout:5 x", "Invalid number of optional arguments" },
+	};
+	static const char *const good[] = { "1", "600", "60" };
+	char table[256], out[512], want[256];
+	struct stat st;
+	unsigned int i;
+	int before;
+
+	ASSERT_EQ(0, format(NULL, 512, NULL));
+	ASSERT_EQ(0, stat(RAM, &st));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(table, sizeof(table), "%s %s", self->table, bad[i].args);
+		before = dmesg_count(bad[i].why);
+		EXPECT_NE(0, dm_create(table)) {
+			sh_out(out, sizeof(out), "dmsetup table " DMNAME);
+			TH_LOG("accepted: %s (table now: %s)", table, out);
+		}
+		EXPECT_EQ(before + 1, dmesg_count(bad[i].why)) {
+			TH_LOG("'%s' refused without saying '%s'", table, bad[i].why);
+		}
+		dm_remove();
+	}
+
+	/* Valid values are kept as given: TABLE status shows them again. */
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(table, sizeof(table), "%s 1 key_timeout:%s",
+			 self->table, good[i]);
+		ASSERT_EQ(0, dm_create(table)) TH_LOG("refused: %s", table);
+		ASSERT_EQ(0, sh_out(out, sizeof(out), "dmsetup table " DMNAME));
+		snprintf(want, sizeof(want), "0 %llu veil %u:%u 1 key_timeout:%s\n",
+			 self->data, major(st.st_rdev), minor(st.st_rdev), good[i]);
+		EXPECT_STREQ(want, out);
+		dm_remove();
+	}
+}
+
+/*
+ * Messages take no numeric argument; a number, sign or extra word after a
+ * message is refused rather than read, and changes nothing.
+ */
+TEST_F(dm, messages_take_no_numbers)
+{
+	static const char *const bad[] = {
+		"retry 4294967297", "update 1", "wipe_key 0", "update +1",
+		"retry 18446744073709551617", "update\\ 1", "4294967297",
+		"key_timeout:5", "update update",
+	};
+	char before[512], after[512];
+	unsigned int i;
+
+	ASSERT_EQ(0, format(NULL, 512, NULL));
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_EQ(0, sh_out(before, sizeof(before), "dmsetup table " DMNAME
+			    "; dmsetup status " DMNAME));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_NE(0, dm_msg(bad[i])) TH_LOG("accepted: %s", bad[i]);
+	}
+	EXPECT_EQ(0, sh("dmesg | grep -q 'unrecognised message (expected update, wipe_key or retry)'"));
+	ASSERT_EQ(0, sh_out(after, sizeof(after), "dmsetup table " DMNAME
+			    "; dmsetup status " DMNAME));
+	EXPECT_STREQ(before, after);
+	EXPECT_EQ(0, dm_msg("update"));
+}
+
 /* Valid metadata without a key-id: pass through over the data area. */
 TEST_F(dm, unencrypted_pass_through)
 {

@@ -74,7 +74,8 @@ static bool has(const char *s)
 static void cleanup(void)
 {
 	sh("for p in /tmp/stub.pid /tmp/holder.pid; do [ -f $p ] && kill $(cat $p) 2>/dev/null; rm -f $p; done; sleep 0.2");
-	sh("umount /mnt 2>/dev/null; losetup -d /dev/loop0 2>/dev/null");
+	sh("umount /mnt 2>/dev/null; losetup -d /dev/loop0 2>/dev/null; losetup -d /dev/loop1 2>/dev/null");
+	sh("rm -f /tmp/big.img /tmp/small.img");
 	sh("for d in $(dmsetup ls 2>/dev/null | cut -f1); do dmsetup remove $d; done 2>/dev/null");
 	sh("for d in /dev/ram0 /dev/ram1 /dev/ram2; do dd if=/dev/zero of=$d bs=1M count=2 2>/dev/null;"
 	   " dd if=/dev/zero of=$d bs=1M seek=14 count=2 2>/dev/null; done");
@@ -230,6 +231,35 @@ TEST_F(vc, bad_metadata)
 	ASSERT_EQ(0, sh("veil-mdtool corrupt /dev/ram0 primary csum >/dev/null && veil-mdtool corrupt /dev/ram0 alternate csum >/dev/null"));
 	ASSERT_EQ(BADMD, run("veilctl update veil-ram0"));
 	EXPECT_TRUE(has("metadata unusable"));
+}
+
+/*
+ * An LU too small for the two metadata areas that nevertheless carries
+ * veil metadata: "unknown" (metadata present but unusable, exit 6), as
+ * docs/format.md section 5 says and dm-veil reads it; blank, the same LU
+ * is not an eVLU (exit 5).
+ */
+TEST_F(vc, small_lu_with_metadata)
+{
+	ASSERT_EQ(0, sh("truncate -s 16M /tmp/big.img && veil-mdtool format /tmp/big.img --key-id " K1 " >/dev/null"));
+	ASSERT_EQ(0, sh("truncate -s 1M /tmp/small.img && dd if=/tmp/big.img of=/tmp/small.img bs=4096 count=1 conv=notrunc 2>/dev/null"));
+	ASSERT_EQ(0, sh("[ -e /dev/loop1 ] || mknod /dev/loop1 b 7 1; losetup /dev/loop1 /tmp/small.img"));
+	ASSERT_EQ(BADMD, run("veilctl attach /dev/loop1"));
+	EXPECT_TRUE(has("metadata damaged"));
+	EXPECT_TRUE(has("too small"));
+	EXPECT_FALSE(has("not an eVLU"));
+	ASSERT_EQ(OK, run("veilctl probe /dev/loop1"));
+	EXPECT_TRUE(has("VEIL_BAD=1"));
+	ASSERT_EQ(ISEVLU, run("veilctl encrypt /dev/loop1 --key-id " K2 " --no-attach"));
+	/* dm-veil: metadata present, so no table fits (a blank LU would pass) */
+	EXPECT_NE(0, sh("echo '0 8 veil /dev/loop1' | dmsetup create veil_small 2>/dev/null"));
+	EXPECT_EQ(0, sh("dmesg | grep -q 'Metadata unreadable and table too long for any data area'"));
+	sh("dmsetup remove veil_small 2>/dev/null");
+	/* wiped, the same LU holds no veil metadata */
+	ASSERT_EQ(0, sh("dd if=/dev/zero of=/dev/loop1 bs=4096 count=1 oflag=direct 2>/dev/null"));
+	ASSERT_EQ(NOTEVLU, run("veilctl attach /dev/loop1"));
+	EXPECT_TRUE(has("not an eVLU"));
+	ASSERT_EQ(NOTEVLU, run("veilctl probe /dev/loop1"));
 }
 
 TEST_F(vc, update_rekeys_resynced_replica)
