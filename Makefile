@@ -67,7 +67,7 @@ modules-all:
 
 checkpatch:
 	$(Q)perl $(CACHE)/checkpatch/checkpatch.pl --no-tree --strict --quiet \
-		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG,CONST_STRUCT,LINUX_VERSION_CODE \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG,CONST_STRUCT,LINUX_VERSION_CODE,CAMELCASE \
 		-f $$(find kernel common -name '*.[ch]' | sort) include/uapi/linux/veil.h
 
 # ------------------------------------------------------------- userspace ---

@@ -4,7 +4,30 @@
 # array presents a new LUN.  `hotplug.sh SOCK - ID` unplugs device ID.
 set -eu
 sock=$1 img=$2 id=$3 ro=${4:-}
-hmp() { printf '%s\n' "$1" | socat -t 2 - "UNIX-CONNECT:$sock" | tr -d '\r' | grep -v -e '^(qemu)' -e '^QEMU .* monitor' || true; }
+# One HMP command: wait for the prompt, send, print what QEMU answers before
+# its next prompt (bounded at 60 s, so a loaded machine is not a failure).
+hmp() {
+	/usr/bin/python3 - "$sock" "$1" <<'PY' | tr -d '\r' | grep -v -e '^QEMU .* monitor' -e '^ *$' || true
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(60)
+s.connect(sys.argv[1])
+def upto_prompt():
+    buf, end = b"", time.monotonic() + 60
+    while not buf.endswith(b"(qemu) ") and time.monotonic() < end:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    return buf.decode(errors="replace")
+upto_prompt()
+s.sendall(sys.argv[2].encode() + b"\n")
+out = upto_prompt()
+# QEMU echoes the command line first; drop it and the closing prompt
+lines = out.replace("\x1b[K", "").split("\n")
+print("\n".join(l for l in lines[1:] if not l.startswith("(qemu)")))
+PY
+}
 if [ "$img" = - ]; then
 	hmp "device_del $id"
 	exit 0
