@@ -164,17 +164,19 @@ static int kc_exchange(struct kmip_client *kc, const struct ttlv_buf *req,
 		       size_t *got)
 {
 	struct timespec deadline;
+	int io = kc->conf->io_timeout_ms;
 	uint32_t len;
 	const uint8_t *h = kc->resp;
 	int r;
 
 	*got = 0;
-	r = kmip_tls_write(&kc->tls, req->p, req->len, kc->err,
+	/* the request and its whole reply within io_timeout */
+	kmip_deadline(&deadline, io);
+	r = kmip_tls_write(&kc->tls, req->p, req->len, &deadline, io, kc->err,
 			   sizeof(kc->err), &kc->transient);
 	if (r)
 		return r;
-	kmip_deadline(&deadline, kc->conf->io_timeout_ms);
-	r = kmip_tls_read(&kc->tls, kc->resp, TTLV_HDR, &deadline, got,
+	r = kmip_tls_read(&kc->tls, kc->resp, TTLV_HDR, &deadline, io, got,
 			  kc->err, sizeof(kc->err), &kc->transient);
 	if (r)
 		return r;
@@ -196,7 +198,7 @@ static int kc_exchange(struct kmip_client *kc, const struct ttlv_buf *req,
 		return -EPROTO;
 	}
 	return kmip_tls_read(&kc->tls, kc->resp, TTLV_HDR + len, &deadline,
-			     got, kc->err, sizeof(kc->err), &kc->transient);
+			     io, got, kc->err, sizeof(kc->err), &kc->transient);
 }
 
 static const char *op_name(uint32_t op)
