@@ -25,6 +25,7 @@
 
 #include "kmip/kmip.h"
 #include "kmip/tls.h"
+#include "util.h"
 
 struct kmip_client {
 	const struct veil_kmip_conf *conf;
@@ -429,14 +430,17 @@ static int kc_take_symkey(struct kmip_client *kc, const struct ttlv *payload,
 			  const char *uid, uint8_t *key, size_t size,
 			  struct kmip_key *info)
 {
+	char euid[VEIL_ESCAPED_SIZE(32)];
 	const char *why = NULL;
 	int r;
 
 	r = kmip_parse_symkey(payload, key, size, info, &why);
 	if (r) {
 		OPENSSL_cleanse(key, size);
+		/* the identifier came from the server (a Locate) or a key-hint */
 		kmip_client_set_error(kc, "key %s from %s: %s",
-			 uid, kc->peer, why ? why : "unusable");
+			 veil_escape_str(euid, sizeof(euid), uid), kc->peer,
+			 why ? why : "unusable");
 		kc->transient = false;
 		if (r == -EBADMSG)
 			r = -EPROTO;
