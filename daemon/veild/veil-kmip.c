@@ -272,9 +272,14 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: veil-kmip [-c CONF] COMMAND [ARGS]\n");
+	fprintf(f, "usage: veil-kmip [-c CONF] COMMAND [ARGS]\n"
+		"       veil-kmip --help | --version\n"
+		"  -c, --config CONF  veild's configuration file (default " DEFAULT_CONF ")\n"
+		"commands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "exit status: 0 ok, 1 operation failed, 2 usage or configuration error.\n"
+		"See veil-kmip(8).\n");
 }
 
 int main(int argc, char **argv)
@@ -285,11 +290,21 @@ int main(int argc, char **argv)
 	size_t i;
 	int c, r;
 
-	while ((c = getopt(argc, argv, "+c:h")) != -1) {
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			conf = optarg;
 			break;
+		case 'V':
+			veil_print_version(stdout, "veil-kmip");
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
