@@ -10,6 +10,10 @@
 #                          (the key manager's identity), different keys
 #   hostc                  a host outside it: CN=veil-intruder
 #   noeku                  CN=veil-cluster-1 without the clientAuth EKU
+#   alien                  CN=veil-cluster-1 from other-ca (the key manager
+#                          does not know its CA: refused at the TLS layer)
+#   cnonly                 a server certificate from ca.pem with CN=localhost
+#                          and no subjectAltName (names are checked in SANs)
 set -eu
 d=$1
 mkdir -p "$d"
@@ -44,4 +48,6 @@ leaf hosta veil-cluster-1 ca "$cli"
 leaf hostb veil-cluster-1 ca "$cli"
 leaf hostc veil-intruder ca "$cli"
 leaf noeku veil-cluster-1 ca 'basicConstraints=CA:false\nkeyUsage=digitalSignature'
+leaf alien veil-cluster-1 other-ca "$cli"
+leaf cnonly localhost ca "$srv"
 chmod 600 ./*-key.pem
