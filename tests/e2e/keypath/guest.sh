@@ -257,6 +257,30 @@ stop_veild
 start_veild b
 dmsetup remove c4
 
+# --- one key daemon at a time --------------------------------------------
+veild -c /etc/veil/b.conf >/tmp/veild-second.log 2>&1
+rc=$?
+kill -0 "$VEILD" 2>/dev/null && [ "$rc" = 3 ] &&
+	grep -q "another key daemon (pid $VEILD) is registered with veil.ko and running: not taking over" /tmp/veild-second.log
+ok $? "a second veild refuses to displace the live one, naming its pid (exit $rc)"
+sed 's/^/#   /' /tmp/veild-second.log | grep -v ': debug: '
+veild -c /etc/veil/b.conf --takeover >>/tmp/veild-b.log 2>&1 &
+NEW=$!
+i=0
+while [ $i -lt 150 ] && kill -0 "$VEILD" 2>/dev/null; do
+	usleep 100000; i=$((i + 1))
+done
+wait "$VEILD"
+rc=$?
+[ "$rc" = 1 ] && kill -0 "$NEW" 2>/dev/null &&
+	grep -q "another key daemon (pid $NEW) has registered; exiting" /tmp/veild-b.log &&
+	grep -q "taking over from the key daemon registered with veil.ko (pid $VEILD)" /tmp/veild-b.log
+ok $? "veild --takeover replaces it; the old one exits 1 ($((i / 10)) s)"
+VEILD=$NEW
+mkdev 5 "$K1" t5 && wait_state t5 encrypted 15
+ok $? "... and the new veild serves keys"
+dmsetup remove t5 2>/dev/null
+
 # --- clean stop ---------------------------------------------------------
 for d in v0 v1 v2 v3 v4 v5; do dmsetup remove $d 2>/dev/null; done
 stop_veild
