@@ -226,6 +226,7 @@ static const char *op_name(uint32_t op)
 static int kc_call_batch(struct kmip_client *kc, struct ttlv_buf *req,
 			 const uint32_t *ops, int n, struct kmip_result *res)
 {
+	const struct veil_kmip_conf *c = kc->conf;
 	bool idempotent = true;
 	const char *why = NULL;
 	int attempt, r, i, got;
@@ -260,8 +261,15 @@ static int kc_call_batch(struct kmip_client *kc, struct ttlv_buf *req,
 			break;
 		kmip_client_close(kc);
 		if (!(reused && idempotent && kc->transient && attempt == 0 &&
-		      got_bytes == 0))
+		      got_bytes == 0)) {
+			/*
+			 * A server that connects but then stalls or drops the
+			 * exchange: the next try starts with the next server.
+			 */
+			if (kc->transient && c->nservers > 1)
+				kc->server = (kc->server + 1) % c->nservers;
 			return r;
+		}
 		/* the server had dropped the connection: once more, fresh */
 	}
 	clock_gettime(CLOCK_MONOTONIC, &kc->last_used);
