@@ -245,14 +245,18 @@ def hostile(server, kid):
 
     # our certificate refused at the TLS layer: EKEYREJECTED on 1.2 and 1.3
     for v in ("1.3", "1.2"):
-        srv = kms.KmipServer(certs, kms.key_server("1", os.urandom(64)), tls=v,
-                             ca="other-ca")
-        f = conf("refused.conf", "hosta", srv.port, io_timeout=2, connect_timeout=1)
-        rc, out, err = run([STOOL, "-c", f, "check", kid])
-        ok(rc == 1 and "refused this host's certificate" in err and
-           "(Key was rejected by service)" in err and "Sanitizer" not in err,
-           "TLS %s key manager refusing our certificate (unknown_ca): EKEYREJECTED" % v, err)
-        srv.stop()
+        for host, ca, crl, alert in (("hosta", "other-ca", None, "unknown ca"),
+                                     ("revoked", "ca", "crl.pem", "certificate revoked"),
+                                     ("expired", "ca", None, "certificate expired")):
+            srv = kms.KmipServer(certs, kms.key_server("1", os.urandom(64)), tls=v,
+                                 ca=ca, crl=crl)
+            f = conf("refused.conf", host, srv.port, io_timeout=2, connect_timeout=1)
+            rc, out, err = run([STOOL, "-c", f, "check", kid])
+            ok(rc == 1 and "refused this host's certificate" in err and alert in err and
+               "(Key was rejected by service)" in err and "Sanitizer" not in err,
+               "TLS %s key manager refusing our certificate (%s): EKEYREJECTED" % (v, alert),
+               err)
+            srv.stop()
     rc, out, err = run([STOOL, "-c", conf("alien.conf", "alien", port, io_timeout=3),
                         "check", kid])
     ok(rc == 1 and "refused this host's certificate" in err and

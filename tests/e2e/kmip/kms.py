@@ -459,11 +459,12 @@ class KmipServer:
     ca: the CA whose client certificates it accepts (another CA than the
     client's makes it refuse the client with an unknown_ca alert: in the
     handshake with TLS 1.2, after it with TLS 1.3).
+    crl: a CRL file to check client certificates against.
     drip_handshake / drip_reply: seconds between the bytes of its
     handshake flights / of each reply record (None: all at once)."""
 
     def __init__(self, certs, handler, tls="1.3", cert="server", ca="ca",
-                 drip_handshake=None, drip_reply=None):
+                 crl=None, drip_handshake=None, drip_reply=None):
         self.handler = handler
         self.drip_handshake, self.drip_reply = drip_handshake, drip_reply
         self.sock, self.port = listen_local(0, 8)
@@ -472,6 +473,9 @@ class KmipServer:
         self.ctx.minimum_version = self.ctx.maximum_version = v
         self.ctx.load_cert_chain(f"{certs}/{cert}.pem", f"{certs}/{cert}-key.pem")
         self.ctx.load_verify_locations(f"{certs}/{ca}.pem")
+        if crl:
+            self.ctx.load_verify_locations(f"{certs}/{crl}")
+            self.ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
         self.ctx.verify_mode = ssl.CERT_REQUIRED
         self.refused = 0
         self.stopped = False
