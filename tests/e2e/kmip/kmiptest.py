@@ -322,10 +322,12 @@ def tls_files(port):
     try:
         f = kms.veil_conf(os.path.join(pub, "v.conf"), certs, "hosta", port)
         os.chmod(f, 0o644)
-        rc, out, err = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            TOOL, "-c", f, "check", "00"])
-        ok(rc == 2 and "cannot read CA certificates %s/ca.pem: Permission denied" % certs in err,
-           "veil-kmip run by a user who cannot read the CA: 'Permission denied' with the path", err)
+        for args in ([SVEILD, "-t", "-c", f], [STOOL, "-c", f, "check", "00"]):
+            rc, out, err = run(["setpriv", "--reuid=65534", "--regid=65534",
+                                "--clear-groups"] + args)
+            ok(rc == 2 and "cannot read CA certificates %s/ca.pem: Permission denied" % certs in err,
+               "%s run by a user who cannot read the CA: 'Permission denied' with the path"
+               % os.path.basename(args[0]), err)
     finally:
         subprocess.run(["rm", "-rf", pub])
 
