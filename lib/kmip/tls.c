@@ -54,7 +54,8 @@ static int check_file(const char *path, const char *what, bool secret,
 	struct stat st;
 	int fd, e;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO named by mistake must not hang veild -t */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		e = errno;
 		snprintf(err, errlen, "cannot read %s %s: %s", what, path,
@@ -253,7 +254,6 @@ static bool alert_about_our_cert(unsigned long e)
 	       reason == SSL_R_TLSV1_ALERT_ACCESS_DENIED ||
 	       reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED;
 }
-
 
 /*
  * Wait until the socket can do what OpenSSL asked for (@e is
