@@ -53,6 +53,7 @@ struct kmip_client *kmip_client_new(const struct veil_kmip_conf *c,
 	kc->conf = c;
 	kc->ctx = ctx;
 	kc->tls.fd = -1;
+	kc->tls.cancel_fd = -1;
 	kc->resp = veil_secmem_alloc(c->max_response);
 	if (!kc->resp) {
 		free(kc);
@@ -87,6 +88,11 @@ void kmip_client_set_error(struct kmip_client *kc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(kc->err, sizeof(kc->err), fmt, ap);
 	va_end(ap);
+}
+
+void kmip_client_set_cancel(struct kmip_client *kc, int fd)
+{
+	kc->tls.cancel_fd = fd;
 }
 
 bool kmip_client_transient(const struct kmip_client *kc)
@@ -138,6 +144,11 @@ static int kc_connect(struct kmip_client *kc)
 		const struct kmip_server *s = &c->servers[idx];
 
 		r = kmip_tls_connect(c, kc->ctx, s, &kc->tls, e, sizeof(e), &t);
+		if (r == -ECANCELED) {
+			kmip_client_set_error(kc, "%s", e);
+			kc->transient = false;
+			return r;
+		}
 		if (!r) {
 			kc->server = idx;
 			kc->connects++;

@@ -155,10 +155,10 @@ void kmip_deadline(struct timespec *d, int ms)
 }
 
 static int tcp_connect_one(const struct addrinfo *ai, int timeout_ms,
-			   int *fdp)
+			   int cancel_fd, int *fdp)
 {
 	struct timespec deadline;
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	socklen_t sl;
 	int fd, err = 0, r;
 
@@ -171,8 +171,8 @@ static int tcp_connect_one(const struct addrinfo *ai, int timeout_ms,
 		err = -errno;
 		goto fail;
 	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
+	pfd[0] = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	pfd[1] = (struct pollfd){ .fd = cancel_fd, .events = POLLIN };
 	for (;;) {
 		long left = ms_left(&deadline);
 
@@ -180,7 +180,11 @@ static int tcp_connect_one(const struct addrinfo *ai, int timeout_ms,
 			err = -ETIMEDOUT;
 			goto fail;
 		}
-		r = poll(&pfd, 1, (int)left);
+		r = poll(pfd, cancel_fd >= 0 ? 2 : 1, (int)left);
+		if (r > 0 && pfd[1].revents) {
+			err = -ECANCELED;
+			goto fail;
+		}
 		if (r > 0)
 			break;
 		if (r < 0 && errno != EINTR) {
@@ -206,7 +210,7 @@ fail:
 }
 
 static int tcp_connect(const struct kmip_server *s, int timeout_ms,
-		       int *fdp, char *err, size_t errlen)
+		       int cancel_fd, int *fdp, char *err, size_t errlen)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
@@ -221,8 +225,8 @@ static int tcp_connect(const struct kmip_server *s, int timeout_ms,
 		return -EHOSTUNREACH;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
-		e = tcp_connect_one(ai, timeout_ms, fdp);
-		if (!e)
+		e = tcp_connect_one(ai, timeout_ms, cancel_fd, fdp);
+		if (!e || e == -ECANCELED)
 			break;
 	}
 	freeaddrinfo(res);
@@ -261,11 +265,13 @@ static bool alert_about_our_cert(unsigned long e)
  * Every TLS call runs on a non-blocking socket through this, so a peer
  * that sends one byte at a time cannot stretch a call past its deadline.
  */
-static int tls_wait(int fd, int e, const struct timespec *deadline)
+static int tls_wait(const struct kmip_tls *t, int e,
+		    const struct timespec *deadline)
 {
-	struct pollfd pfd = {
-		.fd = fd,
-		.events = e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN,
+	struct pollfd pfd[2] = {
+		{ .fd = t->fd,
+		  .events = e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN },
+		{ .fd = t->cancel_fd, .events = POLLIN },
 	};
 	long left;
 	int r;
@@ -274,7 +280,10 @@ static int tls_wait(int fd, int e, const struct timespec *deadline)
 		left = ms_left(deadline);
 		if (left <= 0)
 			return -ETIMEDOUT;
-		r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		r = poll(pfd, t->cancel_fd >= 0 ? 2 : 1,
+			 left > INT_MAX ? INT_MAX : (int)left);
+		if (r > 0 && pfd[1].revents)
+			return -ECANCELED;
 		if (r > 0)
 			return 0;
 		if (r < 0 && errno != EINTR)
@@ -300,7 +309,8 @@ int kmip_tls_connect(const struct veil_kmip_conf *c, SSL_CTX *ctx,
 	long vr;
 
 	*transient = true;
-	r = tcp_connect(s, c->connect_timeout_ms, &fd, err, errlen);
+	r = tcp_connect(s, c->connect_timeout_ms, t->cancel_fd, &fd, err,
+			errlen);
 	if (r)
 		return r;
 	/* the socket stays non-blocking: every TLS call waits in tls_wait() */
@@ -337,7 +347,7 @@ int kmip_tls_connect(const struct veil_kmip_conf *c, SSL_CTX *ctx,
 		e = SSL_get_error(t->ssl, r);
 		if (!tls_want(e))
 			break;
-		w = tls_wait(fd, e, &deadline);
+		w = tls_wait(t, e, &deadline);
 		if (w)
 			break;
 	}
@@ -348,6 +358,11 @@ int kmip_tls_connect(const struct veil_kmip_conf *c, SSL_CTX *ctx,
 		snprintf(err, errlen, "%s:%s: TLS handshake not done within io_timeout (%d ms)",
 			 s->host, s->port, c->io_timeout_ms);
 		r = -ETIMEDOUT;
+	} else if (w == -ECANCELED) {
+		snprintf(err, errlen, "%s:%s: TLS handshake abandoned (cancelled)",
+			 s->host, s->port);
+		*transient = false;
+		r = w;
 	} else if (w) {
 		snprintf(err, errlen, "%s:%s: TLS handshake: %s", s->host,
 			 s->port, strerror(-w));
@@ -425,6 +440,11 @@ static int io_err(struct kmip_tls *t, int e, int w, const char *what,
 			 budget_ms);
 		return -ETIMEDOUT;
 	}
+	if (w == -ECANCELED) {
+		snprintf(err, errlen, "%s abandoned (cancelled)", what);
+		*transient = false;
+		return w;
+	}
 	if (w) {
 		snprintf(err, errlen, "%s: %s", what, strerror(-w));
 		return w;
@@ -475,7 +495,7 @@ int kmip_tls_write(struct kmip_tls *t, const void *buf, size_t len,
 			continue;
 		}
 		e = SSL_get_error(t->ssl, r);
-		w = tls_want(e) ? tls_wait(t->fd, e, deadline) : 0;
+		w = tls_want(e) ? tls_wait(t, e, deadline) : 0;
 		if (!tls_want(e) || w)
 			return io_err(t, e, w, "sending the request",
 				      budget_ms, err, errlen, transient);
@@ -499,7 +519,7 @@ int kmip_tls_read(struct kmip_tls *t, void *buf, size_t len,
 			continue;
 		}
 		e = SSL_get_error(t->ssl, r);
-		w = tls_want(e) ? tls_wait(t->fd, e, deadline) : 0;
+		w = tls_want(e) ? tls_wait(t, e, deadline) : 0;
 		if (!tls_want(e) || w)
 			return io_err(t, e, w, "reading the reply",
 				      budget_ms, err, errlen, transient);

@@ -13,6 +13,7 @@
 struct kmip_tls {
 	SSL *ssl;
 	int fd;				/* non-blocking */
+	int cancel_fd;			/* readable: abandon every wait; -1 none */
 	char peer[300];			/* "host:port", for messages */
 };
 
