@@ -258,7 +258,18 @@ start_veild b
 dmsetup remove c4
 
 # --- one key daemon at a time --------------------------------------------
-veild -c /etc/veil/b.conf >/tmp/veild-second.log 2>&1
+i=0
+while [ $i -lt 100 ] && ! grep -q "veild\[$VEILD\]: info: registered with veil.ko" /tmp/veild-b.log; do
+	usleep 100000; i=$((i + 1))
+done
+veild -c /etc/veil/b.conf >/tmp/veild-second.log 2>&1 &
+P2=$!
+i=0
+while [ $i -lt 100 ] && kill -0 "$P2" 2>/dev/null; do
+	usleep 100000; i=$((i + 1))
+done
+kill "$P2" 2>/dev/null
+wait "$P2"
 rc=$?
 kill -0 "$VEILD" 2>/dev/null && [ "$rc" = 3 ] &&
 	grep -q "another key daemon (pid $VEILD) is registered with veil.ko and running: not taking over" /tmp/veild-second.log
