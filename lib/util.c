@@ -111,3 +111,43 @@ int veil_send_full(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+char *veil_escape(char *dst, size_t size, const void *src, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *p = src;
+	size_t i, o = 0;
+
+	if (!size)
+		return dst;
+	for (i = 0; i < len; i++) {
+		uint8_t c = p[i];
+		char e[4];
+		size_t n;
+
+		if (c == '\\') {
+			e[0] = e[1] = '\\';
+			n = 2;
+		} else if (c >= 0x20 && c < 0x7f) {
+			e[0] = (char)c;
+			n = 1;
+		} else {
+			e[0] = '\\';
+			e[1] = 'x';
+			e[2] = digits[c >> 4];
+			e[3] = digits[c & 15];
+			n = 4;
+		}
+		if (o + n >= size)
+			break;
+		memcpy(dst + o, e, n);
+		o += n;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+char *veil_escape_str(char *dst, size_t size, const char *src)
+{
+	return veil_escape(dst, size, src, strlen(src));
+}

@@ -35,4 +35,19 @@ int veil_pwrite_full(int fd, const void *buf, size_t len, off_t off);
 int veil_read_full(int fd, void *buf, size_t len);
 int veil_send_full(int fd, const void *buf, size_t len);
 
+/*
+ * Copy @len bytes of untrusted text (a key manager's identifiers, names,
+ * messages) into dst[0..size) so that it prints as one harmless line:
+ * printable ASCII other than a backslash as it is, a backslash doubled,
+ * every other byte (control characters, escape sequences, newlines,
+ * non-ASCII) as backslash-x and two hex digits.  Always NUL-terminated
+ * when size > 0; cut short at a whole escape when it does not fit.
+ * Returns dst.
+ */
+char *veil_escape(char *dst, size_t size, const void *src, size_t len);
+/* veil_escape() of a NUL-terminated string. */
+char *veil_escape_str(char *dst, size_t size, const char *src);
+/* Room for the escaped form of @n bytes, with its NUL. */
+#define VEIL_ESCAPED_SIZE(n)	(4 * (n) + 1)
+
 #endif /* VEIL_UTIL_H */

@@ -14,8 +14,16 @@
  * registered it checks the family every HEARTBEAT_MS, so an unloaded and
  * reloaded veil.ko is noticed and registered with again.
  *
+ * One key daemon at a time: veil.ko hands every request to the daemon
+ * that registered last.  Before registering, veild asks the family whether
+ * a daemon is registered; one is only while its netlink socket is open, so
+ * it is alive.  veild then refuses to displace it (exit 3, naming its pid)
+ * unless started with --takeover; a daemon that finds itself displaced
+ * exits 1.
+ *
  * Exit status: 0 on SIGTERM/SIGINT, 1 on a runtime failure, 2 on a usage or
- * configuration error (systemd does not restart on 2: see veild.service).
+ * configuration error, 3 when another live veild is registered (systemd
+ * restarts on neither 2 nor 3: see veild.service).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,8 +38,10 @@
 
 #include "cache.h"
 #include "veild.h"
+#include "version.h"
 
 #define DEFAULT_CONF	"/etc/veil/veild.conf"
+#define EXIT_OTHER_DAEMON	3
 #define HEARTBEAT_MS	5000
 #define BACKOFF_MIN_MS	1000
 #define BACKOFF_MAX_MS	60000
@@ -85,9 +95,16 @@ static void on_request(const struct veil_req *req, void *arg)
 struct reg_state {
 	long backoff;
 	bool said_missing, said_abi, said_other;
+	bool takeover;			/* displace a registered daemon */
+	bool other_daemon;		/* refused: another one is registered */
 };
 
-/* Open, check and register.  0 registered; 1 retry later; -1 fatal. */
+static bool takeover;
+
+/*
+ * Open, check and register.  0 registered; 1 retry later; -1 fatal
+ * (s->other_daemon: another daemon is registered and we may not take over).
+ */
 static int try_register(struct vgenl *g, struct reg_state *s)
 {
 	int r;
@@ -110,6 +127,17 @@ static int try_register(struct vgenl *g, struct reg_state *s)
 	r = vgenl_get_info(g);
 	if (!r && g->abi != VEIL_ABI_VERSION)
 		r = -EPROTO;
+	if (!r && g->daemon_pid && g->daemon_pid != (uint32_t)getpid()) {
+		if (!s->takeover) {
+			log_err("another key daemon (pid %u) is registered with veil.ko and running: not taking over; stop it first, or start veild with --takeover to replace it",
+				g->daemon_pid);
+			s->other_daemon = true;
+			vgenl_close(g);
+			return -1;
+		}
+		log_warn("taking over from the key daemon registered with veil.ko (pid %u), as --takeover asks",
+			 g->daemon_pid);
+	}
 	if (!r)
 		r = vgenl_register(g);
 	if (r == -EPROTO) {
@@ -154,7 +182,7 @@ static long ms_since(const struct timespec *t)
 
 static int run(void)
 {
-	struct reg_state s = { .backoff = BACKOFF_MIN_MS };
+	struct reg_state s = { .backoff = BACKOFF_MIN_MS, .takeover = takeover };
 	struct timespec beat;
 	struct vgenl g;
 	bool registered = false;
@@ -166,7 +194,7 @@ static int run(void)
 		if (!registered) {
 			r = try_register(&g, &s);
 			if (r < 0)
-				return 1;
+				return s.other_daemon ? EXIT_OTHER_DAEMON : 1;
 			if (r > 0) {
 				if (wait_signal(s.backoff) == WAIT_STOP)
 					return 0;
@@ -233,10 +261,15 @@ static int run(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: veild [-c CONF] [-d] [-t]\n"
-		"  -c CONF  configuration file (default " DEFAULT_CONF ")\n"
-		"  -d       debug logging\n"
-		"  -t       check the configuration and the TLS files, then exit\n");
+		"usage: veild [-c CONF] [-d] [-t] [--takeover]\n"
+		"  -c, --config CONF  configuration file (default " DEFAULT_CONF ")\n"
+		"  -d, --debug        debug logging\n"
+		"  -t, --test         check the configuration and the TLS files, then exit\n"
+		"      --takeover     replace a key daemon already registered with veil.ko\n"
+		"  -h, --help         this help\n"
+		"      --version      release, kernel ABI and metadata format versions\n"
+		"exit status: 0 stopped by SIGTERM/SIGINT (or -t passed), 1 runtime failure,\n"
+		"2 usage or configuration error, 3 another veild is registered. See veild(8).\n");
 }
 
 int main(int argc, char **argv)
@@ -250,8 +283,24 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int c, i, rc;
 
-	while ((c = getopt(argc, argv, "c:dth")) != -1) {
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "test", no_argument, NULL, 't' },
+		{ "takeover", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((c = getopt_long(argc, argv, "c:dth", opts, NULL)) != -1) {
 		switch (c) {
+		case 'T':
+			takeover = true;
+			break;
+		case 'V':
+			veil_print_version(stdout, "veild");
+			return 0;
 		case 'c':
 			conf_path = optarg;
 			break;

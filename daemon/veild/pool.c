@@ -12,7 +12,8 @@
  * reply, untrusted server) are answered at once.
  *
  * In-flight work when veild stops (SIGTERM) or dies: lookups in progress
- * are abandoned without an answer.  The kernel keeps every unanswered
+ * are abandoned without an answer; at a stop, an eventfd that every
+ * client polls with its socket cuts their network waits short.  The kernel keeps every unanswered
  * request and sends it again to the next veild that registers, so nothing
  * is lost; a consumer's own timeout (dm-veil's key_timeout) bounds how long
  * its I/O waits.
@@ -30,7 +31,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -69,7 +72,8 @@ static struct {
 	struct worker *w;
 	int n;
 	struct vcache *cache;		/* NULL: the offline cache is off */
-} pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	int cancel_fd;			/* eventfd: readable once stopping */
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .cancel_fd = -1 };
 
 static long ms_since(const struct timespec *t)
 {
@@ -240,6 +244,12 @@ static void lookup(struct worker *w, const struct job *job)
 		r = veil_kmip_fetch_hinted(w->kc, req->key_id, req->key_id_len,
 					   req->hint, w->key, VEIL_KEY_MAX,
 					   &info, &hinted);
+		if (r == -ECANCELED) {
+			OPENSSL_cleanse(w->key, VEIL_KEY_MAX);
+			log_info("request %u (%s): abandoned at shutdown; the kernel keeps it for the next veild",
+				 req->id, req->object);
+			return;
+		}
 		if (!r || !kmip_client_transient(w->kc))
 			break;
 		if (ms_since(&req->received) + backoff > c->retry_budget_ms) {
@@ -462,9 +472,15 @@ int pool_start(const struct veil_kmip_conf *conf, SSL_CTX *ctx)
 	pthread_cond_init(&pool.stopped, &ca);
 	pthread_condattr_destroy(&ca);
 
+	pool.cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (pool.cancel_fd < 0)
+		return -errno;
 	pool.w = calloc((size_t)conf->workers, sizeof(*pool.w));
-	if (!pool.w)
+	if (!pool.w) {
+		close(pool.cancel_fd);
+		pool.cancel_fd = -1;
 		return -ENOMEM;
+	}
 	pthread_attr_init(&ta);
 	pthread_attr_setstacksize(&ta, WORKER_STACK);
 	for (i = 0; i < conf->workers; i++) {
@@ -478,6 +494,7 @@ int pool_start(const struct veil_kmip_conf *conf, SSL_CTX *ctx)
 			r = -ENOMEM;
 			break;
 		}
+		kmip_client_set_cancel(w->kc, pool.cancel_fd);
 		r = -pthread_create(&w->thread, &ta, worker_main, w);
 		if (r) {
 			worker_free(w);
@@ -502,6 +519,8 @@ void pool_stop(void)
 	pthread_cond_broadcast(&pool.work);
 	pthread_cond_broadcast(&pool.stopped);
 	pthread_mutex_unlock(&pool.lock);
+	if (pool.cancel_fd >= 0 && eventfd_write(pool.cancel_fd, 1))
+		log_warn("cannot cut the workers' network waits short: %m");
 	for (i = 0; i < pool.n; i++) {
 		pthread_join(pool.w[i].thread, NULL);
 		worker_free(&pool.w[i]);
@@ -515,4 +534,7 @@ void pool_stop(void)
 	free(pool.w);
 	pool.w = NULL;
 	pool.n = 0;
+	if (pool.cancel_fd >= 0)
+		close(pool.cancel_fd);
+	pool.cancel_fd = -1;
 }

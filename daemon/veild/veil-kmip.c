@@ -30,6 +30,8 @@
 #include <linux/veil.h>
 
 #include "kmip/kmip.h"
+#include "util.h"
+#include "version.h"
 
 #include "cache.h"
 
@@ -72,6 +74,7 @@ static int cmd_create(struct tool *t, int argc, char **argv)
 	size_t id_len = VEIL_KEY_ID_DEFAULT;
 	uint8_t id[VEIL_KEY_ID_MAX];
 	char hex[2 * VEIL_KEY_ID_MAX + 1], uid[KMIP_UID_MAX];
+	char euid[VEIL_ESCAPED_SIZE(KMIP_UID_MAX)];
 	bool local = false;
 	long count = 1, i;
 	int c, r;
@@ -116,7 +119,8 @@ static int cmd_create(struct tool *t, int argc, char **argv)
 		printf("%s\n", hex);
 		fflush(stdout);
 		fprintf(stderr, "veil-kmip: created %u-bit AES key %s%s, KMIP identifier %s on %s\n",
-			bits, VEIL_KMIP_NAME_PREFIX, hex, uid,
+			bits, VEIL_KMIP_NAME_PREFIX, hex,
+			veil_escape_str(euid, sizeof(euid), uid),
 			kmip_client_peer(t->kc));
 	}
 	return 0;
@@ -124,8 +128,8 @@ static int cmd_create(struct tool *t, int argc, char **argv)
 
 static int cmd_info(struct tool *t, int argc, char **argv)
 {
+	char uid[KMIP_UID_MAX], euid[VEIL_ESCAPED_SIZE(KMIP_UID_MAX)];
 	uint8_t id[VEIL_KEY_ID_MAX];
-	char uid[KMIP_UID_MAX];
 	struct kmip_attrs a;
 	int n, r;
 
@@ -137,9 +141,11 @@ static int cmd_info(struct tool *t, int argc, char **argv)
 	r = kmip_get_attributes(t->kc, uid, &a);
 	if (r)
 		return fail(t, "info", r);
+	/* a.name is escaped by the parser; identifiers are kept raw for requests */
 	printf("name: %s\nuid: %s\nserver: %s\nstate: %s\nalgorithm: %s\nbits: %d\n",
-	       a.name, a.uid, kmip_client_peer(t->kc), kmip_state_str(a.state),
-	       a.algorithm == KMIP_ALG_AES ? "AES" : "other", a.bits);
+	       a.name, veil_escape_str(euid, sizeof(euid), a.uid),
+	       kmip_client_peer(t->kc), kmip_state_str(a.state),
+	       a.algorithm ? kmip_alg_str(a.algorithm) : "-", a.bits);
 	return 0;
 }
 
@@ -266,9 +272,14 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: veil-kmip [-c CONF] COMMAND [ARGS]\n");
+	fprintf(f, "usage: veil-kmip [-c CONF] COMMAND [ARGS]\n"
+		"       veil-kmip --help | --version\n"
+		"  -c, --config CONF  veild's configuration file (default " DEFAULT_CONF ")\n"
+		"commands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "exit status: 0 ok, 1 operation failed, 2 usage or configuration error.\n"
+		"See veil-kmip(8).\n");
 }
 
 int main(int argc, char **argv)
@@ -279,11 +290,21 @@ int main(int argc, char **argv)
 	size_t i;
 	int c, r;
 
-	while ((c = getopt(argc, argv, "+c:h")) != -1) {
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			conf = optarg;
 			break;
+		case 'V':
+			veil_print_version(stdout, "veil-kmip");
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;

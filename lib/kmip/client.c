@@ -25,6 +25,7 @@
 
 #include "kmip/kmip.h"
 #include "kmip/tls.h"
+#include "util.h"
 
 struct kmip_client {
 	const struct veil_kmip_conf *conf;
@@ -52,6 +53,7 @@ struct kmip_client *kmip_client_new(const struct veil_kmip_conf *c,
 	kc->conf = c;
 	kc->ctx = ctx;
 	kc->tls.fd = -1;
+	kc->tls.cancel_fd = -1;
 	kc->resp = veil_secmem_alloc(c->max_response);
 	if (!kc->resp) {
 		free(kc);
@@ -86,6 +88,11 @@ void kmip_client_set_error(struct kmip_client *kc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(kc->err, sizeof(kc->err), fmt, ap);
 	va_end(ap);
+}
+
+void kmip_client_set_cancel(struct kmip_client *kc, int fd)
+{
+	kc->tls.cancel_fd = fd;
 }
 
 bool kmip_client_transient(const struct kmip_client *kc)
@@ -137,6 +144,11 @@ static int kc_connect(struct kmip_client *kc)
 		const struct kmip_server *s = &c->servers[idx];
 
 		r = kmip_tls_connect(c, kc->ctx, s, &kc->tls, e, sizeof(e), &t);
+		if (r == -ECANCELED) {
+			kmip_client_set_error(kc, "%s", e);
+			kc->transient = false;
+			return r;
+		}
 		if (!r) {
 			kc->server = idx;
 			kc->connects++;
@@ -164,17 +176,19 @@ static int kc_exchange(struct kmip_client *kc, const struct ttlv_buf *req,
 		       size_t *got)
 {
 	struct timespec deadline;
+	int io = kc->conf->io_timeout_ms;
 	uint32_t len;
 	const uint8_t *h = kc->resp;
 	int r;
 
 	*got = 0;
-	r = kmip_tls_write(&kc->tls, req->p, req->len, kc->err,
+	/* the request and its whole reply within io_timeout */
+	kmip_deadline(&deadline, io);
+	r = kmip_tls_write(&kc->tls, req->p, req->len, &deadline, io, kc->err,
 			   sizeof(kc->err), &kc->transient);
 	if (r)
 		return r;
-	kmip_deadline(&deadline, kc->conf->io_timeout_ms);
-	r = kmip_tls_read(&kc->tls, kc->resp, TTLV_HDR, &deadline, got,
+	r = kmip_tls_read(&kc->tls, kc->resp, TTLV_HDR, &deadline, io, got,
 			  kc->err, sizeof(kc->err), &kc->transient);
 	if (r)
 		return r;
@@ -196,7 +210,7 @@ static int kc_exchange(struct kmip_client *kc, const struct ttlv_buf *req,
 		return -EPROTO;
 	}
 	return kmip_tls_read(&kc->tls, kc->resp, TTLV_HDR + len, &deadline,
-			     got, kc->err, sizeof(kc->err), &kc->transient);
+			     io, got, kc->err, sizeof(kc->err), &kc->transient);
 }
 
 static const char *op_name(uint32_t op)
@@ -223,6 +237,7 @@ static const char *op_name(uint32_t op)
 static int kc_call_batch(struct kmip_client *kc, struct ttlv_buf *req,
 			 const uint32_t *ops, int n, struct kmip_result *res)
 {
+	const struct veil_kmip_conf *c = kc->conf;
 	bool idempotent = true;
 	const char *why = NULL;
 	int attempt, r, i, got;
@@ -257,8 +272,15 @@ static int kc_call_batch(struct kmip_client *kc, struct ttlv_buf *req,
 			break;
 		kmip_client_close(kc);
 		if (!(reused && idempotent && kc->transient && attempt == 0 &&
-		      got_bytes == 0))
+		      got_bytes == 0)) {
+			/*
+			 * A server that connects but then stalls or drops the
+			 * exchange: the next try starts with the next server.
+			 */
+			if (kc->transient && c->nservers > 1)
+				kc->server = (kc->server + 1) % c->nservers;
 			return r;
+		}
 		/* the server had dropped the connection: once more, fresh */
 	}
 	clock_gettime(CLOCK_MONOTONIC, &kc->last_used);
@@ -427,14 +449,17 @@ static int kc_take_symkey(struct kmip_client *kc, const struct ttlv *payload,
 			  const char *uid, uint8_t *key, size_t size,
 			  struct kmip_key *info)
 {
+	char euid[VEIL_ESCAPED_SIZE(32)];
 	const char *why = NULL;
 	int r;
 
 	r = kmip_parse_symkey(payload, key, size, info, &why);
 	if (r) {
 		OPENSSL_cleanse(key, size);
+		/* the identifier came from the server (a Locate) or a key-hint */
 		kmip_client_set_error(kc, "key %s from %s: %s",
-			 uid, kc->peer, why ? why : "unusable");
+			 veil_escape_str(euid, sizeof(euid), uid), kc->peer,
+			 why ? why : "unusable");
 		kc->transient = false;
 		if (r == -EBADMSG)
 			r = -EPROTO;

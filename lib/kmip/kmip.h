@@ -16,6 +16,7 @@
  *                  certificate failed verification, or its reply was
  *                  malformed
  *   -EIO           the key manager failed the operation for another reason
+ *   -ECANCELED     abandoned through kmip_client_set_cancel()'s descriptor
  *   -EINVAL, -ENOMEM, -EMSGSIZE, -EOPNOTSUPP as usual
  *
  * A kmip_client is one persistent connection, used by one thread at a time.
@@ -103,6 +104,11 @@ void kmip_client_set_error(struct kmip_client *kc, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Is the last error worth retrying (key manager down, connection lost)? */
 bool kmip_client_transient(const struct kmip_client *kc);
+/*
+ * @fd (-1: none) becoming readable abandons every network wait of the
+ * client at once: the operation fails with -ECANCELED.  veild's stop.
+ */
+void kmip_client_set_cancel(struct kmip_client *kc, int fd);
 /* Close the connection if it has been idle longer than idle_timeout. */
 void kmip_client_idle(struct kmip_client *kc);
 void kmip_client_close(struct kmip_client *kc);

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "kmip/proto.h"
+#include "util.h"
 
 /* ----------------------------------------------------------- requests --- */
 
@@ -159,17 +160,10 @@ void kmip_pl_revoke(struct ttlv_buf *b, const char *uid, uint32_t code)
 
 /* ------------------------------------------------------------ replies --- */
 
-/* Copy a server's text for logs: printable ASCII only, bounded. */
+/* Copy a server's text for logs: escaped to printable ASCII, bounded. */
 static void sanitize(char *dst, size_t size, const struct ttlv *t)
 {
-	size_t i, n = t->len < size - 1 ? t->len : size - 1;
-
-	for (i = 0; i < n; i++) {
-		uint8_t c = t->val[i];
-
-		dst[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	dst[n] = '\0';
+	veil_escape(dst, size, t->val, t->len);
 }
 
 static int bad(const char **why, const char *msg)
@@ -319,6 +313,7 @@ int kmip_parse_symkey(const struct ttlv *payload, uint8_t *key, size_t size,
 		      struct kmip_key *info, const char **why)
 {
 	struct ttlv sk, kb, kv, km, t;
+	bool has_bits;
 	uint32_t v;
 	int err;
 
@@ -352,9 +347,16 @@ int kmip_parse_symkey(const struct ttlv *payload, uint8_t *key, size_t size,
 			     &info->algorithm);
 	if (err == -EBADMSG)
 		return bad(why, "cryptographic algorithm is not an enumeration");
+	/* every veil cipher is AES (dm-veil's aes-*): refuse any other key */
+	if (!err && info->algorithm != KMIP_ALG_AES) {
+		if (why)
+			*why = kmip_alg_refusal(info->algorithm);
+		return -EOPNOTSUPP;
+	}
 	err = ttlv_find_int(&kb, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, &info->bits);
 	if (err == -EBADMSG)
 		return bad(why, "cryptographic length is not an integer");
+	has_bits = !err;
 	if (ttlv_find(&kb, KMIP_TAG_KEY_VALUE, TTLV_STRUCT, &kv))
 		return bad(why, "no key value structure (wrapped or missing)");
 
@@ -380,7 +382,9 @@ int kmip_parse_symkey(const struct ttlv *payload, uint8_t *key, size_t size,
 			*why = "key longer than veil accepts";
 		return -EMSGSIZE;
 	}
-	if (info->bits && (uint64_t)km.len * 8 != (uint64_t)info->bits)
+	/* present, it must agree with the material, 0 and negative included */
+	if (has_bits && (info->bits < 0 ||
+			 (uint64_t)km.len * 8 != (uint64_t)info->bits))
 		return bad(why, "key length does not match its cryptographic length");
 	memcpy(key, km.val, km.len);
 	info->len = km.len;
@@ -457,6 +461,41 @@ const char *kmip_reason_str(uint32_t reason)
 		return "general failure";
 	default:
 		return "other reason";
+	}
+}
+
+const char *kmip_alg_str(uint32_t alg)
+{
+	static const char *const names[] = {
+		[1] = "DES", [2] = "3DES", [3] = "AES", [4] = "RSA", [5] = "DSA",
+		[6] = "ECDSA", [7] = "HMAC-SHA1", [8] = "HMAC-SHA224",
+		[9] = "HMAC-SHA256", [10] = "HMAC-SHA384", [11] = "HMAC-SHA512",
+		[12] = "HMAC-MD5", [13] = "DH", [14] = "ECDH", [15] = "ECMQV",
+		[16] = "Blowfish", [17] = "Camellia", [18] = "CAST5",
+		[19] = "IDEA", [20] = "MARS", [21] = "RC2", [22] = "RC4",
+		[23] = "RC5", [24] = "SKIPJACK", [25] = "Twofish",
+		[26] = "EC", [27] = "One Time Pad", [28] = "ChaCha20",
+		[29] = "Poly1305", [30] = "ChaCha20Poly1305",
+	};
+
+	if (alg < sizeof(names) / sizeof(names[0]) && names[alg])
+		return names[alg];
+	return "unknown";
+}
+
+const char *kmip_alg_refusal(uint32_t alg)
+{
+	switch (alg) {
+	case 1:
+		return "a DES key, not AES: veil's ciphers take AES keys only";
+	case 2:
+		return "a 3DES key, not AES: veil's ciphers take AES keys only";
+	case 7: case 8: case 9: case 10: case 11: case 12:
+		return "an HMAC key, not AES: veil's ciphers take AES keys only";
+	case 4: case 5: case 6: case 13: case 14: case 15: case 26:
+		return "an asymmetric-algorithm key, not AES: veil's ciphers take AES keys only";
+	default:
+		return "a key of another algorithm than AES: veil's ciphers take AES keys only";
 	}
 }
 

@@ -95,8 +95,11 @@ struct kmip_key {
 
 /*
  * Get of a symmetric key: key bytes into key[0..size).  -EBADMSG
- * malformed, -EMSGSIZE larger than @size, -EOPNOTSUPP wrapped, compressed
- * or of a format/object type veil does not take.  @key is wiped on error.
+ * malformed (a Cryptographic Length, when present, must be the material's
+ * length in bits), -EMSGSIZE larger than @size, -EOPNOTSUPP wrapped,
+ * compressed, of a format/object type veil does not take, or of a
+ * Cryptographic Algorithm other than AES (every veil cipher is AES; a key
+ * without the attribute is taken).  @key is wiped on error.
  */
 int kmip_parse_symkey(const struct ttlv *payload, uint8_t *key, size_t size,
 		      struct kmip_key *info, const char **why);
@@ -113,5 +116,9 @@ int kmip_parse_attributes(const struct ttlv *payload, struct kmip_attrs *a);
 
 const char *kmip_reason_str(uint32_t reason);
 const char *kmip_state_str(uint32_t state);
+/* "AES", "3DES", "HMAC-SHA256", ... or "unknown". */
+const char *kmip_alg_str(uint32_t alg);
+/* Why a key of @alg (not AES) is refused, for an error message. */
+const char *kmip_alg_refusal(uint32_t alg);
 
 #endif /* VEIL_KMIP_PROTO_H */

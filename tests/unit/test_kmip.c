@@ -21,6 +21,7 @@
 
 #include "kmip/kmip.h"
 #include "tap.h"
+#include "util.h"
 
 /* ------------------------------------------------------------ harness --- */
 
@@ -360,7 +361,8 @@ static void test_pykmip_replies(void)
 enum mut {
 	M_NONE, M_BATCH2, M_NO_STATUS, M_BADLEN, M_WRAPPED, M_TRANSPARENT,
 	M_NO_PAYLOAD, M_MAJOR2, M_NOT_RESPONSE, M_SECRET_DATA, M_STATUS_TEXT,
-	M_COMPRESSED, M_COUNT3, M_IDS, M_BADID,
+	M_COMPRESSED, M_COUNT3, M_IDS, M_BADID, M_LEN0, M_3DES, M_HMAC,
+	M_NOALG, M_NOLEN, M_LENNEG,
 };
 
 static struct ttlv_buf build(enum mut m)
@@ -415,8 +417,14 @@ static struct ttlv_buf build(enum mut m)
 			ttlv_put_bytes(&b, KMIP_TAG_KEY_MATERIAL, "0123456789abcdef", 16);
 		}
 		ttlv_end(&b);
-		ttlv_put_enum(&b, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, KMIP_ALG_AES);
-		ttlv_put_int(&b, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, m == M_BADLEN ? 256 : 128);
+		if (m != M_NOALG)
+			ttlv_put_enum(&b, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM,
+				      m == M_3DES ? 2 : m == M_HMAC ? 9 :
+				      KMIP_ALG_AES);
+		if (m != M_NOLEN)
+			ttlv_put_int(&b, KMIP_TAG_CRYPTOGRAPHIC_LENGTH,
+				     m == M_BADLEN ? 256 : m == M_LEN0 ? 0 :
+				     m == M_LENNEG ? -128 : 128);
 		if (m == M_WRAPPED) {
 			ttlv_begin(&b, KMIP_TAG_KEY_WRAPPING_DATA);
 			ttlv_put_enum(&b, 0x42009E, 1);
@@ -451,6 +459,12 @@ static void test_built_replies(void)
 		{ M_WRAPPED, 0, -EOPNOTSUPP, "key is wrapped (not supported)" },
 		{ M_COMPRESSED, 0, -EOPNOTSUPP, "key is compressed (not supported)" },
 		{ M_SECRET_DATA, 0, -EOPNOTSUPP, "object is not a symmetric key" },
+		{ M_LEN0, 0, -EBADMSG, "key length does not match its cryptographic length" },
+		{ M_LENNEG, 0, -EBADMSG, "key length does not match its cryptographic length" },
+		{ M_3DES, 0, -EOPNOTSUPP, "a 3DES key, not AES: veil's ciphers take AES keys only" },
+		{ M_HMAC, 0, -EOPNOTSUPP, "an HMAC key, not AES: veil's ciphers take AES keys only" },
+		{ M_NOALG, 0, 0, NULL },
+		{ M_NOLEN, 0, 0, NULL },
 	};
 	struct kmip_result r;
 	struct kmip_key info;
@@ -678,7 +692,7 @@ static void test_attributes(void)
 	      !kmip_parse_attributes(&r.payload, &a) && !strcmp(a.uid, "9") &&
 	      a.state == KMIP_STATE_ACTIVE && a.bits == 512,
 	      "Get Attributes: state and length read, unknown attribute skipped");
-	check(!strcmp(a.name, "veil-?x"), "server text is sanitised (got %s)", a.name);
+	check(!strcmp(a.name, "veil-\\x01x"), "server text is escaped (got %s)", a.name);
 	ttlv_buf_free(&b);
 }
 
@@ -776,6 +790,32 @@ static void test_secmem(void)
 	veil_secmem_free(p, 100);
 }
 
+static void test_escape(void)
+{
+	static const char forged[] = "x\nveild[1]: info: forged line\x1b[2K\r";
+	char out[VEIL_ESCAPED_SIZE(sizeof(forged))], small[8];
+	static const uint8_t bin[] = { 0, 0x7f, 0x80, 0xff, '\\', 'a' };
+	size_t i;
+	bool printable = true;
+
+	veil_escape_str(out, sizeof(out), forged);
+	for (i = 0; out[i]; i++)
+		if (out[i] < 0x20 || out[i] >= 0x7f)
+			printable = false;
+	check(printable && !strcmp(out, "x\\x0aveild[1]: info: forged line\\x1b[2K\\x0d"),
+	      "escape: a forged log line becomes one printable line (%s)", out);
+	veil_escape(out, sizeof(out), bin, sizeof(bin));
+	check(!strcmp(out, "\\x00\\x7f\\x80\\xff\\\\a"),
+	      "escape: NUL, DEL, high bytes, backslash (%s)", out);
+	veil_escape_str(small, sizeof(small), "ab\ncd");
+	check(!strcmp(small, "ab\\x0ac"), "escape: truncated at a whole escape (%s)", small);
+	veil_escape_str(small, 3, "\n");
+	check(!strcmp(small, ""), "escape: an escape that does not fit is left out");
+	memset(small, 'z', sizeof(small));
+	veil_escape_str(small, 1, "abc");
+	check(small[0] == '\0' && small[1] == 'z', "escape: size 1 holds only the NUL");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -793,5 +833,6 @@ int main(void)
 	test_keyids();
 	test_config();
 	test_secmem();
+	test_escape();
 	return tap_done();
 }

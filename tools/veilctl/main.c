@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "veilctl.h"
+#include "version.h"
 
 const char *vc_prog = "veilctl";
 bool vc_quiet;
@@ -127,9 +128,8 @@ int main(int argc, char **argv)
 			help(stdout);
 			return VC_OK;
 		} else if (!strcmp(argv[1], "--version")) {
-			printf("veilctl (veil) ABI %d, dm target %d.x, metadata format %d\n",
-			       VEIL_ABI_VERSION, VC_TARGET_MAJOR,
-			       VEIL_MD_VERSION);
+			veil_print_version(stdout, vc_prog);
+			printf("dm-veil target %d.x\n", VC_TARGET_MAJOR);
 			return VC_OK;
 		} else {
 			fprintf(stderr, "%s: unknown option %s\n", vc_prog,

@@ -257,6 +257,74 @@ stop_veild
 start_veild b
 dmsetup remove c4
 
+# --- one key daemon at a time --------------------------------------------
+i=0
+while [ $i -lt 100 ] && ! grep -q "veild\[$VEILD\]: info: registered with veil.ko" /tmp/veild-b.log; do
+	usleep 100000; i=$((i + 1))
+done
+veild -c /etc/veil/b.conf >/tmp/veild-second.log 2>&1 &
+P2=$!
+i=0
+while [ $i -lt 100 ] && kill -0 "$P2" 2>/dev/null; do
+	usleep 100000; i=$((i + 1))
+done
+kill "$P2" 2>/dev/null
+wait "$P2"
+rc=$?
+kill -0 "$VEILD" 2>/dev/null && [ "$rc" = 3 ] &&
+	grep -q "another key daemon (pid $VEILD) is registered with veil.ko and running: not taking over" /tmp/veild-second.log
+ok $? "a second veild refuses to displace the live one, naming its pid (exit $rc)"
+sed 's/^/#   /' /tmp/veild-second.log | grep -v ': debug: '
+veild -c /etc/veil/b.conf --takeover >>/tmp/veild-b.log 2>&1 &
+NEW=$!
+i=0
+while [ $i -lt 150 ] && kill -0 "$VEILD" 2>/dev/null; do
+	usleep 100000; i=$((i + 1))
+done
+wait "$VEILD"
+rc=$?
+[ "$rc" = 1 ] && kill -0 "$NEW" 2>/dev/null &&
+	grep -q "another key daemon (pid $NEW) has registered; exiting" /tmp/veild-b.log &&
+	grep -q "taking over from the key daemon registered with veil.ko (pid $VEILD)" /tmp/veild-b.log
+ok $? "veild --takeover replaces it; the old one exits 1 ($((i / 10)) s)"
+VEILD=$NEW
+mkdev 5 "$K1" t5 && wait_state t5 encrypted 15
+ok $? "... and the new veild serves keys"
+dmsetup remove t5 2>/dev/null
+
+# --- SIGTERM cuts a lookup's network wait short ----------------------------
+# a key manager that accepts the connection and never answers the handshake
+stop_veild
+sed -e 's/^server = .*/server = 127.0.0.1:5697/' -e 's/^io_timeout = .*/io_timeout = 30/' \
+	/etc/veil/b.conf >/etc/veil/silent.conf
+mkfifo /tmp/nc.in
+nc -l -p 5697 </tmp/nc.in >/dev/null 2>&1 &
+NC=$!
+exec 9>/tmp/nc.in
+start_veild silent
+mkdev 5 "$K1" t5
+i=0
+while [ $i -lt 100 ] && ! grep -q "looking up veil-$K1" /tmp/veild-silent.log; do
+	usleep 100000; i=$((i + 1))
+done
+sleep 1
+t0=$(cut -d' ' -f1 /proc/uptime | tr -d .)
+kill "$VEILD"
+wait "$VEILD"
+rc=$?
+t1=$(cut -d' ' -f1 /proc/uptime | tr -d .)
+cs=$((t1 - t0))
+echo "# veild stopped $cs cs after SIGTERM, its lookup in a handshake with io_timeout 30 s"
+[ "$rc" = 0 ] && [ "$cs" -lt 1000 ] &&
+	grep -q "abandoned at shutdown" /tmp/veild-silent.log
+ok $? "SIGTERM during a lookup stuck in a TLS handshake: veild exits 0 at once, the request abandoned ($cs cs; io_timeout 3000 cs)"
+exec 9>&-
+kill "$NC" 2>/dev/null
+start_veild b
+wait_state t5 encrypted 15
+ok $? "... and the next veild answers the request the kernel kept"
+dmsetup remove t5 2>/dev/null
+
 # --- clean stop ---------------------------------------------------------
 for d in v0 v1 v2 v3 v4 v5; do dmsetup remove $d 2>/dev/null; done
 stop_veild
@@ -264,6 +332,6 @@ grep -q "veild\[$VEILD\]: info: stopped" /tmp/veild-b.log
 ok $? "veild stops cleanly on SIGTERM"
 
 echo "# --- veild logs ---"
-sed 's/^/# /' /tmp/veild-abi.log /tmp/veild-b.log /tmp/veild-c.log /tmp/veild-bcache.log /tmp/veild-ccache.log | grep -v ': debug: ' | tail -n 60
+sed 's/^/# /' /tmp/veild-abi.log /tmp/veild-b.log /tmp/veild-c.log /tmp/veild-bcache.log /tmp/veild-ccache.log /tmp/veild-silent.log | grep -v ': debug: ' | tail -n 60
 echo "1..$n"
 [ "$fails" = 0 ]

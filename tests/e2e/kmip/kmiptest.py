@@ -49,6 +49,18 @@ def conf(name, host, port, **extra):
     return kms.veil_conf(os.path.join(work, name), certs, host, port, **extra)
 
 
+def timed(args, timeout=60):
+    """run() and the seconds it took; rc None if it outlived `timeout`."""
+    t0 = time.monotonic()
+    try:
+        rc, out, err = run(args, timeout)
+    except subprocess.TimeoutExpired as e:
+        rc, out, err = None, e.stdout or "", "still running after %ds: %s" % (
+            timeout, e.stderr or "")
+    return rc, out if isinstance(out, str) else out.decode(), \
+        err if isinstance(err, str) else err.decode(), time.monotonic() - t0
+
+
 def main():
     subprocess.run([os.path.join(os.path.dirname(__file__), "certs.sh"), certs],
                    check=True)
@@ -163,6 +175,8 @@ def tests(server):
                         "check", kid])
     ok(rc == 1 and "Connection refused" in err, "no server listening: connection refused", err)
 
+    hostile(server, kid)
+
     # --- configuration and veild without veil.ko ---
     bad = os.path.join(work, "bad.conf")
     with open(bad, "w") as fh:
@@ -175,8 +189,10 @@ def tests(server):
     with open(os.path.join(work, "nocert.conf"), "w") as fh:
         fh.write("server = 127.0.0.1\nca = %s/ca.pem\ncert = /nonexistent.pem\nkey = /k\n" % certs)
     rc, out, err = run([SVEILD, "-t", "-c", os.path.join(work, "nocert.conf")])
-    ok(rc == 2 and "cannot load client certificate /nonexistent.pem" in err,
-       "veild: an unreadable certificate is named", err)
+    ok(rc == 2 and "cannot read client certificate /nonexistent.pem: No such file or directory" in err,
+       "veild -t: a missing certificate is named, with the reason", err)
+    tls_files(server.port)
+    usage_and_version()
 
     if os.path.exists("/sys/module/veil"):
         ok(True, "# SKIP veil.ko is loaded on this host")
@@ -192,6 +208,139 @@ def tests(server):
         said = err.count("veil generic netlink family not found: load veil.ko (modprobe veil)")
         ok(p.returncode == 0 and said == 1 and "Sanitizer" not in err,
            "veild without veil.ko: one clear message in 3.5 s, clean SIGTERM", err)
+
+
+def hostile(server, kid):
+    """Key managers and networks that misbehave on purpose: pacing bytes,
+    refusing our certificate, forging text, handing out the wrong key."""
+    port = server.port
+    # a reply dripped one byte at a time inside one TLS record
+    io = 1.5
+    drip = kms.KmipServer(certs, kms.key_server("1", os.urandom(64)),
+                          drip_reply=io / 4)
+    f = conf("drip.conf", "hosta", drip.port, io_timeout=io, connect_timeout=1)
+    rc, out, err, dt = timed([STOOL, "-c", f, "check", kid])
+    ok(rc == 1 and "timed out reading the reply" in err and dt < 2 * io + 1,
+       "reply dripped inside one TLS 1.3 record: cut off at io_timeout "
+       "(%.1fs, io_timeout %.1fs; the record would take > %ds)" % (dt, io, int(100 * io / 4)),
+       err)
+    drip.stop()
+
+    # a handshake dripped: the honest second server must still serve
+    ct = 1
+    drip = kms.KmipServer(certs, kms.key_server("1", os.urandom(64)),
+                          drip_handshake=0.05)
+    f = conf("driphs.conf", "hosta", drip.port, io_timeout=io, connect_timeout=ct)
+    with open(f, "a") as fh:
+        fh.write("server = 127.0.0.1:%d\n" % port)
+    rc, out, err, dt = timed([STOOL, "-c", f, "check", kid])
+    ok(rc == 0 and dt < 2 * (ct + io) + 2,
+       "handshake dripped by the first server: failover to the second "
+       "(%.1fs, connect_timeout %ds + io_timeout %.1fs)" % (dt, ct, io), out + err)
+    f = conf("driphs1.conf", "hosta", drip.port, io_timeout=io, connect_timeout=ct)
+    rc, out, err, dt = timed([STOOL, "-c", f, "check", kid])
+    ok(rc == 1 and "TLS handshake not done within io_timeout" in err and dt < 2 * io + 1,
+       "handshake dripped: cut off at io_timeout (%.1fs)" % dt, err)
+    drip.stop()
+
+    # our certificate refused at the TLS layer: EKEYREJECTED on 1.2 and 1.3
+    for v in ("1.3", "1.2"):
+        for host, ca, crl, alert in (("hosta", "other-ca", None, "unknown ca"),
+                                     ("revoked", "ca", "crl.pem", "certificate revoked"),
+                                     ("expired", "ca", None, "certificate expired")):
+            srv = kms.KmipServer(certs, kms.key_server("1", os.urandom(64)), tls=v,
+                                 ca=ca, crl=crl)
+            f = conf("refused.conf", host, srv.port, io_timeout=2, connect_timeout=1)
+            rc, out, err = run([STOOL, "-c", f, "check", kid])
+            ok(rc == 1 and "refused this host's certificate" in err and alert in err and
+               "(Key was rejected by service)" in err and "Sanitizer" not in err,
+               "TLS %s key manager refusing our certificate (%s): EKEYREJECTED" % (v, alert),
+               err)
+            srv.stop()
+    rc, out, err = run([STOOL, "-c", conf("alien.conf", "alien", port, io_timeout=3),
+                        "check", kid])
+    ok(rc == 1 and "refused this host's certificate" in err and
+       "(Key was rejected by service)" in err,
+       "PyKMIP (TLS 1.2) refusing a certificate of an unknown CA: EKEYREJECTED", err)
+
+    # server-supplied text is escaped before it is printed
+    forged = "x\nveild[1]: info: forged line\x1b[2K\r"
+    srv = kms.KmipServer(certs, kms.key_server(forged, os.urandom(24), name=forged, alg=2))
+    f = conf("forge.conf", "hosta", srv.port, io_timeout=2, connect_timeout=1)
+    rc, out, err = run([STOOL, "-c", f, "check", kid])
+    ok(rc == 1 and err.count("\n") == 1 and "\x1b" not in err and "\r" not in err and
+       "key x\\x0aveild[1]: info: forged line\\x1b[2K\\x0d from" in err,
+       "a forged identifier in an error is escaped: one line, no control characters", repr(err))
+    ok(rc == 1 and "a 3DES key, not AES: veil's ciphers take AES keys only" in err,
+       "a 3DES key is refused, naming the algorithm", err)
+    rc, out, err = run([STOOL, "-c", f, "info", kid])
+    ok(rc == 0 and out.count("\n") == 6 and "\x1b" not in out and "\r" not in out and
+       "uid: x\\x0aveild" in out and "name: x\\x0aveild" in out and
+       "algorithm: AES" in out,
+       "veil-kmip info: a forged identifier and name are escaped", repr(out + err))
+    srv.stop()
+    for what, handler, want in (
+            ("HMAC-SHA256 key", kms.key_server("1", os.urandom(32), alg=9),
+             "an HMAC key, not AES"),
+            ("Cryptographic Length 0", kms.key_server("1", os.urandom(64), bits=0),
+             "key length does not match its cryptographic length")):
+        srv = kms.KmipServer(certs, handler)
+        f = conf("alg.conf", "hosta", srv.port, io_timeout=2, connect_timeout=1)
+        rc, out, err = run([STOOL, "-c", f, "check", kid])
+        ok(rc == 1 and want in err, "%s refused: %s" % (what, want), err)
+        srv.stop()
+
+    # names are checked against subjectAltName only, never the CN
+    srv = kms.KmipServer(certs, kms.key_server("1", os.urandom(64)), cert="cnonly")
+    f = conf("cnonly.conf", "hosta", srv.port, addr="localhost", io_timeout=2,
+             connect_timeout=1)
+    rc, out, err = run([STOOL, "-c", f, "check", kid])
+    ok(rc == 1 and "server certificate rejected: hostname mismatch (expected localhost)" in err,
+       "a server certificate naming localhost in its CN only is refused", err)
+    srv.stop()
+
+
+def tls_files(port):
+    """Unreadable, missing and too open TLS files are named, with the fix."""
+    key = os.path.join(work, "open-key.pem")
+    with open(os.path.join(certs, "hosta-key.pem"), "rb") as a, open(key, "wb") as b:
+        b.write(a.read())
+    os.chmod(key, 0o644)
+    f = conf("openkey.conf", "hosta", port)
+    with open(f, "a") as fh:
+        fh.write("key = %s\n" % key)
+    for prog in (SVEILD, STOOL):
+        args = [prog, "-t", "-c", f] if prog == SVEILD else [prog, "-c", f, "check", "00"]
+        rc, out, err = run(args)
+        ok(rc == 2 and "client key %s is accessible by group or others (mode 0644)" % key in err and
+           "chmod 600 %s" % key in err,
+           "%s: a private key readable by others is refused with the fix" % os.path.basename(prog), err)
+    # unreadable: the files behind a directory only root may enter
+    pub = "/tmp/veil-kmip-perm.%d" % os.getpid()
+    os.makedirs(pub, exist_ok=True)
+    os.chmod(pub, 0o755)
+    try:
+        f = kms.veil_conf(os.path.join(pub, "v.conf"), certs, "hosta", port)
+        os.chmod(f, 0o644)
+        for args in ([SVEILD, "-t", "-c", f], [STOOL, "-c", f, "check", "00"]):
+            rc, out, err = run(["setpriv", "--reuid=65534", "--regid=65534",
+                                "--clear-groups"] + args)
+            ok(rc == 2 and "cannot read CA certificates %s/ca.pem: Permission denied" % certs in err,
+               "%s run by a user who cannot read the CA: 'Permission denied' with the path"
+               % os.path.basename(args[0]), err)
+    finally:
+        subprocess.run(["rm", "-rf", pub])
+
+
+def usage_and_version():
+    for prog in ("veild", "veil-kmip", "veilctl"):
+        path = os.path.join(build, "bin", prog)
+        rc, out, err = run([path, "--help"])
+        ok(rc == 0 and out.startswith("usage: ") and not err,
+           "%s --help: usage on stdout, exit 0" % prog, out + err)
+        rc, out, err = run([path, "--version"])
+        ok(rc == 0 and out.startswith("%s (veil) " % prog) and "kernel ABI " in out and
+           "metadata format " in out, "%s --version: release, ABI, format" % prog, out + err)
 
 
 if __name__ == "__main__":

@@ -338,3 +338,211 @@ class FakeServer:
 
     def stop(self):
         self.sock.close()
+
+
+# ---- a scriptable KMIP server over TLS, for hostile behaviour ----------
+
+def ttlv(tag, typ, val):
+    """One TTLV item: tag (int), type (1 structure, 2 integer, 5 enum,
+    7 text, 8 bytes), value (bytes for structures: concatenated items)."""
+    if typ in (2, 5):
+        body = int(val).to_bytes(4, "big", signed=(typ == 2))
+    elif typ == 7:
+        body = val.encode("latin-1") if isinstance(val, str) else val
+    else:
+        body = val
+    pad = (8 - len(body) % 8) % 8
+    return (tag.to_bytes(3, "big") + bytes([typ]) + len(body).to_bytes(4, "big") +
+            body + bytes(pad))
+
+
+def st(tag, *items):
+    return ttlv(tag, 1, b"".join(items))
+
+
+def ttlv_items(buf):
+    """[(tag, type, value bytes)] of the items directly in `buf`."""
+    out, i = [], 0
+    while i + 8 <= len(buf):
+        tag = int.from_bytes(buf[i:i + 3], "big")
+        typ, n = buf[i + 3], int.from_bytes(buf[i + 4:i + 8], "big")
+        out.append((tag, typ, buf[i + 8:i + 8 + n]))
+        i += 8 + n + (8 - n % 8) % 8
+    return out
+
+
+def request_ops(msg):
+    """[(operation, batch item id or None)] of a KMIP request message."""
+    ops = []
+    for tag, _, val in ttlv_items(ttlv_items(msg)[0][2]):
+        if tag != 0x42000F:
+            continue
+        op = bid = None
+        for t2, _, v2 in ttlv_items(val):
+            if t2 == 0x42005C:
+                op = int.from_bytes(v2[:4], "big")
+            elif t2 == 0x420093:
+                bid = v2
+        ops.append((op, bid))
+    return ops
+
+
+OP_LOCATE, OP_GET, OP_GET_ATTRIBUTES = 8, 10, 11
+
+
+def response(items):
+    """A Response Message of [(op, batch id, payload bytes or None,
+    status, reason)]."""
+    hdr = st(0x42007A, st(0x420069, ttlv(0x42006A, 2, 1), ttlv(0x42006B, 2, 2)),
+             ttlv(0x42000D, 2, len(items)))
+    body = b""
+    for op, bid, payload, status, reason in items:
+        it = ttlv(0x42005C, 5, op)
+        if bid is not None:
+            it += ttlv(0x420093, 8, bid)
+        it += ttlv(0x42007F, 5, status)
+        if reason:
+            it += ttlv(0x42007E, 5, reason)
+        if payload is not None:
+            it += st(0x42007C, payload)
+        body += st(0x42000F, it)
+    return st(0x42007B, hdr + body)
+
+
+def symkey_payload(uid, key, alg=3, bits=None):
+    """A Get payload: Symmetric Key, Raw, algorithm `alg` (3 AES, 2 3DES,
+    9 HMAC-SHA256; None leaves it out), Cryptographic Length `bits`
+    (default: the key's)."""
+    blk = ttlv(0x420042, 5, 1) + st(0x420045, ttlv(0x420043, 8, key))
+    if alg is not None:
+        blk += ttlv(0x420028, 5, alg)
+    blk += ttlv(0x42002A, 2, len(key) * 8 if bits is None else bits)
+    return (ttlv(0x420057, 5, 2) + ttlv(0x420094, 7, uid) +
+            st(0x42008F, st(0x420040, blk)))
+
+
+def attrs_payload(uid, name):
+    def attr(n, v):
+        return st(0x420008, ttlv(0x42000A, 7, n), v)
+    return (ttlv(0x420094, 7, uid) +
+            attr("Name", st(0x42000B, ttlv(0x420055, 7, name), ttlv(0x420054, 5, 1))) +
+            attr("State", ttlv(0x42000B, 5, 2)) +
+            attr("Object Type", ttlv(0x42000B, 5, 2)) +
+            attr("Cryptographic Algorithm", ttlv(0x42000B, 5, 3)) +
+            attr("Cryptographic Length", ttlv(0x42000B, 2, 512)))
+
+
+def key_server(uid, key, name=None, alg=3, bits=None):
+    """A handler for KmipServer answering Locate with `uid` and Get / Get
+    Attributes of it with `key` (name: the Name attribute to show)."""
+    def handle(req):
+        items = []
+        for op, bid in request_ops(req):
+            if op == OP_LOCATE:
+                items.append((op, bid, ttlv(0x420094, 7, uid), 0, None))
+            elif op == OP_GET:
+                items.append((op, bid, symkey_payload(uid, key, alg, bits), 0, None))
+            elif op == OP_GET_ATTRIBUTES:
+                items.append((op, bid, attrs_payload(uid, name or ""), 0, None))
+            else:
+                items.append((op, bid, None, 1, 5))
+        return response(items)
+    return handle
+
+
+class KmipServer:
+    """A KMIP server over TLS on 127.0.0.1 whose answers come from
+    handler(request bytes) -> reply bytes, run through OpenSSL memory BIOs
+    so the TLS records it produces can be paced byte by byte:
+
+    tls: "1.3" or "1.2" (only that version).
+    ca: the CA whose client certificates it accepts (another CA than the
+    client's makes it refuse the client with an unknown_ca alert: in the
+    handshake with TLS 1.2, after it with TLS 1.3).
+    crl: a CRL file to check client certificates against.
+    drip_handshake / drip_reply: seconds between the bytes of its
+    handshake flights / of each reply record (None: all at once)."""
+
+    def __init__(self, certs, handler, tls="1.3", cert="server", ca="ca",
+                 crl=None, drip_handshake=None, drip_reply=None):
+        self.handler = handler
+        self.drip_handshake, self.drip_reply = drip_handshake, drip_reply
+        self.sock, self.port = listen_local(0, 8)
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        v = ssl.TLSVersion.TLSv1_3 if tls == "1.3" else ssl.TLSVersion.TLSv1_2
+        self.ctx.minimum_version = self.ctx.maximum_version = v
+        self.ctx.load_cert_chain(f"{certs}/{cert}.pem", f"{certs}/{cert}-key.pem")
+        self.ctx.load_verify_locations(f"{certs}/{ca}.pem")
+        if crl:
+            self.ctx.load_verify_locations(f"{certs}/{crl}")
+            self.ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+        self.ctx.verify_mode = ssl.CERT_REQUIRED
+        self.refused = 0
+        self.stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _send(self, c, data, drip):
+        if not drip:
+            c.sendall(data)
+            return
+        for i in range(len(data)):
+            if self.stopped:
+                raise OSError("stopped")
+            c.sendall(data[i:i + 1])
+            time.sleep(drip)
+
+    def _serve(self, c):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        o = self.ctx.wrap_bio(inc, out, server_side=True)
+
+        def feed():
+            d = c.recv(65536)
+            if not d:
+                raise EOFError
+            inc.write(d)
+
+        def read(n):
+            data = b""
+            while len(data) < n:
+                try:
+                    data += o.read(n - len(data))
+                except ssl.SSLWantReadError:
+                    self._send(c, out.read(), None)
+                    feed()
+            return data
+        try:
+            while True:
+                try:
+                    o.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    self._send(c, out.read(), self.drip_handshake)
+                    feed()
+                except ssl.SSLError:
+                    self.refused += 1
+                    self._send(c, out.read(), None)	# the alert
+                    time.sleep(0.5)
+                    return
+            self._send(c, out.read(), self.drip_handshake)
+            while True:
+                hdr = read(8)
+                req = hdr + read(int.from_bytes(hdr[4:8], "big"))
+                o.write(self.handler(req))
+                self._send(c, out.read(), self.drip_reply)
+        except (OSError, EOFError, ssl.SSLError):
+            pass
+        finally:
+            c.close()
+
+    def stop(self):
+        self.stopped = True
+        self.sock.close()
