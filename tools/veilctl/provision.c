@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kmip/kmip.h"
+#include "util.h"
 #include "veil_md.h"
 #include "veilctl.h"
 
@@ -18,7 +19,7 @@ int vc_provision(const char *conf, bool local, uint8_t *id, size_t id_len,
 {
 	struct veil_kmip_conf *c;
 	struct kmip_client *kc = NULL;
-	char err[512], uid[KMIP_UID_MAX];
+	char err[512], uid[KMIP_UID_MAX], shown[VEIL_ESCAPED_SIZE(KMIP_UID_MAX)];
 	SSL_CTX *ctx = NULL;
 	int r;
 
@@ -53,13 +54,14 @@ int vc_provision(const char *conf, bool local, uint8_t *id, size_t id_len,
 		goto out;
 	}
 	*key_bytes = c->key_bits / 8;
-	vc_info("key manager %s: created key %s", kmip_client_peer(kc), uid);
+	vc_info("key manager %s: created key %s", kmip_client_peer(kc),
+		veil_escape_str(shown, sizeof(shown), uid));
 	hint[0] = '\0';
 	if (veil_md_key_hint_ok(uid))
 		memcpy(hint, uid, strlen(uid) + 1);
 	else
 		vc_info("key manager's identifier %s cannot be a key-hint: unlocking will locate the key by name",
-			uid);
+			veil_escape_str(shown, sizeof(shown), uid));
 	r = VC_OK;
 out:
 	kmip_client_free(kc);
