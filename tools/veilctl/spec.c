@@ -133,7 +133,7 @@ int vc_cipher_check(const char *spec, uint32_t key_bytes,
 	const char *w = NULL;
 	uint32_t min = 0, max = 0, want[3] = { 0 };
 	char alias[80];
-	bool have_api, have_cipher, have_chain, xts, nokey;
+	bool have_api, have_cipher, have_chain, xts, single, nokey;
 	size_t i;
 	int k;
 
@@ -149,9 +149,15 @@ int vc_cipher_check(const char *spec, uint32_t key_bytes,
 		return -EINVAL;
 	}
 	xts = !strcmp(s.chain, "xts");
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(known[i].name, s.cipher))
-			break;
+	/* chaining modes whose key is the cipher's (xts: two of them) */
+	single = !strcmp(s.chain, "cbc") || !strcmp(s.chain, "ecb") ||
+		 !strcmp(s.chain, "ctr") || !strcmp(s.chain, "pcbc") ||
+		 !strcmp(s.chain, "cts");
+	i = sizeof(known) / sizeof(known[0]);
+	if (xts || single)
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (!strcmp(known[i].name, s.cipher))
+				break;
 	if (!nokey && i < sizeof(known) / sizeof(known[0])) {
 		char list[64];
 		size_t len = 0;
