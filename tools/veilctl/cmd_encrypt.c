@@ -31,15 +31,10 @@
 static int check_cipher(const char *spec, uint32_t key_bytes)
 {
 	char *pc = vc_proc_crypto(), why[256];
-	struct vc_cipher_spec s;
-	const char *w;
 	int r;
 
-	if (key_bytes)
-		r = vc_cipher_check(spec, key_bytes, pc, vc_have_alias, why,
-				    sizeof(why));
-	else if ((r = vc_cipher_split(spec, &s, &w)))
-		snprintf(why, sizeof(why), "--cipher %s: %s", spec, w);
+	r = vc_cipher_check(spec, key_bytes, pc, vc_have_alias, why,
+			    sizeof(why));
 	free(pc);
 	if (r) {
 		vc_err("%s", why);

@@ -143,7 +143,9 @@ int vc_cipher_check(const char *spec, uint32_t key_bytes,
 	}
 	/* cipher_null takes no key: any key_bytes is ignored */
 	nokey = !strcmp(s.cipher, "cipher_null");
-	if (!nokey && (!key_bytes || key_bytes > VEIL_KEY_MAX)) {
+	if (!key_bytes)
+		nokey = true;	/* size not known yet: availability only */
+	else if (!nokey && key_bytes > VEIL_KEY_MAX) {
 		snprintf(why, why_size, "key size %" PRIu32 " bytes: want 1 to %d",
 			 key_bytes, VEIL_KEY_MAX);
 		return -EINVAL;

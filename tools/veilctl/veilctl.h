@@ -116,7 +116,8 @@ struct vc_cipher_spec {
 int vc_cipher_split(const char *spec, struct vc_cipher_spec *s,
 		    const char **why);
 /*
- * Can this kernel run @spec with a @key_bytes key?  @proc_crypto is the
+ * Can this kernel run @spec with a @key_bytes key (0: the size is not known
+ * yet; only the spec and its availability are checked)?  @proc_crypto is the
  * text of /proc/crypto (may be NULL); @have_alias says whether a module
  * alias ("crypto-xts") resolves, for algorithms not loaded yet.  0,
  * -EINVAL (bad spec or key size) or -ENOENT (not available), with @why.
