@@ -602,6 +602,14 @@ static void test_binary(void)
 			      "veilctl %s as nobody: exit %d (want 13), '%.200s'",
 			      dm_cmds[i], rc, flat(out));
 		}
+		if (run("test -b /dev/loop0 && ! " NOBODY " test -r /dev/loop0")) {
+			skip("veilctl on a block device as nobody: no /dev/loop0 closed to nobody");
+		} else {
+			rc = run(NOBODY " \"$B/veilctl\" header restore /dev/loop0 $T/none");
+			check(rc == 13 && has("/dev/loop0: permission denied: run as root"),
+			      "veilctl header restore of a 0600 block device as nobody: exit %d (want 13), '%.200s'",
+			      rc, flat(out));
+		}
 		run("truncate -s 16M $T/p.img && chmod 600 $T/p.img");
 		rc = run(NOBODY " \"$B/veilctl\" dump $T/p.img");
 		check(rc == 13 && has("p.img: permission denied: run as root"),

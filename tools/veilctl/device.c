@@ -35,6 +35,8 @@ int vc_dev_open_info(const char *path, struct vc_dev *d)
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			return vc_open_err(path, errno);
 		vc_err("%s: %s", path, strerror(errno));
 		return VC_ENODEV;
 	}
