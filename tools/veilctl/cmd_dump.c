@@ -169,7 +169,6 @@ int cmd_dump(int argc, char **argv)
 		}
 		vc_json_end_arr(&j);
 		vc_json_end_obj(&j);
-		putchar('\n');
 	} else {
 		printf("%s: veil metadata, format %d, LU %" PRIu64 " sectors\n",
 		       argv[optind], VEIL_MD_VERSION, sectors);
