@@ -418,6 +418,11 @@ TEST_F(vc, header_backup_restore)
 	ASSERT_EQ(0, sh("head -c 8192 /tmp/hb >/tmp/hb.bad"));
 	ASSERT_EQ(BACKUP, run("veilctl header restore /dev/ram0 /tmp/hb.bad"));
 	EXPECT_TRUE(has("not a veil header backup"));
+	/* a backup whose layout does not fit a smaller LU */
+	ASSERT_EQ(0, sh("truncate -s 8M /tmp/big.img && { [ -e /dev/loop1 ] || mknod /dev/loop1 b 7 1; } && losetup /dev/loop1 /tmp/big.img"));
+	ASSERT_EQ(BACKUP, run("veilctl header restore /dev/loop1 /tmp/hb"));
+	EXPECT_TRUE(has("no copy in the backup is valid for this LU of 16384 sectors"));
+	EXPECT_EQ(NOTEVLU, run("veilctl dump /dev/loop1"));
 	/* another LU's backup: refused, then forced */
 	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram1 --key-id " K2 " --no-attach"));
 	ASSERT_EQ(BACKUP, run("veilctl header restore /dev/ram1 /tmp/hb"));
