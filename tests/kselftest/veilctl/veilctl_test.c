@@ -355,7 +355,7 @@ TEST_F(vc, dmcrypt_table_rescue_4096)
 	stub(NULL);
 	rescue(_metadata, "/dev/ram1", "--sector-size 4096 --plaintext 4096:64",
 	       " 2048 2 sector_size:4096 iv_large_sectors\n4096 64 linear /dev/ram1 6144\n",
-	       " 4160 /dev/ram1 6208 2 sector_size:4096 iv_large_sectors")
+	       " 4160 /dev/ram1 6208 2 sector_size:4096 iv_large_sectors");
 }
 
 TEST_F(vc, dump_and_label)
