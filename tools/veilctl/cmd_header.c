@@ -249,6 +249,10 @@ static int restore(const char *dev, const char *file, bool force)
 		goto done;
 	}
 	vc_fmt_uuid(md[0].uuid, u_new);
+	if (c->pick == -ENOENT || c->pick == -EOPNOTSUPP)
+		vc_warn("%s: no valid metadata on the device (%s): its uuid cannot be compared with the backup's",
+			dev, c->pick == -EOPNOTSUPP ? "written by a newer veil" :
+			"damaged");
 	if (c->pick >= 0 && memcmp(c->md[c->pick].uuid, md[0].uuid, 16)) {
 		vc_fmt_uuid(c->md[c->pick].uuid, u_old);
 		if (!force) {
