@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "md_io.h"
 #include "veilctl.h"
@@ -257,6 +259,478 @@ out:
 	free(md);
 }
 
+static const char *flat(const char *s);
+
+/* ------------------------------------------------ encrypt's checks --- */
+
+/* What a kernel with aes, xts and cbc loaded shows (abridged). */
+static const char proc_crypto[] =
+"name         : xts(aes)\n"
+"driver       : xts-aes-aesni\n"
+"type         : skcipher\n"
+"min keysize  : 32\n"
+"max keysize  : 64\n"
+"\n"
+"name         : aes\n"
+"driver       : aes-aesni\n"
+"type         : cipher\n"
+"min keysize  : 16\n"
+"max keysize  : 32\n"
+"\n"
+"name         : cbc(aes)\n"
+"type         : skcipher\n"
+"min keysize  : 16\n"
+"max keysize  : 32\n"
+"\n"
+"name         : xts(blowfish)\n"
+"type         : skcipher\n"
+"min keysize  : 8\n"
+"max keysize  : 112\n"
+"\n"
+"name         : ecb(cipher_null)\n"
+"type         : skcipher\n"
+"min keysize  : 0\n"
+"max keysize  : 0\n";
+
+static int alias_calls;
+
+/* Module aliases of this pretend kernel: crypto-serpent and crypto-ctr. */
+static bool have_alias(const char *a)
+{
+	alias_calls++;
+	return !strcmp(a, "crypto-serpent") || !strcmp(a, "crypto-ctr");
+}
+
+static void test_cipher(void)
+{
+	static const struct {
+		const char *spec;
+		uint32_t key;
+		int want;
+		const char *says;
+	} cases[] = {
+		{ "aes-xts-plain64", 64, 0, NULL },
+		{ "aes-xts-plain64", 32, 0, NULL },
+		{ "aes-xts-plain", 48, 0, NULL },
+		{ "aes-cbc-plain64", 32, 0, NULL },
+		{ "aes-xts-foo", 64, -EINVAL, "unsupported IV mode" },
+		{ "aes-xts-essiv:sha256", 64, -EINVAL, "IV options" },
+		{ "aes-xts", 64, -EINVAL, "ecb takes no IV mode" },
+		{ "aes-ecb-plain64", 32, -EINVAL, "ecb takes no IV mode" },
+		{ "aes", 32, -EINVAL, "not <cipher>-<chainmode>" },
+		{ "aes-xts-plain64-x", 64, -EINVAL, "not <cipher>-<chainmode>" },
+		{ "-xts-plain64", 64, -EINVAL, "not <cipher>-<chainmode>" },
+		{ "aes xts", 64, -EINVAL, "spaces" },
+		{ "", 64, -EINVAL, "empty" },
+		{ "aes-xts-plain64", 24, -EINVAL, "32, 48 or 64 bytes, not 24" },
+		{ "aes-xts-plain64", 16, -EINVAL, "32, 48 or 64 bytes, not 16" },
+		{ "aes-cbc-plain64", 64, -EINVAL, "16, 24 or 32 bytes, not 64" },
+		{ "aes-xts-plain64", 0, 0, NULL },	/* size not known yet */
+		{ "foo-xts-plain64", 0, -ENOENT, "not available" },
+		{ "aes-xts-plain64", 129, -EINVAL, "want 1 to" },
+		{ "foo-xts-plain64", 64, -ENOENT, "xts(foo) not available" },
+		{ "aes-lrw-plain64", 48, -ENOENT, "no module for crypto-lrw" },
+		/* not loaded but a module alias resolves */
+		{ "serpent-xts-plain64", 64, 0, NULL },
+		{ "aes-ctr-plain64", 32, 0, NULL },
+		{ "serpent-xts-plain64", 40, -EINVAL, "32, 48 or 64" },
+		/* unlisted cipher: /proc/crypto's range, and xts's even size */
+		{ "blowfish-xts-plain64", 32, 0, NULL },
+		{ "blowfish-xts-plain64", 120, -EINVAL, "8 to 112 bytes (/proc/crypto)" },
+		{ "blowfish-xts-plain64", 33, -EINVAL, "is odd" },
+		{ "cipher_null-ecb", 16, 0, NULL },
+		{ "cipher_null-ecb", 0, 0, NULL },
+	};
+	char why[256];
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		why[0] = '\0';
+		r = vc_cipher_check(cases[i].spec, cases[i].key, proc_crypto,
+				    have_alias, why, sizeof(why));
+		check(r == cases[i].want &&
+		      (!cases[i].says || strstr(why, cases[i].says)),
+		      "cipher '%s' with a %u-byte key: %d (want %d) '%s'",
+		      cases[i].spec, cases[i].key, r, cases[i].want, why);
+	}
+	/* nothing loaded, no aliases: nothing is available */
+	r = vc_cipher_check("aes-xts-plain64", 64, NULL, NULL, why, sizeof(why));
+	check(r == -ENOENT, "cipher: a kernel without xts(aes) refuses it (%d)", r);
+	/* "name : aes" must not match "name : aes-generic" style prefixes */
+	r = vc_cipher_check("ae-xts-plain64", 64, proc_crypto, NULL, why,
+			    sizeof(why));
+	check(r == -ENOENT, "cipher: 'ae' is not 'aes' (%d)", r);
+}
+
+static void test_ranges(void)
+{
+	struct veil_md_extent r[4];
+	struct veil_md_extent many[VEIL_MD_PLAINTEXT_MAX + 1];
+	char why[256];
+	unsigned int i;
+
+	check(!vc_parse_range("0:2048", &r[0]) && r[0].start == 0 &&
+	      r[0].len == 2048, "range: 0:2048 parses");
+	check(vc_parse_range("0+2048", &r[0]) && vc_parse_range(":8", &r[0]) &&
+	      vc_parse_range("8:", &r[0]) && vc_parse_range("8:8x", &r[0]) &&
+	      vc_parse_range("-8:8", &r[0]) &&
+	      vc_parse_range("99999999999999999999:8", &r[0]),
+	      "range: malformed START:LEN refused");
+
+	r[0] = (struct veil_md_extent){ 4096, 8 };
+	r[1] = (struct veil_md_extent){ 0, 2048 };
+	check(!vc_ranges_check(r, 2, 28672, 512, why, sizeof(why)) &&
+	      r[0].start == 0 && r[1].start == 4096,
+	      "ranges: valid pair accepted and sorted");
+	r[0] = (struct veil_md_extent){ 0, 2048 };
+	r[1] = (struct veil_md_extent){ 2048, 8 };
+	check(!vc_ranges_check(r, 2, 28672, 512, why, sizeof(why)),
+	      "ranges: adjacent ranges accepted");
+	r[0] = (struct veil_md_extent){ 0, 2048 };
+	r[1] = (struct veil_md_extent){ 2040, 16 };
+	check(vc_ranges_check(r, 2, 28672, 512, why, sizeof(why)) == -EINVAL &&
+	      strstr(why, "0:2048 and 2040:16 overlap"),
+	      "ranges: overlap refused (%s)", why);
+	r[0] = (struct veil_md_extent){ 28000, 673 };
+	check(vc_ranges_check(r, 1, 28672, 512, why, sizeof(why)) == -EINVAL &&
+	      strstr(why, "beyond the data area"),
+	      "ranges: past the end of the data area refused (%s)", why);
+	r[0] = (struct veil_md_extent){ 28672, 8 };
+	check(vc_ranges_check(r, 1, 28672, 512, why, sizeof(why)) == -EINVAL,
+	      "ranges: starting at the end refused");
+	r[0] = (struct veil_md_extent){ 8, UINT64_MAX - 4 };
+	check(vc_ranges_check(r, 1, 28672, 512, why, sizeof(why)) == -EINVAL &&
+	      strstr(why, "beyond"), "ranges: wrapping length refused");
+	r[0] = (struct veil_md_extent){ 4, 8 };
+	check(vc_ranges_check(r, 1, 28672, 4096, why, sizeof(why)) == -EINVAL &&
+	      strstr(why, "not aligned to the 4096-byte sector size"),
+	      "ranges: misaligned for 4096-byte sectors refused (%s)", why);
+	check(!vc_ranges_check(r, 1, 28672, 512, why, sizeof(why)),
+	      "ranges: the same range is fine for 512-byte sectors");
+	r[0] = (struct veil_md_extent){ 8, 0 };
+	check(vc_ranges_check(r, 1, 28672, 512, why, sizeof(why)) == -EINVAL &&
+	      strstr(why, "empty"), "ranges: empty range refused");
+	for (i = 0; i < VEIL_MD_PLAINTEXT_MAX + 1; i++)
+		many[i] = (struct veil_md_extent){ 16 * i, 8 };
+	check(vc_ranges_check(many, VEIL_MD_PLAINTEXT_MAX + 1, 28672, 512, why,
+			      sizeof(why)) == -EINVAL,
+	      "ranges: more than %d refused", VEIL_MD_PLAINTEXT_MAX);
+	check(!vc_ranges_check(many, VEIL_MD_PLAINTEXT_MAX, 28672, 512, why,
+			       sizeof(why)),
+	      "ranges: exactly %d accepted", VEIL_MD_PLAINTEXT_MAX);
+}
+
+static void test_key_parse(void)
+{
+	uint8_t key[VEIL_KEY_MAX], raw[4] = { 0xde, 0xad, 0xbe, '\n' };
+
+	check(!vc_key_parse((const uint8_t *)"00ff10Ab\n", 9, 4, key) &&
+	      key[0] == 0 && key[1] == 0xff && key[2] == 0x10 &&
+	      key[3] == 0xab, "key: hex with a newline");
+	check(!vc_key_parse(raw, 4, 4, key) && key[3] == '\n' &&
+	      key[0] == 0xde, "key: raw bytes, a trailing 0x0a kept");
+	check(vc_key_parse((const uint8_t *)"00ff10\n", 7, 4, key) == -EINVAL,
+	      "key: too short refused");
+	check(vc_key_parse((const uint8_t *)"00ff10ab00", 10, 4, key) == -EINVAL,
+	      "key: too long refused");
+	check(vc_key_parse((const uint8_t *)"00ff10zz", 8, 4, key) == -EINVAL,
+	      "key: not hex, not raw size refused");
+	check(vc_key_parse((const uint8_t *)"", 0, 4, key) == -EINVAL,
+	      "key: nothing refused");
+}
+
+static void test_dmcrypt_table(void)
+{
+	struct veil_md *md = calloc(1, sizeof(*md));
+	char buf[2048], uuid[37];
+	const char *why;
+	uint8_t key[64];
+	unsigned int i;
+
+	if (!check(md != NULL, "dmcrypt: allocation"))
+		return;
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)i;
+	veil_md_init(md, 32768, 512, &why);
+	check(vc_dmcrypt_table(md, "/dev/x", key, buf, sizeof(buf)) == -EINVAL,
+	      "dmcrypt: unencrypted LU has no table");
+	md->key_id_len = 16;
+	md->key_bytes = 32;
+	strcpy(md->cipher, "aes-xts-plain64");
+	check(!vc_dmcrypt_table(md, "/dev/x", key, buf, sizeof(buf)) &&
+	      !strcmp(buf, "0 28672 crypt aes-xts-plain64 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 0 /dev/x 2048"),
+	      "dmcrypt: 512-byte sectors, no ranges: '%s'", buf);
+	veil_md_init(md, 32768, 4096, &why);
+	md->key_id_len = 16;
+	md->key_bytes = 32;
+	strcpy(md->cipher, "aes-xts-plain64");
+	md->n_plaintext = 2;
+	md->plaintext[0] = (struct veil_md_extent){ 0, 8 };
+	md->plaintext[1] = (struct veil_md_extent){ 64, 16 };
+	check(!vc_dmcrypt_table(md, "8:16", key, buf, sizeof(buf)) &&
+	      !strcmp(buf,
+		      "0 8 linear 8:16 2048\n"
+		      "8 56 crypt aes-xts-plain64 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 8 8:16 2056 2 sector_size:4096 iv_large_sectors\n"
+		      "64 16 linear 8:16 2112\n"
+		      "80 28592 crypt aes-xts-plain64 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 80 8:16 2128 2 sector_size:4096 iv_large_sectors"),
+	      "dmcrypt: 4096-byte sectors with two plaintext ranges: '%s'", flat(buf));
+	md->plaintext[1] = (struct veil_md_extent){ 64, md->data_sectors - 64 };
+	check(!vc_dmcrypt_table(md, "8:16", key, buf, sizeof(buf)) &&
+	      !strstr(buf + strlen(buf) - 30, "crypt"),
+	      "dmcrypt: a range to the end leaves no empty crypt target");
+	check(vc_dmcrypt_table(md, "8:16", key, buf, 100) == -ENOSPC &&
+	      !buf[0], "dmcrypt: short buffer is -ENOSPC and wiped");
+	md->n_plaintext = 0;
+	strcpy(md->cipher, "cipher_null-ecb");
+	check(!vc_dmcrypt_table(md, "8:16", key, buf, sizeof(buf)) &&
+	      strstr(buf, " crypt cipher_null-ecb - 0 8:16 2048"),
+	      "dmcrypt: cipher_null takes '-' for the key: '%s'", flat(buf));
+	memset(md->uuid, 0xab, 16);
+	md->uuid[15] = 0x01;
+	vc_fmt_uuid(md->uuid, uuid);
+	check(!strcmp(uuid, "abababab-abab-abab-abab-ababababab01"),
+	      "uuid: 8-4-4-4-12 (%s)", uuid);
+	free(md);
+}
+
+/* ------------------------------------- the veilctl binary on the host --- */
+
+static char bindir[1024], tmpdir[64], out[16384];
+
+/* Run a shell command with $B (bindir) and $T (tmpdir) set; output in out[]. */
+static int __attribute__((format(printf, 1, 2))) run(const char *fmt, ...)
+{
+	char cmd[4096], full[6144];
+	size_t got = 0, n;
+	va_list ap;
+	FILE *f;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "B='%s'; T='%s'; %s 2>&1", bindir, tmpdir,
+		 cmd);
+	f = popen(full, "r");
+	if (!f)
+		return -1;
+	while (got + 1 < sizeof(out) &&
+	       (n = fread(out + got, 1, sizeof(out) - 1 - got, f)))
+		got += n;
+	out[got] = '\0';
+	rc = pclose(f);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static bool has(const char *s)
+{
+	return strstr(out, s) != NULL;
+}
+
+/* @s on one line, for a TAP description. */
+static const char *flat(const char *s)
+{
+	static char buf[512];
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < sizeof(buf); i++)
+		buf[i] = s[i] == '\n' ? '|' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+static void skip(const char *what)
+{
+	printf("ok %d # SKIP %s\n", ++t_num, what);
+	t_skip++;
+}
+
+static bool proc_misc_has_dm(void)
+{
+	char line[128];
+	bool found = false;
+	FILE *f = fopen("/proc/misc", "r");
+
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, " device-mapper\n"))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+#define NOBODY "setpriv --reuid nobody --regid nogroup --clear-groups"
+
+static void test_binary(void)
+{
+	static const char *const dm_cmds[] = {
+		"status", "list", "status veil-x", "detach veil-x",
+		"update veil-x", "attach /dev/null",
+	};
+	char self[4096], *slash;
+	ssize_t n;
+	unsigned int i;
+	int rc;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return skip("veilctl binary: /proc/self/exe unreadable");
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	*slash = '\0';
+	if (strlen(self) >= sizeof(bindir))
+		return skip("veilctl binary: path too long");
+	memcpy(bindir, self, strlen(self) + 1);
+	if (run("test -x \"$B/veilctl\" && test -x \"$B/veil-mdtool\""))
+		return skip("veilctl binary: veilctl or veil-mdtool not built next to the test");
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_veilctl.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return skip("veilctl binary: mkdtemp");
+	chmod(tmpdir, 0755);
+
+	/* no root: a plain sentence and exit 13, before any ioctl */
+	if (geteuid() || run(NOBODY " true")) {
+		skip("veilctl as nobody: not root, or no setpriv");
+	} else {
+		for (i = 0; i < sizeof(dm_cmds) / sizeof(dm_cmds[0]); i++) {
+			rc = run(NOBODY " \"$B/veilctl\" %s", dm_cmds[i]);
+			check(rc == 13 &&
+			      has("permission denied: run as root (CAP_SYS_ADMIN)") &&
+			      !has("libdevmapper") && !has("no such veil mapping"),
+			      "veilctl %s as nobody: exit %d (want 13), '%.200s'",
+			      dm_cmds[i], rc, flat(out));
+		}
+		if (run("test -b /dev/loop0 && ! " NOBODY " test -r /dev/loop0")) {
+			skip("veilctl on a block device as nobody: no /dev/loop0 closed to nobody");
+		} else {
+			rc = run(NOBODY " \"$B/veilctl\" header restore /dev/loop0 $T/none");
+			check(rc == 13 && has("/dev/loop0: permission denied: run as root"),
+			      "veilctl header restore of a 0600 block device as nobody: exit %d (want 13), '%.200s'",
+			      rc, flat(out));
+		}
+		run("truncate -s 16M $T/p.img && chmod 600 $T/p.img");
+		rc = run(NOBODY " \"$B/veilctl\" dump $T/p.img");
+		check(rc == 13 && has("p.img: permission denied: run as root"),
+		      "veilctl dump of a 0600 image as nobody: exit %d (want 13), '%.200s'",
+		      rc, flat(out));
+	}
+
+	/* no device-mapper in the kernel: exit 7 and what to do */
+	if (geteuid() || proc_misc_has_dm()) {
+		skip("veilctl without device-mapper: this kernel has it (or not root)");
+	} else {
+		for (i = 0; i < sizeof(dm_cmds) / sizeof(dm_cmds[0]); i++) {
+			rc = run("\"$B/veilctl\" %s", dm_cmds[i]);
+			check(rc == 7 &&
+			      has("device-mapper not available: modprobe dm-mod") &&
+			      !has("Incompatible libdevmapper"),
+			      "veilctl %s without device-mapper: exit %d (want 7), '%.200s'",
+			      dm_cmds[i], rc, flat(out));
+		}
+	}
+
+	/*
+	 * encrypt refuses a bad spec before anything else: with a key
+	 * manager configuration that does not exist the answer is still the
+	 * cipher (exit 2), not the configuration (12): no key manager was
+	 * asked.  The target is not even opened.
+	 */
+	run("truncate -s 16M $T/e.img");
+	rc = run("\"$B/veilctl\" encrypt $T/e.img --cipher aes-xts-foo -c $T/none.conf");
+	check(rc == 2 && has("--cipher aes-xts-foo: unsupported IV mode") &&
+	      !has("key manager"),
+	      "encrypt --cipher aes-xts-foo: exit %d (want 2) before the key manager, '%.200s'",
+	      rc, flat(out));
+	rc = run("\"$B/veilctl\" encrypt $T/e.img --cipher aes-xts-foo --key-id 0011");
+	check(rc == 2 && has("unsupported IV mode"),
+	      "encrypt --cipher aes-xts-foo --key-id: exit %d (want 2)", rc);
+	/* the key size the configuration would create, checked before creating it */
+	run("printf 'server = 127.0.0.1:1\\nca = %s/x\\ncert = %s/x\\nkey = %s/x\\nkey_bits = 192\\n' >$T/kb.conf",
+	    tmpdir, tmpdir, tmpdir);
+	rc = run("\"$B/veilctl\" encrypt $T/e.img -c $T/kb.conf");
+	/* (a kernel without xts(aes) refuses the spec itself first) */
+	check(rc == 2 && (has("aes-xts-plain64 takes a key of 32, 48 or 64 bytes, not 24") ||
+			  has("xts(aes) not available")) &&
+	      !has("created key") && !has("refused"),
+	      "encrypt with key_bits = 192: exit %d (want 2) before creating a key, '%.200s'",
+	      rc, flat(out));
+	run("printf 'server = 127.0.0.1:1\\nca = %s/x\\ncert = %s/x\\nkey = %s/x\\n' >$T/512.conf",
+	    tmpdir, tmpdir, tmpdir);
+	rc = run("\"$B/veilctl\" encrypt $T/e.img --cipher aes-cbc-plain64 -c $T/512.conf");
+	check(rc == 2 && (has("aes-cbc-plain64 takes a key of 16, 24 or 32 bytes, not 64") ||
+			  has("cbc(aes) not available")) &&
+	      !has("created key") && !has("refused"),
+	      "encrypt --cipher aes-cbc-plain64 with the default 512-bit key: exit %d (want 2), '%.200s'",
+	      rc, flat(out));
+	rc = run("\"$B/veilctl\" encrypt $T/e.img --key-id 0011 --key-bytes 24");
+	check(rc == 2 && has("not 24"), "encrypt --key-bytes 24: exit %d (want 2)", rc);
+	rc = run("\"$B/veilctl\" encrypt $T/e.img --key-id 0011 --key-bytes 64x");
+	check(rc == 2 && has("--key-bytes"), "encrypt --key-bytes 64x: exit %d (want 2)", rc);
+	rc = run("\"$B/veilctl\" encrypt $T/e.img --key-id 0011 --sector-size 4096x");
+	check(rc == 2 && has("--sector-size"), "encrypt --sector-size 4096x: exit %d (want 2)", rc);
+	rc = run("\"$B/veilctl\" encrypt $T/e.img --key-id 0011 --plaintext 8+8");
+	check(rc == 2 && has("START:LEN"), "encrypt --plaintext 8+8: exit %d (want 2)", rc);
+	rc = run("cmp -s $T/e.img /dev/zero; test $? = 2 || cmp -n 16777216 $T/e.img /dev/zero >/dev/null");
+	check(rc == 0, "encrypt's refusals left the image all zeros");
+
+	/* dump, header backup and dmcrypt-table of an image file */
+	rc = run("\"$B/veil-mdtool\" format $T/e.img --key-id 00112233445566778899aabbccddeeff "
+		 "--label 'db \"two\"' --plaintext 0:2048 --key-hint kmip-42 >/dev/null && "
+		 "\"$B/veilctl\" dump $T/e.img");
+	check(rc == 0 && has("label:         db \"two\"") &&
+	      has("key-id:        00112233445566778899aabbccddeeff") &&
+	      has("key-hint:      kmip-42") && has("plaintext:     0:2048") &&
+	      has("primary copy:   valid, seqno 1 (in use)") &&
+	      has("alternate copy: valid, seqno 1"),
+	      "dump: label, key-id, hint, ranges, both copies (exit %d)", rc);
+	rc = run("\"$B/veilctl\" dump --json $T/e.img");
+	check(rc == 0 && has("\"label\":\"db \\\"two\\\"\"") &&
+	      has("\"plaintext\":[{\"start\":0,\"sectors\":2048}]") &&
+	      has("\"copies\":[{\"copy\":\"primary\",\"state\":\"valid\",\"seqno\":1}"),
+	      "dump --json: label escaped, ranges, copies (exit %d) '%.300s'", rc, flat(out));
+	if (!run("command -v python3"))
+		check(!run("\"$B/veilctl\" dump --json $T/e.img | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"metadata\"][\"label\"] == \"db \\\"two\\\"\"'"),
+		      "dump --json: python3's json reads it");
+	rc = run("\"$B/veilctl\" header backup $T/e.img $T/hb && stat -c %%s $T/hb && head -c 8 $T/hb");
+	check(rc == 0 && has("12288") && has("VEILHBAK"),
+	      "header backup: 12288 bytes, magic VEILHBAK (exit %d)", rc);
+	rc = run("\"$B/veilctl\" header backup $T/e.img $T/hb");
+	check(rc == 2 && has("refusing to overwrite"),
+	      "header backup does not overwrite a file (exit %d)", rc);
+	rc = run("cmp -n 4096 $T/hb $T/e.img 4096 0 && cmp -n 4096 $T/hb $T/e.img 8192 %d",
+		 (32768 - 2048) * 512);
+	check(rc == 0, "header backup: the blocks are the LU's first and alternate blocks");
+	rc = run("printf '%%0128d\\n' 0 | \"$B/veilctl\" dmcrypt-table $T/e.img");
+	check(rc == 0 && has("0 2048 linear ") &&
+	      has("2048 26624 crypt aes-xts-plain64 0000") &&
+	      has(" 2048 ") && !has("00112233"),
+	      "dmcrypt-table: linear for the range, crypt for the rest (exit %d) '%.300s'",
+	      rc, flat(out));
+	rc = run("printf abc | \"$B/veilctl\" dmcrypt-table $T/e.img");
+	check(rc == 2 && has("neither 128 hex digits nor 64 raw bytes"),
+	      "dmcrypt-table: a wrong-size key refused (exit %d)", rc);
+	rc = run("head -c 64 /dev/zero | \"$B/veilctl\" dmcrypt-table $T/e.img");
+	check(rc == 0 && has("crypt aes-xts-plain64 0000"),
+	      "dmcrypt-table: a raw 64-byte key (exit %d)", rc);
+	rc = run("\"$B/veil-mdtool\" corrupt $T/e.img primary csum >/dev/null && "
+		 "\"$B/veil-mdtool\" corrupt $T/e.img alternate magic >/dev/null && "
+		 "\"$B/veilctl\" dump $T/e.img");
+	check(rc == 6 && has("primary copy:   damaged") && has("alternate copy: absent"),
+	      "dump of damaged metadata: exit %d (want 6), both copies described", rc);
+	rc = run("\"$B/veilctl\" header backup $T/e.img $T/hb2");
+	check(rc == 6 && run("test -e $T/hb2"),
+	      "header backup of damaged metadata: exit %d (want 6), no file", rc);
+	rc = run("truncate -s 16M $T/blank.img && \"$B/veilctl\" dump $T/blank.img");
+	check(rc == 5 && has("not an eVLU"), "dump of a blank LU: exit %d (want 5)", rc);
+	rc = run("\"$B/veil-mdtool\" format $T/blank.img >/dev/null && "
+		 "printf '%%0128d' 0 | \"$B/veilctl\" dmcrypt-table $T/blank.img");
+	check(rc == 5 && has("not encrypted"),
+	      "dmcrypt-table of an unencrypted LU: exit %d (want 5)", rc);
+	run("rm -rf $T");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -265,5 +739,10 @@ int main(void)
 	test_exit_codes();
 	test_json();
 	test_small_lu();
+	test_cipher();
+	test_ranges();
+	test_key_parse();
+	test_dmcrypt_table();
+	test_binary();
 	return tap_done();
 }

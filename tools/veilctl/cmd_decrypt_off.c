@@ -40,6 +40,9 @@ int cmd_decrypt_off(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return vc_usage("decrypt-off");
+	r = vc_dm_ready();
+	if (r)
+		return r;
 	mapped = !vc_dm_find(argv[optind], &m);
 	if (mapped)
 		vc_devno_path(m.dev, path, sizeof(path));

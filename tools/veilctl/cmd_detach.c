@@ -18,6 +18,9 @@ int cmd_detach(int argc, char **argv)
 	if (getopt_long(argc, argv, "", (struct option[]){ { 0 } }, NULL) != -1 ||
 	    argc - optind != 1)
 		return vc_usage("detach");
+	r = vc_dm_ready();
+	if (r)
+		return r;
 	r = vc_dm_find(argv[optind], &m);
 	if (r == -ENOTTY) {
 		vc_err("%s: not a veil mapping", argv[optind]);

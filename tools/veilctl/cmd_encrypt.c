@@ -9,6 +9,7 @@
  * Refuses a device that is mounted, used as swap, held by another device
  * or open exclusively, and one that is an eVLU already.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,6 +23,25 @@
 
 #define DEFAULT_CIPHER "aes-xts-plain64"
 #define DEFAULT_KEY_BYTES 64
+
+/*
+ * Would dm-veil take @spec with a @key_bytes key (0: only the spec)?  What
+ * this kernel offers is read from /proc/crypto and the module aliases.
+ */
+static int check_cipher(const char *spec, uint32_t key_bytes)
+{
+	char *pc = vc_proc_crypto(), why[256];
+	int r;
+
+	r = vc_cipher_check(spec, key_bytes, pc, vc_have_alias, why,
+			    sizeof(why));
+	free(pc);
+	if (r) {
+		vc_err("%s", why);
+		return VC_EUSAGE;
+	}
+	return VC_OK;
+}
 
 int vc_encrypt_dev(const char *path, const struct vc_encrypt_opts *o,
 		   struct vc_map *out)
@@ -43,7 +63,19 @@ int vc_encrypt_dev(const char *path, const struct vc_encrypt_opts *o,
 			       VEIL_KEY_ID_MAX);
 			return VC_EUSAGE;
 		}
+	} else {
+		/* the size of the key the key manager would create */
+		r = check_cipher(o->cipher ? o->cipher : DEFAULT_CIPHER, 0);
+		if (r)
+			return r;
+		r = vc_provision_key_bytes(o->conf, &key_bytes);
+		if (r)
+			return r;
 	}
+	/* nothing is created or written before this */
+	r = check_cipher(o->cipher ? o->cipher : DEFAULT_CIPHER, key_bytes);
+	if (r)
+		return r;
 	if (o->attach) {
 		r = vc_modules_ensure();
 		if (r)
@@ -88,6 +120,20 @@ int vc_encrypt_dev(const char *path, const struct vc_encrypt_opts *o,
 		vc_err("%s: %s", path, why);
 		r = VC_EUSAGE;
 		goto out;
+	}
+	if (o->n_plaintext) {
+		char rwhy[256];
+
+		if (vc_ranges_check(o->plaintext, o->n_plaintext,
+				    md->data_sectors, md->sector_size, rwhy,
+				    sizeof(rwhy))) {
+			vc_err("%s: --plaintext: %s", path, rwhy);
+			r = VC_EUSAGE;
+			goto out;
+		}
+		memcpy(md->plaintext, o->plaintext,
+		       o->n_plaintext * sizeof(*o->plaintext));
+		md->n_plaintext = o->n_plaintext;
 	}
 	if (getrandom(md->uuid, sizeof(md->uuid), 0) != sizeof(md->uuid)) {
 		vc_err("getrandom: %s", strerror(errno));
@@ -143,6 +189,7 @@ int cmd_encrypt(int argc, char **argv)
 		{ "cipher", required_argument, NULL, 'C' },
 		{ "sector-size", required_argument, NULL, 'S' },
 		{ "label", required_argument, NULL, 'l' },
+		{ "plaintext", required_argument, NULL, 'P' },
 		{ "no-attach", no_argument, NULL, 'N' },
 		{ "key-timeout", required_argument, NULL, 'T' },
 		{ "allow-discards", no_argument, NULL, 'D' },
@@ -153,7 +200,10 @@ int cmd_encrypt(int argc, char **argv)
 		.conf = VC_DEFAULT_ETC "/" VC_CONF_NAME,
 		.attach = true,
 	};
+	static struct veil_md_extent pt[VEIL_MD_PLAINTEXT_MAX];
+	unsigned int n_pt = 0;
 	unsigned long v;
+	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:w:", opts, NULL)) != -1) {
@@ -162,8 +212,9 @@ int cmd_encrypt(int argc, char **argv)
 			o.key_id = optarg;
 			break;
 		case 'B':
-			v = strtoul(optarg, NULL, 10);
-			if (!v || v > VEIL_KEY_MAX) {
+			v = strtoul(optarg, &end, 10);
+			if (*end || !isdigit((unsigned char)*optarg) || !v ||
+			    v > VEIL_KEY_MAX) {
 				vc_err("--key-bytes must be 1 to %d", VEIL_KEY_MAX);
 				return VC_EUSAGE;
 			}
@@ -179,8 +230,9 @@ int cmd_encrypt(int argc, char **argv)
 			o.cipher = optarg;
 			break;
 		case 'S':
-			o.sector_size = (uint32_t)strtoul(optarg, NULL, 10);
-			if (o.sector_size != 512 && o.sector_size != 4096) {
+			v = strtoul(optarg, &end, 10);
+			o.sector_size = (uint32_t)v;
+			if (*end || (v != 512 && v != 4096)) {
 				vc_err("--sector-size must be 512 or 4096");
 				return VC_EUSAGE;
 			}
@@ -191,6 +243,19 @@ int cmd_encrypt(int argc, char **argv)
 				vc_err("--label: at most %d bytes", VEIL_MD_LABEL_MAX);
 				return VC_EUSAGE;
 			}
+			break;
+		case 'P':
+			if (n_pt == VEIL_MD_PLAINTEXT_MAX) {
+				vc_err("--plaintext: at most %d ranges",
+				       VEIL_MD_PLAINTEXT_MAX);
+				return VC_EUSAGE;
+			}
+			if (vc_parse_range(optarg, &pt[n_pt])) {
+				vc_err("--plaintext %s: want START:LEN in 512-byte sectors of the data area",
+				       optarg);
+				return VC_EUSAGE;
+			}
+			n_pt++;
 			break;
 		case 'N':
 			o.attach = false;
@@ -207,5 +272,7 @@ int cmd_encrypt(int argc, char **argv)
 		return VC_EUSAGE;
 	}
 	o.at.name = argc - optind == 2 ? argv[optind + 1] : NULL;
+	o.plaintext = pt;
+	o.n_plaintext = n_pt;
 	return vc_encrypt_dev(argv[optind], &o, NULL);
 }

@@ -21,9 +21,10 @@ static int show(const struct vc_map *m, void *arg)
 {
 	struct out *o = arg;
 	const struct vc_info *i = &m->info;
-	char dev[300], size[32];
+	char dev[300], size[32], label[VEIL_MD_LABEL_MAX + 1];
 
 	vc_devno_path(m->dev, dev, sizeof(dev));
+	vc_dev_label(m->dev, label, sizeof(label));
 	o->n++;
 	if (o->json) {
 		vc_json_begin_obj(&o->j, NULL);
@@ -35,6 +36,10 @@ static int show(const struct vc_map *m, void *arg)
 			vc_json_str(&o->j, "key_id", i->key_id);
 		else
 			vc_json_null(&o->j, "key_id");
+		if (label[0])
+			vc_json_str(&o->j, "label", label);
+		else
+			vc_json_null(&o->j, "label");
 		if (!o->brief) {
 			vc_json_str(&o->j, "uuid", m->uuid);
 			vc_json_str(&o->j, "cipher", i->cipher);
@@ -50,14 +55,16 @@ static int show(const struct vc_map *m, void *arg)
 		return 0;
 	}
 	if (o->brief) {
-		printf("%-20s %-16s %-32s %s\n", m->name, i->state,
-		       i->key_id[0] ? i->key_id : "-", dev[0] ? dev : m->dev);
+		printf("%-20s %-16s %-32s %-12s %s\n", m->name, i->state,
+		       i->key_id[0] ? i->key_id : "-", dev[0] ? dev : m->dev,
+		       label[0] ? label : "-");
 		return 0;
 	}
 	vc_fmt_size(m->sectors * 512, size, sizeof(size));
 	printf("%s\n", m->name);
 	printf("  device:      %s (%s)\n", dev[0] ? dev : "?", m->dev);
 	printf("  state:       %s\n", i->state);
+	printf("  label:       %s\n", label[0] ? label : "-");
 	printf("  key-id:      %s\n", i->key_id[0] ? i->key_id : "-");
 	printf("  cipher:      %s\n", i->cipher[0] ? i->cipher : "-");
 	printf("  size:        %s (%llu sectors, sector size %u)\n", size,
@@ -149,6 +156,9 @@ static int run(int argc, char **argv, bool brief, const char *cmd)
 	}
 	if (argc - optind > (brief ? 0 : 1))
 		return vc_usage(cmd);
+	r = vc_dm_ready();
+	if (r)
+		return r;
 	if (argc - optind == 1) {
 		r = vc_dm_find(argv[optind], &m);
 		if (r) {
@@ -163,8 +173,8 @@ static int run(int argc, char **argv, bool brief, const char *cmd)
 		vc_json_u64(&o.j, "version", 1);
 		vc_json_begin_arr(&o.j, "devices");
 	} else if (brief) {
-		printf("%-20s %-16s %-32s %s\n", "NAME", "STATE", "KEY-ID",
-		       "DEVICE");
+		printf("%-20s %-16s %-32s %-12s %s\n", "NAME", "STATE", "KEY-ID",
+		       "DEVICE", "LABEL");
 	}
 	if (argc - optind == 1) {
 		show(&m, &o);

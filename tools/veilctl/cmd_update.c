@@ -50,6 +50,9 @@ int cmd_update(int argc, char **argv)
 			return vc_usage("update");
 	if (argc - optind != 1)
 		return vc_usage("update");
+	r = vc_dm_ready();
+	if (r)
+		return r;
 	r = vc_dm_find(argv[optind], &m);
 	if (r) {
 		vc_err("%s: no such veil mapping", argv[optind]);

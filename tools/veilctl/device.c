@@ -35,6 +35,8 @@ int vc_dev_open_info(const char *path, struct vc_dev *d)
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			return vc_open_err(path, errno);
 		vc_err("%s: %s", path, strerror(errno));
 		return VC_ENODEV;
 	}
@@ -286,4 +288,28 @@ void vc_devno_path(const char *majmin, char *out, size_t size)
 			snprintf(out, size, "/dev/%s", line + 8);
 		}
 	fclose(f);
+}
+
+int vc_open_err(const char *path, int err)
+{
+	if (err == EACCES || err == EPERM) {
+		vc_err("%s: permission denied: run as root (CAP_SYS_ADMIN)",
+		       path);
+		return VC_EPERM;
+	}
+	vc_err("%s: %s", path, strerror(err));
+	return err == ENOENT || err == ENXIO || err == ENODEV ?
+		VC_ENODEV : err == EBUSY ? VC_EBUSY : VC_EFAIL;
+}
+
+void vc_dev_label(const char *majmin, char *label, size_t size)
+{
+	struct veil_md_copies *c = calloc(1, sizeof(*c));
+	char path[300];
+
+	label[0] = '\0';
+	vc_devno_path(majmin, path, sizeof(path));
+	if (c && path[0] && !vc_md_read(path, c, NULL) && c->pick >= 0)
+		snprintf(label, size, "%s", c->md[c->pick].label);
+	free(c);
 }

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -291,4 +292,60 @@ int vc_dm_find(const char *what, struct vc_map *m)
 	if (r)
 		return r;
 	return fa.found ? 0 : -ENODEV;
+}
+
+/* Is CAP_SYS_ADMIN (bit 21) in our effective set? */
+static bool have_sys_admin(void)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	bool found = false;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+			found = true;
+			break;
+		}
+	fclose(f);
+	return found ? !!(eff & (1ULL << 21)) : geteuid() == 0;
+}
+
+/*
+ * Does the kernel have device-mapper?  /proc/misc lists its misc device;
+ * /dev/mapper/control proves nothing (libdevmapper creates that node
+ * whether or not a driver is behind it).
+ */
+static bool have_dm(void)
+{
+	char line[128];
+	bool found = false;
+	FILE *f = fopen("/proc/misc", "r");
+
+	if (!f)
+		return true;	/* cannot tell: let libdevmapper try */
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, " device-mapper\n"))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+int vc_dm_ready(void)
+{
+	/*
+	 * Checked before the first ioctl: without them libdevmapper reports
+	 * a missing permission as an incompatible kernel driver.
+	 */
+	if (!have_sys_admin()) {
+		vc_err("permission denied: run as root (CAP_SYS_ADMIN)");
+		return VC_EPERM;
+	}
+	if (!have_dm()) {
+		vc_err("device-mapper not available: modprobe dm-mod");
+		return VC_ENOMOD;
+	}
+	return VC_OK;
 }

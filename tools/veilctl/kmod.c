@@ -5,6 +5,7 @@
  * A missing module is a clear error naming the fix, not a retry loop.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -50,6 +51,9 @@ int vc_modules_ensure(void)
 	bool present;
 	int r;
 
+	r = vc_dm_ready();
+	if (r)
+		return r;
 	r = vc_dm_target_check(&present);
 	if (r || present)
 		return r;
@@ -68,4 +72,46 @@ int vc_modules_ensure(void)
 		r = VC_ENOMOD;
 	}
 	return r;
+}
+
+bool vc_have_alias(const char *alias)
+{
+	struct kmod_list *list = NULL;
+	struct kmod_ctx *ctx;
+	bool found;
+
+	ctx = kmod_new(NULL, NULL);
+	if (!ctx)
+		return false;
+	found = kmod_module_new_from_lookup(ctx, alias, &list) >= 0 && list;
+	kmod_module_unref_list(list);
+	kmod_unref(ctx);
+	return found;
+}
+
+char *vc_proc_crypto(void)
+{
+	size_t len = 0, cap = 0, n;
+	char *buf = NULL, *nb;
+	FILE *f = fopen("/proc/crypto", "r");
+
+	if (!f)
+		return NULL;
+	do {
+		if (cap - len < 4096) {
+			nb = realloc(buf, cap + 65536);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n);
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
 }

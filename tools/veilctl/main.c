@@ -37,6 +37,10 @@ static const struct vc_cmd cmds[] = {
 	  "        [--server-name NAME] [--etc DIR] [--no-systemd]\n"
 	  "      setup --install-cert FILE [--etc DIR]" },
 	{ "renew", cmd_renew, "renew [--cn NAME] [--etc DIR]" },
+	{ "dump", cmd_dump, "dump DEV [--json]" },
+	{ "header", cmd_header,
+	  "header backup DEV FILE\n      header restore DEV FILE [--force]" },
+	{ "dmcrypt-table", cmd_dmcrypt_table, "dmcrypt-table DEV < KEY" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -50,12 +54,14 @@ static const char exit_text[] =
 "   4  device is already an eVLU\n"
 "   5  not an eVLU (no veil metadata), or not a veil mapping\n"
 "   6  metadata damaged or written by a newer veil (state unknown)\n"
-"   7  veil kernel modules missing or of another version\n"
+"   7  veil or device-mapper kernel modules missing, or of another version\n"
 "   8  no key: the key manager refused or does not know the key (no-key)\n"
 "   9  still waiting for the key when --wait ran out (waiting-for-key)\n"
 "  10  key manager error while creating a key\n"
 "  11  no such device or mapping\n"
-"  12  host certificate or configuration problem\n";
+"  12  host certificate or configuration problem\n"
+"  13  permission denied: run as root (CAP_SYS_ADMIN)\n"
+"  14  header backup damaged, or of another LU\n";
 
 static void vmsg(const char *pfx, const char *fmt, va_list ap)
 {

@@ -70,3 +70,23 @@ out:
 	free(c);
 	return r;
 }
+
+int vc_provision_key_bytes(const char *conf, uint32_t *key_bytes)
+{
+	struct veil_kmip_conf *c = calloc(1, sizeof(*c));
+	char err[512];
+	int r = VC_OK;
+
+	if (!c)
+		return VC_EFAIL;
+	veil_kmip_conf_defaults(c);
+	if (veil_kmip_conf_load(c, conf, err, sizeof(err))) {
+		vc_err("key manager configuration: %s (run 'veilctl setup', or give --key-id for a key provisioned already)",
+		       err);
+		r = VC_ECERT;
+	} else {
+		*key_bytes = c->key_bits / 8;
+	}
+	free(c);
+	return r;
+}

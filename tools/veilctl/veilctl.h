@@ -45,6 +45,8 @@ enum vc_exit {
 	VC_EKM = 10,		/* key manager error while provisioning */
 	VC_ENODEV = 11,		/* no such device or mapping */
 	VC_ECERT = 12,		/* host certificate or configuration problem */
+	VC_EPERM = 13,		/* not root: no CAP_SYS_ADMIN, device not writable */
+	VC_EBACKUP = 14,	/* header backup damaged or of another LU */
 };
 
 #define VC_DEFAULT_ETC		"/etc/veil"
@@ -97,6 +99,54 @@ int vc_default_name(const char *dev, char *name, size_t size);
 /* A dm name veilctl accepts: 1..127 chars of [A-Za-z0-9._+-]. */
 bool vc_valid_name(const char *name);
 
+/* ---- spec.c (no I/O: unit tested) ---- */
+
+struct veil_md;
+struct veil_md_extent;
+
+/* A cipher spec "<cipher>-<chain>[-<iv>]" taken apart. */
+struct vc_cipher_spec {
+	char cipher[VEIL_CIPHER_MAX];
+	char chain[VEIL_CIPHER_MAX];
+	char iv[VEIL_CIPHER_MAX];
+	char api[2 * VEIL_CIPHER_MAX + 2];	/* "xts(aes)" */
+};
+
+/* The syntax dm-veil accepts.  0 or -EINVAL with *why set. */
+int vc_cipher_split(const char *spec, struct vc_cipher_spec *s,
+		    const char **why);
+/*
+ * Can this kernel run @spec with a @key_bytes key (0: the size is not known
+ * yet; only the spec and its availability are checked)?  @proc_crypto is the
+ * text of /proc/crypto (may be NULL); @have_alias says whether a module
+ * alias ("crypto-xts") resolves, for algorithms not loaded yet.  0,
+ * -EINVAL (bad spec or key size) or -ENOENT (not available), with @why.
+ */
+int vc_cipher_check(const char *spec, uint32_t key_bytes,
+		    const char *proc_crypto, bool (*have_alias)(const char *),
+		    char *why, size_t why_size);
+/* "START:LEN" in 512-byte sectors.  0 or -EINVAL. */
+int vc_parse_range(const char *s, struct veil_md_extent *e);
+/* Sort @r and check it against the format's rules.  0 or -EINVAL + @why. */
+int vc_ranges_check(struct veil_md_extent *r, unsigned int n,
+		    uint64_t data_sectors, uint32_t sector_size,
+		    char *why, size_t why_size);
+/*
+ * A key of @key_bytes from what was read: 2 * key_bytes hex digits
+ * (trailing white space allowed) or exactly key_bytes raw bytes.
+ */
+int vc_key_parse(const uint8_t *in, size_t len, uint32_t key_bytes,
+		 uint8_t *key);
+/*
+ * The dm-crypt table (one line per target, '\n' between them) that maps
+ * the data area of @md on @dev with @key: crypt targets, and linear ones
+ * for the plaintext ranges.  0, -EINVAL (LU not encrypted) or -ENOSPC.
+ */
+int vc_dmcrypt_table(const struct veil_md *md, const char *dev,
+		     const uint8_t *key, char *buf, size_t size);
+/* "8-4-4-4-12" hex of a 16-byte uuid (37 bytes with the NUL). */
+void vc_fmt_uuid(const uint8_t *uuid, char *out);
+
 /* ---- json.c ---- */
 
 struct vc_json {
@@ -133,6 +183,11 @@ struct vc_map {
 	struct vc_info info;
 };
 
+/*
+ * Can veilctl use device-mapper at all?  VC_EPERM without CAP_SYS_ADMIN,
+ * VC_ENOMOD when the kernel has no device-mapper; the message is printed.
+ */
+int vc_dm_ready(void);
 /* Is the "veil" target registered, at a version we speak?  0 or VC_E*. */
 int vc_dm_target_check(bool *present);
 int vc_dm_create(const char *name, const char *uuid, uint64_t sectors,
@@ -153,6 +208,10 @@ int vc_dm_find(const char *what, struct vc_map *m);
 
 /* Load dm-veil (and with it veil) unless the target is there.  0 or VC_E*. */
 int vc_modules_ensure(void);
+/* Does a module alias ("crypto-xts") resolve for the running kernel? */
+bool vc_have_alias(const char *alias);
+/* Read /proc/crypto (malloc'd, NUL-terminated; NULL if unreadable). */
+char *vc_proc_crypto(void);
 
 /* ---- family.c ---- */
 
@@ -195,6 +254,10 @@ struct veil_md_copies;
  * device cannot be read; c->pick says what was found.
  */
 int vc_md_read(const char *path, struct veil_md_copies *c, uint64_t *sectors);
+/* Print "@path: @what: permission denied: run as root" etc.; the exit code. */
+int vc_open_err(const char *path, int err);
+/* The label of the eVLU on @majmin ("" if none or unreadable). */
+void vc_dev_label(const char *majmin, char *label, size_t size);
 /* Message + exit code for a non-valid c->pick. */
 int vc_md_explain(const char *path, const struct veil_md_copies *c);
 /* The table parameters for a veil mapping of @d. */
@@ -229,6 +292,9 @@ int vc_parse_attach_opt(int c, const char *arg, struct vc_attach_opts *o);
 int vc_provision(const char *conf, bool local, uint8_t *id, size_t id_len,
 		 uint32_t *key_bytes, char hint[VEIL_KEY_HINT_MAX]);
 
+/* The key size (bytes) vc_provision() would create, from @conf. */
+int vc_provision_key_bytes(const char *conf, uint32_t *key_bytes);
+
 /* ---- cert.c ---- */
 
 /* Days until @pem expires (negative: expired).  0 or -errno. */
@@ -257,6 +323,9 @@ int cmd_migrate(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_header(int argc, char **argv);
+int cmd_dmcrypt_table(int argc, char **argv);
 
 /* encrypt's core, shared with migrate. */
 struct vc_encrypt_opts {
@@ -267,6 +336,8 @@ struct vc_encrypt_opts {
 	const char *cipher;
 	uint32_t sector_size;
 	const char *label;
+	unsigned int n_plaintext;
+	struct veil_md_extent *plaintext;	/* n_plaintext ranges */
 	bool attach;
 	struct vc_attach_opts at;
 };

@@ -26,7 +26,7 @@
 
 /* Exit codes from veilctl(8). */
 enum { OK = 0, USAGE = 2, BUSY = 3, ISEVLU = 4, NOTEVLU = 5, BADMD = 6,
-       NOKEY = 8, WAITING = 9, NODEV = 11 };
+       NOKEY = 8, WAITING = 9, NODEV = 11, BACKUP = 14 };
 
 static char out[16384];
 
@@ -75,7 +75,7 @@ static void cleanup(void)
 {
 	sh("for p in /tmp/stub.pid /tmp/holder.pid; do [ -f $p ] && kill $(cat $p) 2>/dev/null; rm -f $p; done; sleep 0.2");
 	sh("umount /mnt 2>/dev/null; losetup -d /dev/loop0 2>/dev/null; losetup -d /dev/loop1 2>/dev/null");
-	sh("rm -f /tmp/big.img /tmp/small.img");
+	sh("rm -f /tmp/big.img /tmp/small.img /tmp/hb /tmp/hb.bad /tmp/data /tmp/d2 /tmp/key");
 	sh("for d in $(dmsetup ls 2>/dev/null | cut -f1); do dmsetup remove $d; done 2>/dev/null");
 	sh("for d in /dev/ram0 /dev/ram1 /dev/ram2; do dd if=/dev/zero of=$d bs=1M count=2 2>/dev/null;"
 	   " dd if=/dev/zero of=$d bs=1M seek=14 count=2 2>/dev/null; done");
@@ -306,6 +306,184 @@ TEST_F(vc, migrate)
 	/* the LU itself holds ciphertext */
 	EXPECT_NE(0, sh("dd if=/dev/ram2 bs=512 skip=2048 count=12288 2>/dev/null | cmp -s - /tmp/src.img"));
 	sh("losetup -d /dev/loop0; rm -f /tmp/src.img");
+}
+
+/*
+ * The escape hatch: data written through dm-veil reads back through stock
+ * dm-crypt (and dm-linear for the plaintext ranges) with the table
+ * dmcrypt-table prints from the stub's key, for both sector sizes.
+ */
+static void rescue(struct __test_metadata *_metadata, const char *dev,
+		   const char *extra, const char *want1, const char *want2)
+{
+	const char *name = strrchr(dev, '/') + 1;
+
+	ASSERT_EQ(OK, run("veilctl encrypt %s --key-id " K1 " --wait 20 %s",
+			  dev, extra));
+	ASSERT_EQ(0, sh("dd if=/dev/urandom of=/tmp/data bs=1M count=8 2>/dev/null"));
+	ASSERT_EQ(0, sh("dd if=/tmp/data of=/dev/mapper/veil-%s bs=1M oflag=direct 2>/dev/null", name));
+	ASSERT_EQ(OK, run("veilctl detach veil-%s", name));
+	/* the LU holds ciphertext (data area at 1 MiB) */
+	ASSERT_EQ(0, sh("dd if=/tmp/data of=/tmp/d2 bs=1M skip=2 count=5 2>/dev/null"));
+	EXPECT_NE(0, sh("dd if=%s bs=1M skip=3 count=5 iflag=direct 2>/dev/null | cmp -s - /tmp/d2", dev));
+	ASSERT_EQ(0, sh("echo %s >/tmp/key", KEY1));
+	ASSERT_EQ(OK, run("veilctl dmcrypt-table %s </tmp/key", dev));
+	EXPECT_TRUE(has(" crypt aes-xts-plain64 "));
+	EXPECT_TRUE(has(want1));
+	EXPECT_TRUE(has(want2));
+	ASSERT_EQ(0, run("dmsetup create rescue --table \"$(veilctl dmcrypt-table %s </tmp/key)\" && dmsetup table rescue", dev));
+	EXPECT_EQ(0, sh("cmp -n 8388608 /dev/mapper/rescue /tmp/data"));
+	sh("dmsetup remove rescue");
+	/* a wrong key maps, but reads noise: there is no check value */
+	ASSERT_EQ(0, sh("echo %s | veilctl dmcrypt-table %s >/tmp/t && dmsetup create rescue </tmp/t", KEY2, dev));
+	EXPECT_NE(0, sh("cmp -s -n 8388608 /dev/mapper/rescue /tmp/data"));
+	sh("dmsetup remove rescue; rm -f /tmp/t");
+}
+
+TEST_F(vc, dmcrypt_table_rescue_512)
+{
+	stub(NULL);
+	rescue(_metadata, "/dev/ram0", "--plaintext 0:2048 --plaintext 8192:512",
+	       "0 2048 linear /dev/ram0 2048\n2048 6144 crypt aes-xts-plain64 ",
+	       "8192 512 linear /dev/ram0 10240\n8704 19968 crypt aes-xts-plain64 ");
+	/* the plaintext range reads as plaintext on the LU itself */
+	EXPECT_EQ(0, sh("dd if=/dev/ram0 bs=512 skip=2048 count=2048 iflag=direct 2>/dev/null | cmp -s -n 1048576 - /tmp/data"));
+}
+
+TEST_F(vc, dmcrypt_table_rescue_4096)
+{
+	stub(NULL);
+	rescue(_metadata, "/dev/ram1", "--sector-size 4096 --plaintext 4096:64",
+	       " 2048 2 sector_size:4096 iv_large_sectors\n4096 64 linear /dev/ram1 6144\n",
+	       " 4160 /dev/ram1 6208 2 sector_size:4096 iv_large_sectors");
+}
+
+TEST_F(vc, dump_and_label)
+{
+	stub(NULL);
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram0 --key-id " K1 " --label 'db one' --wait 20"));
+	ASSERT_EQ(OK, run("veilctl status veil-ram0"));
+	EXPECT_TRUE(has("label:       db one"));
+	ASSERT_EQ(OK, run("veilctl status veil-ram0 --json"));
+	EXPECT_TRUE(has("\"label\":\"db one\""));
+	ASSERT_EQ(OK, run("veilctl list"));
+	EXPECT_TRUE(has("LABEL"));
+	EXPECT_TRUE(has("db one"));
+	ASSERT_EQ(OK, run("veilctl list --json"));
+	EXPECT_TRUE(has("\"label\":\"db one\""));
+	ASSERT_EQ(OK, run("veilctl detach veil-ram0"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/ram0"));
+	EXPECT_TRUE(has("label:         db one"));
+	EXPECT_TRUE(has("key-id:        " K1));
+	EXPECT_TRUE(has("cipher:        aes-xts-plain64, 64-byte key"));
+	EXPECT_TRUE(has("primary copy:   valid, seqno 1 (in use)"));
+	EXPECT_TRUE(has("alternate copy: valid, seqno 1"));
+	EXPECT_FALSE(has("0101010101"));	/* no key bytes anywhere */
+	ASSERT_EQ(OK, run("veilctl dump /dev/ram0 --json"));
+	EXPECT_TRUE(has("\"label\":\"db one\""));
+	EXPECT_TRUE(has("\"key_id\":\"" K1 "\""));
+	ASSERT_EQ(NOTEVLU, run("veilctl dump /dev/ram1"));
+	ASSERT_EQ(0, sh("veil-mdtool corrupt /dev/ram0 alternate csum >/dev/null"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/ram0"));
+	EXPECT_TRUE(has("alternate copy: damaged: checksum mismatch"));
+	ASSERT_EQ(0, sh("veil-mdtool corrupt /dev/ram0 primary magic >/dev/null"));
+	ASSERT_EQ(BADMD, run("veilctl dump /dev/ram0"));
+}
+
+TEST_F(vc, header_backup_restore)
+{
+	char uuid[64];
+
+	stub(NULL);
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram0 --key-id " K1 " --label first --no-attach"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/ram0 --json | sed 's/.*\"uuid\":\"\\([^\"]*\\)\".*/\\1/'"));
+	snprintf(uuid, sizeof(uuid), "%.36s", out);
+	ASSERT_EQ(OK, run("veilctl header backup /dev/ram0 /tmp/hb"));
+	EXPECT_TRUE(has(uuid));
+	/* both copies lost: restore brings the LU back */
+	ASSERT_EQ(0, sh("veil-mdtool corrupt /dev/ram0 primary csum >/dev/null && veil-mdtool corrupt /dev/ram0 alternate magic >/dev/null"));
+	ASSERT_EQ(BADMD, run("veilctl attach /dev/ram0"));
+	ASSERT_EQ(OK, run("veilctl header restore /dev/ram0 /tmp/hb"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/ram0"));
+	EXPECT_TRUE(has(uuid));
+	EXPECT_TRUE(has("alternate copy: valid"));
+	EXPECT_TRUE(has("label:         first"));
+	/* a damaged backup is refused before anything is written */
+	ASSERT_EQ(0, sh("cp /tmp/hb /tmp/hb.bad && printf x | dd of=/tmp/hb.bad bs=1 seek=4200 conv=notrunc 2>/dev/null"));
+	ASSERT_EQ(0, sh("veil-mdtool corrupt /dev/ram0 alternate csum >/dev/null"));
+	ASSERT_EQ(BACKUP, run("veilctl header restore /dev/ram0 /tmp/hb.bad"));
+	EXPECT_TRUE(has("checksum mismatch"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/ram0"));
+	EXPECT_TRUE(has("alternate copy: damaged"));
+	ASSERT_EQ(0, sh("head -c 8192 /tmp/hb >/tmp/hb.bad"));
+	ASSERT_EQ(BACKUP, run("veilctl header restore /dev/ram0 /tmp/hb.bad"));
+	EXPECT_TRUE(has("not a veil header backup"));
+	/* a backup whose layout does not fit a smaller LU */
+	ASSERT_EQ(0, sh("truncate -s 8M /tmp/big.img && { [ -e /dev/loop1 ] || mknod /dev/loop1 b 7 1; } && losetup /dev/loop1 /tmp/big.img"));
+	ASSERT_EQ(BACKUP, run("veilctl header restore /dev/loop1 /tmp/hb"));
+	EXPECT_TRUE(has("no copy in the backup is valid for this LU of 16384 sectors"));
+	EXPECT_EQ(NOTEVLU, run("veilctl dump /dev/loop1"));
+	/* another LU's backup: refused, then forced */
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram1 --key-id " K2 " --no-attach"));
+	ASSERT_EQ(BACKUP, run("veilctl header restore /dev/ram1 /tmp/hb"));
+	EXPECT_TRUE(has("refusing: the backup is of LU"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/ram1"));
+	EXPECT_TRUE(has("key-id:        " K2));
+	ASSERT_EQ(OK, run("veilctl header restore /dev/ram1 /tmp/hb --force"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/ram1"));
+	EXPECT_TRUE(has("key-id:        " K1));
+	/* never under a mapping */
+	ASSERT_EQ(OK, run("veilctl attach /dev/ram0 --wait 20"));
+	ASSERT_EQ(BUSY, run("veilctl header restore /dev/ram0 /tmp/hb"));
+	EXPECT_TRUE(has("in use by dm-"));
+}
+
+/*
+ * encrypt checks every part of the new metadata before it creates a key
+ * or writes anything.  No key manager is configured in the guest, so an
+ * encrypt that got as far as creating a key would fail with exit 12: exit
+ * 2 shows the check came first; the LU stays blank (dump: exit 5).
+ */
+TEST_F(vc, encrypt_refuses_bad_state_first)
+{
+	static const char *const bad[] = {
+		"--cipher aes-xts-foo",
+		"--cipher foo-xts-plain64",
+		"--cipher aes-xts-plain64:x",
+		"--key-id " K1 " --key-bytes 24",
+		"--key-id " K1 " --cipher aes-cbc-plain64 --key-bytes 64",
+		"--key-id " K1 " --sector-size 1024",
+		"--key-id " K1 " --plaintext 0:2048 --plaintext 1024:8",
+		"--key-id " K1 " --plaintext 0:99999999",
+		"--key-id " K1 " --plaintext 28672:8",
+		"--key-id " K1 " --sector-size 4096 --plaintext 4:8",
+		"--key-id " K1 " --plaintext 8:0",
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(USAGE, run("veilctl encrypt /dev/ram2 %s", bad[i]));
+		EXPECT_FALSE(has("encrypted"));
+		EXPECT_FALSE(has("key manager"));
+		EXPECT_EQ(NOTEVLU, run("veilctl dump /dev/ram2"));
+	}
+	/* what the refusals say */
+	run("veilctl encrypt /dev/ram2 --cipher aes-xts-foo");
+	EXPECT_TRUE(has("unsupported IV mode"));
+	run("veilctl encrypt /dev/ram2 --key-id " K1 " --plaintext 0:2048 --plaintext 1024:8");
+	EXPECT_TRUE(has("overlap"));
+	run("veilctl encrypt /dev/ram2 --key-id " K1 " --plaintext 28672:8");
+	EXPECT_TRUE(has("beyond the data area"));
+	run("veilctl encrypt /dev/ram2 --key-id " K1 " --sector-size 4096 --plaintext 4:8");
+	EXPECT_TRUE(has("not aligned"));
+	/* and without --key-id the cipher is refused before the configuration is read */
+	EXPECT_EQ(USAGE, run("veilctl encrypt /dev/ram2 --cipher aes-xts-foo -c /nonexistent"));
+	EXPECT_FALSE(has("/nonexistent"));
+	/* the good spec goes through, with its range */
+	stub(NULL);
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram2 --key-id " K1 " --plaintext 0:2048 --wait 20"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/ram2"));
+	EXPECT_TRUE(has("plaintext:     0:2048"));
 }
 
 TEST_F(vc, usage_errors)

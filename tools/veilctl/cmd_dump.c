@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * veilctl dump DEV [--json]: the metadata on an LU, attached or not (as
+ * cryptsetup luksDump shows a LUKS header): uuid, label, key-id, key-hint,
+ * cipher, layout, plaintext ranges, and each copy's state and seqno.  There
+ * are no key bytes on disk, so nothing secret can be shown.  Exit status
+ * 0 when a valid copy exists, 5 without veil metadata, 6 when none of the
+ * copies is valid (their states are still shown).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "md_io.h"
+#include "veilctl.h"
+
+static const char *copy_state(const struct veil_md_copies *c, int i)
+{
+	switch (c->err[i]) {
+	case 0:
+		return "valid";
+	case -ENODATA:
+		return "absent";
+	case -EOPNOTSUPP:
+		return "newer-format";
+	default:
+		return "damaged";
+	}
+}
+
+static void json_md(struct vc_json *j, const struct veil_md *md)
+{
+	char hex[2 * VEIL_KEY_ID_MAX + 1], uuid[37];
+	unsigned int i;
+
+	vc_fmt_uuid(md->uuid, uuid);
+	vc_json_str(j, "uuid", uuid);
+	if (md->label[0])
+		vc_json_str(j, "label", md->label);
+	else
+		vc_json_null(j, "label");
+	vc_json_bool(j, "encrypted", md->key_id_len != 0);
+	if (md->key_id_len) {
+		veil_hex_encode(md->key_id, md->key_id_len, hex);
+		vc_json_str(j, "key_id", hex);
+	} else {
+		vc_json_null(j, "key_id");
+	}
+	if (md->key_hint[0])
+		vc_json_str(j, "key_hint", md->key_hint);
+	else
+		vc_json_null(j, "key_hint");
+	vc_json_str(j, "cipher", md->cipher);
+	vc_json_u64(j, "key_bytes", md->key_bytes);
+	vc_json_u64(j, "sector_size", md->sector_size);
+	vc_json_u64(j, "seqno", md->seqno);
+	vc_json_u64(j, "lu_sectors", md->lu_sectors);
+	vc_json_u64(j, "data_offset", md->data_offset);
+	vc_json_u64(j, "data_sectors", md->data_sectors);
+	vc_json_u64(j, "compat_flags", md->compat_flags);
+	vc_json_u64(j, "incompat_flags", md->incompat_flags);
+	vc_json_begin_arr(j, "plaintext");
+	for (i = 0; i < md->n_plaintext; i++) {
+		vc_json_begin_obj(j, NULL);
+		vc_json_u64(j, "start", md->plaintext[i].start);
+		vc_json_u64(j, "sectors", md->plaintext[i].len);
+		vc_json_end_obj(j);
+	}
+	vc_json_end_arr(j);
+}
+
+static void text_md(const struct veil_md *md)
+{
+	char hex[2 * VEIL_KEY_ID_MAX + 1], uuid[37], size[32];
+	unsigned int i;
+
+	vc_fmt_uuid(md->uuid, uuid);
+	printf("  uuid:          %s\n", uuid);
+	printf("  label:         %s\n", md->label[0] ? md->label : "-");
+	if (md->key_id_len) {
+		veil_hex_encode(md->key_id, md->key_id_len, hex);
+		printf("  key-id:        %s\n", hex);
+		printf("  key-hint:      %s\n", md->key_hint[0] ? md->key_hint : "-");
+		printf("  cipher:        %s, %u-byte key\n", md->cipher,
+		       md->key_bytes);
+	} else {
+		printf("  key-id:        - (unencrypted)\n");
+	}
+	printf("  sector size:   %u\n", md->sector_size);
+	vc_fmt_size(md->data_sectors * 512, size, sizeof(size));
+	printf("  data area:     %s: %" PRIu64 " sectors at sector %" PRIu64 "\n",
+	       size, (uint64_t)md->data_sectors, (uint64_t)md->data_offset);
+	printf("  LU size:       %" PRIu64 " sectors when written\n",
+	       (uint64_t)md->lu_sectors);
+	if (!md->n_plaintext)
+		printf("  plaintext:     none\n");
+	for (i = 0; i < md->n_plaintext; i++)
+		printf("  plaintext:     %" PRIu64 ":%" PRIu64 " (sectors %" PRIu64 "-%" PRIu64 " of the data area)\n",
+		       (uint64_t)md->plaintext[i].start,
+		       (uint64_t)md->plaintext[i].len,
+		       (uint64_t)md->plaintext[i].start,
+		       (uint64_t)(md->plaintext[i].start +
+				  md->plaintext[i].len - 1));
+	printf("  flags:         compat 0x%x, incompat 0x%x\n",
+	       md->compat_flags, md->incompat_flags);
+	printf("  seqno:         %" PRIu64 "\n", (uint64_t)md->seqno);
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const names[2] = { "primary", "alternate" };
+	struct veil_md_copies *c;
+	struct vc_json j;
+	uint64_t sectors = 0;
+	bool json = false;
+	int opt, r, i;
+
+	while ((opt = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+		if (opt != 'j')
+			return vc_usage("dump");
+		json = true;
+	}
+	if (argc - optind != 1)
+		return vc_usage("dump");
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return VC_EFAIL;
+	r = vc_md_read(argv[optind], c, &sectors);
+	if (r) {
+		r = vc_open_err(argv[optind], -r);
+		goto out;
+	}
+	if (c->pick == -ENODATA) {
+		r = vc_md_explain(argv[optind], c);
+		goto out;
+	}
+	if (json) {
+		vc_json_init(&j, stdout);
+		vc_json_begin_obj(&j, NULL);
+		vc_json_u64(&j, "version", 1);
+		vc_json_str(&j, "device", argv[optind]);
+		vc_json_u64(&j, "lu_sectors", sectors);
+		vc_json_u64(&j, "format", VEIL_MD_VERSION);
+		if (c->pick >= 0)
+			vc_json_str(&j, "current", names[c->pick]);
+		else
+			vc_json_null(&j, "current");
+		vc_json_begin_obj(&j, "metadata");
+		if (c->pick >= 0)
+			json_md(&j, &c->md[c->pick]);
+		vc_json_end_obj(&j);
+		vc_json_begin_arr(&j, "copies");
+		for (i = 0; i < 2; i++) {
+			vc_json_begin_obj(&j, NULL);
+			vc_json_str(&j, "copy", names[i]);
+			vc_json_str(&j, "state", copy_state(c, i));
+			if (c->err[i])
+				vc_json_str(&j, "problem",
+					    c->why[i] ? c->why[i] : "");
+			else
+				vc_json_u64(&j, "seqno", c->md[i].seqno);
+			vc_json_end_obj(&j);
+		}
+		vc_json_end_arr(&j);
+		vc_json_end_obj(&j);
+	} else {
+		printf("%s: veil metadata, format %d, LU %" PRIu64 " sectors\n",
+		       argv[optind], VEIL_MD_VERSION, sectors);
+		if (c->pick >= 0)
+			text_md(&c->md[c->pick]);
+		for (i = 0; i < 2; i++) {
+			if (!c->err[i])
+				printf("  %s copy:%s valid, seqno %" PRIu64 "%s\n",
+				       names[i], i ? "" : "  ",
+				       (uint64_t)c->md[i].seqno,
+				       c->pick == i ? " (in use)" : "");
+			else
+				printf("  %s copy:%s %s: %s\n", names[i],
+				       i ? "" : "  ", copy_state(c, i),
+				       c->why[i] ? c->why[i] : "no metadata");
+		}
+	}
+	fflush(stdout);
+	r = c->pick >= 0 ? VC_OK : vc_md_explain(argv[optind], c);
+out:
+	free(c);
+	return r;
+}
