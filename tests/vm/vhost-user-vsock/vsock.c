@@ -336,9 +336,10 @@ static void guest_data(struct vuv_dev *d, struct vuv_conn *c, const struct vuv_c
 		conn_reset(d, c);
 		return;
 	}
-	if (c->rx_cnt - c->fwd_cnt + len > VUV_BUF_ALLOC) {
+	/* The guest knows only the fwd_cnt we last told it. */
+	if (c->rx_cnt - c->fwd_adv + len > VUV_BUF_ALLOC) {
 		veil_log(LOG_WARNING, "guest port %u sent %u bytes beyond its credit: reset",
-			 c->gport, c->rx_cnt - c->fwd_cnt + len - VUV_BUF_ALLOC);
+			 c->gport, c->rx_cnt - c->fwd_adv + len - VUV_BUF_ALLOC);
 		conn_reset(d, c);
 		return;
 	}
