@@ -98,8 +98,9 @@ int vuv_vq_peek(struct vuv_vq *vq, const struct vuv_mem *m, struct vuv_chain *c)
 		return 0;
 	head = le16toh(__atomic_load_n(&vq->avail[2 + vq->last_avail % vq->num],
 				       __ATOMIC_RELAXED));
-	memset(c, 0, offsetof(struct vuv_chain, out));
 	c->head = head;
+	c->nout = c->nin = 0;
+	c->out_len = c->in_len = 0;
 	idx = head;
 	for (;;) {
 		struct vring_desc_le d;
