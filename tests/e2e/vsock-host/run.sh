@@ -4,7 +4,9 @@
 # on virtio-vsock served by vhost-user-vsock (ASan/UBSan build), talking
 # to host servers on hybrid-vsock unix sockets: bulk data both ways with
 # checksums (credit flow), an echo round trip, a refused port, a host
-# client reaching a guest listener by "CONNECT <port>".  Throughput is
+# client reaching a guest listener by "CONNECT <port>", and the guest
+# mounting 9P (trans=vsock) from veil-fsd running natively on the host,
+# which knows it by the socket its connection came in on.  Throughput is
 # printed, not asserted.  Before the guest, frontend.py plays QEMU against
 # the back end with forged CIDs and hostile rings (no guest kernel can
 # forge its CID, so that part is host-only).
@@ -18,10 +20,11 @@ py=/usr/bin/python3
 size=$((8 << 20))
 work=$(mktemp -d /tmp/veil-e2e-vsock.XXXXXX)
 chmod 700 "$work"
-pass=0 fail=0 srv=
+pass=0 fail=0 srv= fsd=
 
 finish() {
 	[ -n "$srv" ] && kill "$srv" 2>/dev/null
+	[ -n "$fsd" ] && kill "$fsd" 2>/dev/null && wait "$fsd" 2>/dev/null
 	printf '# e2e vsock-host %s\n# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n' \
 		"$kver" "$pass" "$fail" >"$out"
 	echo "e2e vsock-host $kver: $pass passed, $fail failed"
@@ -43,12 +46,33 @@ uds=$work/v
 $py "$here/hostsrv.py" serve "$uds" "$size" >"$work/srv.log" 2>&1 &
 srv=$!
 for _ in $(seq 100); do grep -q ready "$work/srv.log" && break; sleep 0.1; done
-printf 'SIZE=%s\nCID=3\n' "$size" >"$work/env"
+
+# veil-fsd, native on the host, serving CID 3 on the same hybrid socket
+# base: the guest's 9P mount reaches <uds>_564 through vhost-user-vsock.
+mkdir -p "$work/tenants/t3"
+echo "tenant of cid 3" >"$work/tenants/t3/hello"
+head -c "$size" /dev/urandom >"$work/tenants/t3/big"
+fsum=$(sha256sum <"$work/tenants/t3/big" | cut -d' ' -f1)
+cat >"$work/fsd.conf" <<EOC
+vsock = no
+port = 564
+msize_max = 1M
+[vm g3]
+cid = 3
+uds = $uds
+root = $work/tenants/t3
+access = ro
+EOC
+"$build/san/bin/veil-fsd" -c "$work/fsd.conf" -v 2>"$work/fsd.log" &
+fsd=$!
+for _ in $(seq 100); do [ -S "${uds}_564" ] && break; sleep 0.1; done
+host_ok "$([ -S "${uds}_564" ] && echo 0 || echo 1)" "veil-fsd listens on <uds>_564"
+printf 'SIZE=%s\nCID=3\nFSUM=%s\n' "$size" "$fsum" >"$work/env"
 log=$work/guest.log
 "$top/tests/vm/veilvm.py" boot --kver "$kver" --timeout 400 --stream tap \
 	--name "e2e-vsock-host" --log "$log" --vsock "3:$uds" --bin /usr/bin/socat \
 	--file "$work/env=/etc/vsock-host.env" \
-	--hook "connect=$py $here/hostsrv.py connect $uds 6000 $((4 << 20)) $work/connect.res" \
+	--hook "connect=$py $here/hostsrv.py connect $uds 6000 $((2 << 20)) $work/connect.res 20" \
 	--hook "connect-none=$py $here/hostsrv.py connect $uds 6001 0 $work/none.res" \
 	--job "$here/guest.sh"
 rc=$?
@@ -64,6 +88,12 @@ res=$(cat "$work/none.res" 2>/dev/null)
 host_ok "$([[ $res == "fail: CONNECT answered b''" ]] && echo 0 || echo 1)" \
 	"CONNECT to a guest port with no listener is closed without OK (${res:-no result})"
 host_ok "$([ "$rc" = 0 ] && echo 0 || echo 1)" "guest run (veilvm exit $rc)"
+kill "$fsd" 2>/dev/null; wait "$fsd" 2>/dev/null; fsd=
+if grep -qE 'ERROR: (Address|Undefined)Sanitizer|runtime error' "$work/fsd.log"; then
+	host_ok 1 "veil-fsd sanitizer-clean"; sed 's/^/# /' "$work/fsd.log" | tail -20
+else
+	host_ok 0 "veil-fsd sanitizer-clean"
+fi
 if grep -qE 'ERROR: (Address|Undefined)Sanitizer|runtime error' "$log.vsock" 2>/dev/null; then
 	host_ok 1 "vhost-user-vsock sanitizer-clean"
 else
