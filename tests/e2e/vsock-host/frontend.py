@@ -108,13 +108,23 @@ class Session:
     def used_idx(self, q):
         return struct.unpack_from("<H", self.m, RING[q][2] + 2)[0]
 
-    def send_pkt(self, slot, src_cid, sport, dport, op, payload=b"", dst_cid=2):
+    def send_pkt(self, slot, src_cid, sport, dport, op, payload=b"", dst_cid=2, kick=True):
         base = 0x40000 + slot * 0x11000
         hdr = HDR.pack(src_cid, dst_cid, sport, dport, len(payload), 1, op, 0, 65536, 0)
         self.m[base:base + 44 + len(payload)] = hdr + payload
         self.desc(TXQ, slot % NUM, base, 44 + len(payload), 0, 0)
         self.post(TXQ, slot % NUM)
-        self.kick_q(TXQ)
+        if kick:
+            self.kick_q(TXQ)
+
+    def recv_until(self, pred, timeout=5):
+        """rx packets until one satisfies pred (all of them, in order)."""
+        out, end = [], time.monotonic() + timeout
+        while time.monotonic() < end:
+            out += self.recv_pkts(0.2)
+            if any(pred(x) for x in out):
+                break
+        return out
 
     def recv_pkts(self, timeout=3):
         """rx packets the back end wrote since last time."""
@@ -219,13 +229,47 @@ def main():
         s.recv_pkts()
         c = accepted(lst, 3)
         big = b"x" * 65536
-        for i in range(6):   # 384 KiB > 256 KiB credit, the host never reads
-            s.send_pkt(6 + i, 3, 1114, 7000, OP["RW"], big)
-        p = s.recv_pkts()
+        for i in range(6):   # 384 KiB > 256 KiB credit in one batch, the host never reads
+            s.send_pkt(6 + i, 3, 1114, 7000, OP["RW"], big, kick=False)
+        s.kick_q(TXQ)
+        p = s.recv_until(lambda x: x[6] == OP["RST"])
         tap(any(x[6] == OP["RST"] for x in p) and wait_log(logp, "beyond its credit"),
             "a guest sending beyond its credit is reset")
         if c:
             c.close()
+
+        # host client: CONNECT line in two pieces, first data right after it
+        h = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        h.settimeout(5)
+        h.connect(uds)
+        h.sendall(b"CONN")
+        time.sleep(0.3)
+        h.sendall(b"ECT 7001\nxyz")
+        p = s.recv_until(lambda x: x[6] == OP["REQUEST"])
+        req = [x for x in p if x[6] == OP["REQUEST"]]
+        tap(len(req) == 1 and req[0][0] == 2 and req[0][1] == 3 and req[0][3] == 7001,
+            "a host client's CONNECT 7001, split across writes, becomes a REQUEST to guest port 7001")
+        if req:
+            hp = req[0][2]
+            s.send_pkt(12, 3, 7001, hp, OP["RESPONSE"])
+            line = b""
+            while not line.endswith(b"\n"):
+                line += h.recv(1)
+            p = s.recv_until(lambda x: x[6] == OP["RW"])
+            rw = [x for x in p if x[6] == OP["RW"]]
+            tap(line == f"OK {hp}\n".encode() and len(rw) == 1 and rw[0][-1] == b"xyz",
+                f"the guest's RESPONSE gives the client {line!r}; its first bytes reach the guest")
+        h.close()
+        h = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        h.settimeout(5)
+        h.connect(uds)
+        h.sendall(b"CONNECT port\n")
+        try:
+            got = h.recv(10)
+        except socket.timeout:
+            got = None
+        tap(got == b"" and wait_log(logp, "bad CONNECT line"), "a bad CONNECT line is closed with a log line")
+        h.close()
         s.close()
         tap(be.poll() is None, "back end alive after the forgery tests")
 

@@ -49,6 +49,8 @@ struct vuv_conn {
 	bool readable;		/* fd had data last we looked */
 	bool hup;		/* peer gone: fd no longer watched */
 	uint32_t own;		/* leading obuf bytes that are ours ("OK n\n"), not guest data */
+	char line[LINE_MAX_LEN + 1];	/* CS_LINE: what has come of the line */
+	unsigned int linelen;
 	bool host_eof, guest_shut_send, guest_shut_rcv, wr_shut;
 	/* guest -> host */
 	uint32_t rx_cnt, fwd_cnt, fwd_adv;
@@ -203,34 +205,34 @@ void vuv_host_accept(struct vuv_dev *d)
 		close(fd);
 }
 
-/* A host client's "CONNECT <port>\n". */
+/*
+ * A host client's "CONNECT <port>\n", read a byte at a time so that
+ * nothing after the newline (the client's first data) is consumed here.
+ */
 static void conn_line(struct vuv_dev *d, struct vuv_conn *c)
 {
-	char line[LINE_MAX_LEN + 1];
-	ssize_t n = recv(c->fd, line, LINE_MAX_LEN, MSG_PEEK);
-	char *nl, *end;
+	char *end;
 	unsigned long port;
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0)
-		goto drop;
-	line[n] = 0;
-	nl = memchr(line, '\n', n);
-	if (!nl) {
-		if (n == LINE_MAX_LEN)
+	for (;;) {
+		ssize_t n = recv(c->fd, c->line + c->linelen, 1, 0);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0)
+			goto drop;
+		if (c->line[c->linelen] == '\n')
+			break;
+		if (++c->linelen == LINE_MAX_LEN)
 			goto bad;
-		return;
 	}
-	if (recv(c->fd, line, nl - line + 1, 0) != nl - line + 1)
-		goto drop;
-	*nl = 0;
-	if (nl > line && nl[-1] == '\r')
-		nl[-1] = 0;
-	if (strncmp(line, "CONNECT ", 8) || line[8] < '0' || line[8] > '9')
+	c->line[c->linelen] = 0;
+	if (c->linelen && c->line[c->linelen - 1] == '\r')
+		c->line[c->linelen - 1] = 0;
+	if (strncmp(c->line, "CONNECT ", 8) || c->line[8] < '0' || c->line[8] > '9')
 		goto bad;
 	errno = 0;
-	port = strtoul(line + 8, &end, 10);
+	port = strtoul(c->line + 8, &end, 10);
 	if (*end || errno || port > UINT32_MAX)
 		goto bad;
 	do
