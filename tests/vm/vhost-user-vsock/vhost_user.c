@@ -337,6 +337,8 @@ bool vuv_vu_message(struct vuv_dev *d)
 
 		if (h.request == VU_SET_VRING_NUM) {
 			r->vq.num = st.num;
+			if (r->started)
+				vuv_vq_map(&r->vq, &d->mem);
 		} else if (h.request == VU_SET_VRING_BASE) {
 			r->vq.last_avail = r->vq.used_idx = st.num;
 		} else if (h.request == VU_SET_VRING_ENABLE) {
@@ -365,6 +367,8 @@ bool vuv_vu_message(struct vuv_dev *d)
 		vq->desc_uva = le64toh(a.desc);
 		vq->used_uva = le64toh(a.used);
 		vq->avail_uva = le64toh(a.avail);
+		if (d->ring[le32toh(a.index)].started)
+			vuv_vq_map(vq, &d->mem);
 		break;
 	}
 	case VU_SET_VRING_KICK:

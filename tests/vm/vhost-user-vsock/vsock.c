@@ -98,11 +98,6 @@ static struct vuv_conn *conn_new(struct vuv_dev *d, int fd, enum conn_state st)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->obuf = malloc(VUV_BUF_ALLOC + LINE_MAX_LEN);
-	if (!c->obuf) {
-		free(c);
-		return NULL;
-	}
 	c->fd = fd;
 	c->state = st;
 	c->next = d->conns;
@@ -111,6 +106,14 @@ static struct vuv_conn *conn_new(struct vuv_dev *d, int fd, enum conn_state st)
 	c->events = ~0u;	/* force the first epoll registration */
 	conn_arm(d, c);
 	return c;
+}
+
+/* The buffer for guest data the host socket has not taken yet, made on first need. */
+static bool obuf_get(struct vuv_conn *c)
+{
+	if (!c->obuf)
+		c->obuf = malloc(VUV_BUF_ALLOC + LINE_MAX_LEN);
+	return c->obuf;
 }
 
 static void conn_free(struct vuv_dev *d, struct vuv_conn *c)
@@ -360,6 +363,11 @@ static void guest_data(struct vuv_dev *d, struct vuv_conn *c, const struct vuv_c
 		}
 	}
 	if (off < len) {
+		if (!obuf_get(c)) {
+			veil_log(LOG_ERR, "out of memory buffering guest port %u", c->gport);
+			conn_reset(d, c);
+			return;
+		}
 		if (c->ooff + c->olen + (len - off) > VUV_BUF_ALLOC + LINE_MAX_LEN) {
 			memmove(c->obuf, c->obuf + c->ooff, c->olen);
 			c->ooff = 0;
@@ -431,7 +439,7 @@ static void guest_packet(struct vuv_dev *d, const struct vuv_chain *ch)
 		char ok[24];
 		int n;
 
-		if (c->state != CS_REQUESTED) {
+		if (c->state != CS_REQUESTED || !obuf_get(c)) {
 			conn_reset(d, c);
 			break;
 		}
