@@ -76,7 +76,9 @@ log=$work/guest.log
 	--hook "connect-none=$py $here/hostsrv.py connect $uds 6001 0 $work/none.res" \
 	--job "$here/guest.sh"
 rc=$?
-cp "$log" "$log.vsock" "$build/vm/logs/" 2>/dev/null
+cp "$log" "$build/vm/logs/e2e-vsock-host-$kver.log" 2>/dev/null
+cp "$log.vsock" "$build/vm/logs/e2e-vsock-host-$kver.log.vsock" 2>/dev/null
+cp "$work/fsd.log" "$build/vm/logs/e2e-vsock-host-$kver.fsd.log" 2>/dev/null
 gp=$(grep -cE '^ok [0-9]+ - ' "$log")
 gf=$(grep -cE '^not ok [0-9]+ - ' "$log")
 pass=$((pass + gp)); fail=$((fail + gf))
