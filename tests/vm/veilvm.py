@@ -11,7 +11,12 @@ tests need (with their dependencies, decompressed on the host), the project's
 modules under /lib/modules/$KVER/extra, project binaries from build/bin, extra
 host binaries a suite asks for, and every shared library they link.
 
-Runtime unix sockets (the QEMU monitor) live in a short private directory
+With --vsock CID:UDS the guest gets a virtio-vsock device with that CID,
+served by tests/vm/vhost-user-vsock (started before QEMU, stopped after
+it) whose host side is the hybrid-vsock convention on UDS; guest RAM is
+then a shared memfd, as vhost-user needs.
+
+Runtime unix sockets (the QEMU monitor, the vhost-user socket) live in a short private directory
 under /tmp, so the checkout may lie under a path of any length; if QEMU
 cannot start, its own error is reported (exit 4).
 
@@ -212,7 +217,7 @@ poweroff -f
 """
 
 
-def build_initramfs(kver, workdir, extra_bins=(), extra_modules=(), files=()):
+def build_initramfs(kver, workdir, extra_bins=(), extra_modules=(), files=(), preload=()):
     """Build <workdir>/initrd.cpio; return its path."""
     root = os.path.join(workdir, "root")
     if os.path.exists(root):
@@ -248,7 +253,7 @@ def build_initramfs(kver, workdir, extra_bins=(), extra_modules=(), files=()):
                 shutil.copy2(os.path.join(kodir, ko), os.path.join(root, "veil", "ko", ko))
     subprocess.run(["depmod", "-b", root, kver], check=True)
     with open(os.path.join(root, "veil", "preload"), "w") as f:
-        f.write("\n".join(PRELOAD) + "\n")
+        f.write("\n".join(PRELOAD + list(preload)) + "\n")
     # Binaries and their libraries.
     bins = list(BASE_BINS) + list(extra_bins)
     bindir = os.path.join(BUILD, "bin")
@@ -312,6 +317,8 @@ class Guest:
         # QEMU's monitor lives in rundir whatever --monitor said; hooks
         # that name the --monitor path get this one instead.
         self.monitor = os.path.join(rundir, "monitor.sock") if args.monitor else None
+        self.vhost_sock = os.path.join(rundir, "vsock.sock") if args.vsock else None
+        self.backend = None
         self.nonce = secrets.token_hex(8)
         self.result_path = os.path.join(workdir, "result.txt")
         self.hooks = {}
@@ -325,7 +332,7 @@ class Guest:
                   f"sysctl.kernel.hung_task_timeout_secs=30 "
                   f"veilvm.nonce={self.nonce} {a.append or ''}").strip()
         cmd = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "max",
-               "-smp", str(a.smp), "-m", str(a.mem), "-no-reboot", "-nodefaults",
+               "-smp", str(a.smp), "-m", f"{a.mem}M", "-no-reboot", "-nodefaults",
                "-display", "none", "-kernel", kernel, "-initrd", initrd,
                "-append", append,
                "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
@@ -336,6 +343,12 @@ class Guest:
             ro = ",readonly=on" if "ro" in opts.split(",") else ""
             cmd += ["-drive", f"file={path},if=none,id=vd{i},format=raw,cache=unsafe{ro}",
                     "-device", f"virtio-blk-pci,drive=vd{i},serial=veil{i}"]
+        if self.vhost_sock:
+            # vhost-user maps guest RAM in the back end: it must be a shared fd.
+            cmd += ["-object", f"memory-backend-memfd,id=mem,size={a.mem}M,share=on",
+                    "-numa", "node,memdev=mem",
+                    "-chardev", f"socket,id=vvsock,path={self.vhost_sock}",
+                    "-device", "vhost-user-vsock-pci,chardev=vvsock"]
         if a.fwd:
             net = "user,id=n0,restrict=on"
             for fw in a.fwd:
@@ -346,9 +359,56 @@ class Guest:
             cmd += ["-netdev", net, "-device", "virtio-net-pci,netdev=n0"]
         return cmd
 
+    def start_backend(self):
+        """Start the vhost-user-vsock back end; wait for its socket."""
+        cid, uds = self.args.vsock_cid, self.args.vsock_uds
+        exe = os.environ.get("VEILVM_VSOCKD") or next(
+            (p for p in (os.path.join(BUILD, "san", "bin", "vhost-user-vsock"),
+                         os.path.join(BUILD, "bin", "vhost-user-vsock")) if os.access(p, os.X_OK)), None)
+        if not exe:
+            die("--vsock needs build/bin/vhost-user-vsock: run make user")
+        out = open(self.args.log + ".vsock", "w")
+        self.backend = subprocess.Popen([exe, "--socket", self.vhost_sock, "--cid", str(cid), "--uds", uds],
+                                        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        out.close()
+        deadline = time.monotonic() + 30
+        while not os.path.exists(self.vhost_sock):
+            if self.backend.poll() is not None or time.monotonic() > deadline:
+                self.stop_backend()
+                die(f"vhost-user-vsock did not start (log {self.args.log}.vsock)")
+            time.sleep(0.05)
+
+    def stop_backend(self):
+        if not self.backend:
+            return
+        if self.backend.poll() is None:
+            self.backend.terminate()
+            try:
+                self.backend.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.backend.kill()
+                self.backend.wait()
+        if self.backend.returncode not in (0, -signal.SIGTERM):
+            log(f"vhost-user-vsock exited {self.backend.returncode} (log {self.args.log}.vsock)")
+            self.backend_failed = True
+        self.backend = None
+
     def run(self, kernel, initrd):
         a = self.args
         os.makedirs(os.path.dirname(a.log), exist_ok=True)
+        self.backend_failed = False
+        if self.vhost_sock:
+            self.start_backend()
+        try:
+            rc = self.run_qemu(kernel, initrd)
+        finally:
+            self.stop_backend()
+        # A back end that crashed (e.g. a sanitizer report) fails the run.
+        return EXIT_INFRA if self.backend_failed and rc == EXIT_PASS else rc
+
+    def run_qemu(self, kernel, initrd):
+        a = self.args
         logf = open(a.log, "w")
         cmd = self.qemu_cmd(kernel, initrd)
         logf.write("# " + " ".join(shlex.quote(c) for c in cmd) + "\n")
@@ -461,8 +521,10 @@ def boot(args, job_text, extra_bins=(), extra_files=()):
         f.write(job_text)
     files = [(jobfile, "/veil/job")] + list(extra_files)
     t0 = time.monotonic()
+    vsock_mods = ["vsock", "vmw_vsock_virtio_transport"] if args.vsock else []
     initrd = build_initramfs(args.kver, workdir, extra_bins=extra_bins,
-                             extra_modules=args.module or [], files=files)
+                             extra_modules=(args.module or []) + vsock_mods, files=files,
+                             preload=vsock_mods)
     size = os.path.getsize(initrd) >> 20
     log(f"{args.kver}: initramfs {size} MiB built in {time.monotonic() - t0:.1f}s")
     if not args.log:
@@ -634,6 +696,9 @@ def main():
                             "hooks as $VEILVM_MONITOR")
         p.add_argument("--hook", action="append",
                        help="TAG=CMD: run CMD on the host when the guest prints 'VEIL-HOST TAG'")
+        p.add_argument("--vsock", metavar="CID:UDS",
+                       help="a virtio-vsock device with guest CID CID, served by vhost-user-vsock whose "
+                            "host side is the hybrid-vsock socket UDS (guest port P: UDS_P)")
         p.add_argument("--module", action="append", help="extra kernel module to include")
         p.add_argument("--append", help="extra kernel command line")
         p.add_argument("--log", help="console log path (default build/vm/logs/NAME-KVER.log)")
@@ -650,6 +715,14 @@ def main():
             p.add_argument("--tap", help="write the totals here")
             p.add_argument("suite", nargs="*", help="suite names under tests/kselftest (default: all)")
     args = ap.parse_args()
+    args.vsock_cid = args.vsock_uds = None
+    if args.vsock:
+        cid, _, uds = args.vsock.partition(":")
+        if not cid.isdigit() or not 3 <= int(cid) <= 0xfffffffe or not uds:
+            ap.error(f"--vsock wants CID:UDS with a CID from 3 to 4294967294, got {args.vsock!r}")
+        if len(uds) + 12 > SUN_PATH_MAX:
+            ap.error(f"--vsock socket path {uds!r} is too long for a unix socket")
+        args.vsock_cid, args.vsock_uds = int(cid), os.path.abspath(uds)
     if args.what == "boot":
         if args.timeout is None:
             args.timeout = 300
