@@ -77,6 +77,8 @@ int conn_refresh(struct conn *c);
 
 /* ops.c: handle one message; returns the reply length, or -1 to close. */
 long ops_handle(struct conn *c, const uint8_t *msg, size_t len);
+/* The qid path of an inode on device dev: unique across mounts (ops.c). */
+uint64_t fsd_qid_path(dev_t dev, ino_t ino);
 
 /* cred.c: act as uid/gid of the guest (per the VM's uid_map). */
 int cred_apply(struct conn *c, uint32_t uid, uint32_t gid);

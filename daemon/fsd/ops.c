@@ -34,12 +34,65 @@ static bool is_ro(const struct ctx *x, const struct fid *f)
 	return x->c->vm->ro || (f && f->ro);
 }
 
+/*
+ * A qid path must name one file, but an inode number names one only
+ * within its file system, and a tenant root may hold mounts.  So every
+ * device the server meets gets a small index (in the order met, for the
+ * life of the process) that goes into the top QID_DEV_BITS of the path,
+ * and the inode number into the rest.  Collisions remain possible only
+ * past the limits: an inode number of QID_INO_BITS or more bits is folded
+ * into QID_INO_BITS, and past QID_DEVS distinct devices new devices share
+ * the last index.
+ */
+#define QID_DEV_BITS	16
+#define QID_INO_BITS	(64 - QID_DEV_BITS)
+#define QID_DEVS	(1u << QID_DEV_BITS)
+#define QID_SLOTS	(2 * QID_DEVS)		/* open addressing: half full at most */
+
+static pthread_mutex_t qid_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { dev_t dev; uint32_t idx1; } *qid_devs;	/* idx1: index + 1, 0 = free */
+static uint32_t qid_ndevs;
+
+static uint32_t qid_dev_index(dev_t dev)
+{
+	uint64_t h = (uint64_t)dev * 0x9E3779B97F4A7C15ull;
+	uint32_t i = (uint32_t)(h >> 40) & (QID_SLOTS - 1), idx;
+
+	pthread_mutex_lock(&qid_lock);
+	if (!qid_devs && !(qid_devs = calloc(QID_SLOTS, sizeof(*qid_devs)))) {
+		pthread_mutex_unlock(&qid_lock);
+		return QID_DEVS - 1;
+	}
+	while (qid_devs[i].idx1 && qid_devs[i].dev != dev)
+		i = (i + 1) & (QID_SLOTS - 1);
+	if (!qid_devs[i].idx1) {
+		if (qid_ndevs >= QID_DEVS - 1) {
+			pthread_mutex_unlock(&qid_lock);
+			return QID_DEVS - 1;	/* full: the shared last index */
+		}
+		qid_devs[i].dev = dev;
+		qid_devs[i].idx1 = ++qid_ndevs;
+	}
+	idx = qid_devs[i].idx1 - 1;
+	pthread_mutex_unlock(&qid_lock);
+	return idx;
+}
+
+uint64_t fsd_qid_path(dev_t dev, ino_t ino)
+{
+	uint64_t i = ino, mask = (1ull << QID_INO_BITS) - 1;
+
+	if (i > mask)
+		i = (i ^ (i >> QID_INO_BITS)) & mask;
+	return (uint64_t)qid_dev_index(dev) << QID_INO_BITS | i;
+}
+
 static void qid_from_stat(const struct stat *st, struct p9_qid *q)
 {
 	q->type = S_ISDIR(st->st_mode) ? P9_QTDIR :
 		  S_ISLNK(st->st_mode) ? P9_QTSYMLINK : P9_QTFILE;
 	q->version = 0;
-	q->path = st->st_ino;
+	q->path = fsd_qid_path(st->st_dev, st->st_ino);
 }
 
 static int fd_qid(int fd, struct p9_qid *q)
@@ -464,6 +517,7 @@ static int op_readdir(struct ctx *x, struct fid *f)
 {
 	uint32_t count = x->q->u.rw.count, room = x->c->msize - P9_HDRSZ - 4, used = 0;
 	size_t bufsz;
+	struct stat dst;
 	uint8_t *cnt;
 	char *buf;
 	long n, pos = 0;
@@ -473,6 +527,8 @@ static int op_readdir(struct ctx *x, struct fid *f)
 		return -EBADF;
 	if ((fd = fid_fd(&x->c->fids, f)) < 0)
 		return fd;
+	if (fstat(fd, &dst))
+		return -errno;
 	if (count > room)
 		count = room;
 	if (lseek(fd, x->q->u.rw.offset, SEEK_SET) < 0)
@@ -490,7 +546,8 @@ static int op_readdir(struct ctx *x, struct fid *f)
 	while (pos < n && cnt) {
 		struct linux_dirent64 *d = (void *)(buf + pos);
 		size_t nl = strnlen(d->d_name, d->d_reclen);
-		struct p9_qid q = { .type = dirent_qtype(d->d_type), .path = d->d_ino };
+		struct p9_qid q = { .type = dirent_qtype(d->d_type),
+				    .path = fsd_qid_path(dst.st_dev, d->d_ino) };
 
 		if (used + 24 + nl > count)
 			break;
