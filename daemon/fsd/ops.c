@@ -162,10 +162,12 @@ static void strip_foreign_sgid(struct ctx *x, int fd)
 {
 	struct stat st;
 	char name[40];
+	uint32_t uid, gid;
 
 	if (fstat(fd, &st) || S_ISDIR(st.st_mode) || !(st.st_mode & S_ISGID))
 		return;
-	if (x->c->cred_uid == 0 || st.st_gid == x->c->cred_gid)
+	cred_current(&uid, &gid);
+	if (uid == 0 || st.st_gid == gid)
 		return;
 	path_fdname(fd, name, sizeof(name));
 	if (chmod(name, st.st_mode & 07777 & ~S_ISGID))
@@ -296,6 +298,9 @@ static int op_walk(struct ctx *x, struct fid *f)
 
 	if (q->u.walk.newfid != f->num && fid_lookup(&c->fids, q->u.walk.newfid))
 		return -EEXIST;
+	/* a walk in place replaces the fd a running read or write uses */
+	if (q->u.walk.newfid == f->num && f->refs)
+		return -EBUSY;
 	if (!q->u.walk.nwname)
 		return walk_clone(x, f);
 	if (!(path = strdup(f->path)))
@@ -454,9 +459,26 @@ static int op_lcreate(struct ctx *x, struct fid *f)
 
 /* -------------------------------------------------------------- read/write --- */
 
+/*
+ * The blocking data calls (read, write, fsync) run without the table
+ * lock, so a slow file does not hold up the connection's other requests:
+ * f is pinned (its fd is neither evicted nor closed by a clunk) meanwhile.
+ */
+static void unlock_io(struct ctx *x, struct fid *f)
+{
+	fid_get(f);
+	pthread_mutex_unlock(&x->c->fids.lock);
+}
+
+static void relock_io(struct ctx *x, struct fid *f)
+{
+	pthread_mutex_lock(&x->c->fids.lock);
+	fid_put(&x->c->fids, f);
+}
+
 static int op_read(struct ctx *x, struct fid *f)
 {
-	uint32_t count = x->q->u.rw.count, room = x->c->msize - P9_HDRSZ - 4;
+	uint32_t count = x->q->u.rw.count, room = x->o.cap - P9_HDRSZ - 4;
 	uint8_t *p, *cnt;
 	ssize_t n;
 	int fd;
@@ -472,9 +494,13 @@ static int op_read(struct ctx *x, struct fid *f)
 	p = p9_reserve(&x->o, count);
 	if (!cnt || !p)
 		return -EIO;
+	unlock_io(x, f);
 	n = pread(fd, p, count, x->q->u.rw.offset);
 	if (n < 0)
-		return -errno;
+		n = -errno;
+	relock_io(x, f);
+	if (n < 0)
+		return n;
 	x->o.len -= count - n;
 	cnt[0] = n; cnt[1] = n >> 8; cnt[2] = n >> 16; cnt[3] = n >> 24;
 	return 0;
@@ -492,9 +518,13 @@ static int op_write(struct ctx *x, struct fid *f)
 		return -EBADF;
 	if ((fd = fid_fd(&x->c->fids, f)) < 0)
 		return fd;
+	unlock_io(x, f);
 	n = pwrite(fd, x->q->u.rw.data, x->q->u.rw.count, x->q->u.rw.offset);
 	if (n < 0)
-		return -errno;
+		n = -errno;
+	relock_io(x, f);
+	if (n < 0)
+		return n;
 	p9_begin(&x->o, P9_TWRITE + 1, x->q->tag);
 	p9_put32(&x->o, n);
 	return 0;
@@ -515,7 +545,7 @@ struct linux_dirent64 {
 
 static int op_readdir(struct ctx *x, struct fid *f)
 {
-	uint32_t count = x->q->u.rw.count, room = x->c->msize - P9_HDRSZ - 4, used = 0;
+	uint32_t count = x->q->u.rw.count, room = x->o.cap - P9_HDRSZ - 4, used = 0;
 	size_t bufsz;
 	struct stat dst;
 	uint8_t *cnt;
@@ -567,14 +597,17 @@ static int op_readdir(struct ctx *x, struct fid *f)
 
 static int op_fsync(struct ctx *x, struct fid *f)
 {
-	int fd;
+	int fd, rc;
 
 	if (!f->opened)
 		return -EBADF;
 	if ((fd = fid_fd(&x->c->fids, f)) < 0)
 		return fd;
-	if ((x->q->u.fsync.datasync ? fdatasync(fd) : fsync(fd)) && errno != EINVAL)
-		return -errno;
+	unlock_io(x, f);
+	rc = (x->q->u.fsync.datasync ? fdatasync(fd) : fsync(fd)) && errno != EINVAL ? -errno : 0;
+	relock_io(x, f);
+	if (rc)
+		return rc;
 	p9_begin(&x->o, P9_TFSYNC + 1, x->q->tag);
 	return 0;
 }
@@ -1091,12 +1124,12 @@ static void unbusy(struct conn *c, const struct p9_req *q)
 	}
 }
 
-long ops_handle(struct conn *c, const uint8_t *msg, size_t len)
+long ops_serve(struct conn *c, const uint8_t *msg, size_t len, uint8_t *out, size_t cap)
 {
 	struct p9_req q;
 	struct ctx x = {
 		.c = c, .q = &q,
-		.o = { .buf = c->out, .cap = c->msize },
+		.o = { .buf = out, .cap = cap },
 	};
 	int rc = p9_decode(msg, len, &q);
 	size_t n;
@@ -1108,7 +1141,11 @@ long ops_handle(struct conn *c, const uint8_t *msg, size_t len)
 	}
 	if (rc == -EOPNOTSUPP)
 		return p9_lerror(&x.o, len >= 7 ? (msg[5] | msg[6] << 8) : P9_NOTAG, EOPNOTSUPP);
-	/* other connections of the VM may take idle fds between requests only */
+	/*
+	 * Other requests of the connection, and other connections of the VM
+	 * taking idle fds, wait while this one holds the table (data calls
+	 * let go of it: see unlock_io).
+	 */
 	pthread_mutex_lock(&c->fids.lock);
 	rc = dispatch(&x);
 	unbusy(c, &q);
@@ -1119,4 +1156,9 @@ long ops_handle(struct conn *c, const uint8_t *msg, size_t len)
 		return p9_lerror(&x.o, q.tag, -rc);
 	n = p9_finish(&x.o);
 	return n ? (long)n : (long)p9_lerror(&x.o, q.tag, EIO);
+}
+
+long ops_handle(struct conn *c, const uint8_t *msg, size_t len)
+{
+	return ops_serve(c, msg, len, c->out, c->msize);
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "../../daemon/fsd/fsd.h"
@@ -337,6 +338,46 @@ static void test_qid_mounts(void)
 	sh("umount %s/m1 %s/m2; rmdir %s/m1 %s/m2", t1, t1, t1, t1);
 }
 
+/* The calling thread's filesystem uid, from the kernel. */
+static long thread_fsuid(void)
+{
+	char line[256];
+	long r = -1, a, b, c, d;
+	FILE *f = fopen("/proc/thread-self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %ld %ld %ld %ld", &a, &b, &c, &d) == 4)
+			r = d;
+	if (f)
+		fclose(f);
+	return r;
+}
+
+static void *fsuid_thread(void *arg)
+{
+	long *r = arg;
+
+	r[0] = cred_apply(cn, 4321, 4321);
+	r[1] = thread_fsuid();
+	return NULL;
+}
+
+/* Workers act as different guest users at once: fsuid must be per thread. */
+static void test_cred_per_thread(void)
+{
+	long r[2] = { -1, -1 }, mine;
+	pthread_t th;
+	bool ran;
+
+	fresh("rw", "");
+	cred_reset(cn);
+	ran = !pthread_create(&th, NULL, fsuid_thread, r) && !pthread_join(th, NULL);
+	check(ran && r[0] == 0 && r[1] == 4321, "cred: a thread acts as guest user 4321 (fsuid %ld)",
+	      r[1]);
+	mine = thread_fsuid();
+	check(mine == 0, "cred: ... and no other thread of the process does (fsuid %ld)", mine);
+}
+
 static void test_symlinks(void)
 {
 	struct stat a, b;
@@ -590,6 +631,7 @@ int main(void)
 	test_dotdot();
 	test_symlinks();
 	test_qid_mounts();
+	test_cred_per_thread();
 	test_specials();
 	test_unlinked();
 	test_fd_budget();
