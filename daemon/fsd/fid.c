@@ -221,6 +221,10 @@ void fid_drop_fd(struct fidtab *t, struct fid *f)
 
 static void fid_release(struct fidtab *t, struct fid *f)
 {
+	if (f->xa) {
+		fid_pool_charge(t->pool, t->max_mem, -(long long)f->xa->cost, false);
+		free(f->xa);
+	}
 	fid_drop_fd(t, f);
 	fid_pool_charge(t->pool, t->max_mem, -(long long)FSD_MEM_FID, false);
 	path_put(t, f->fp);

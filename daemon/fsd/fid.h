@@ -33,6 +33,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The value (or name list) of an extended attribute a fid carries between
+ * Txattrwalk and its Treads, or between Txattrcreate, its Twrites and the
+ * Tclunk that sets it.
+ */
+struct fid_xattr {
+	bool create;		/* Txattrcreate: set on clunk */
+	int flags;		/* XATTR_CREATE / XATTR_REPLACE */
+	size_t size, len;	/* value size; bytes written so far (create) */
+	size_t cost;		/* bytes charged to the VM's max_mem */
+	char name[256];
+	uint8_t data[];
+};
+
 /* A path beneath the root, shared by a fid and its clones. */
 struct fid_path {
 	unsigned int refs;
@@ -52,6 +66,7 @@ struct fid {
 	bool busy;		/* in use by the request holding the table: not evictable */
 	unsigned int refs;	/* requests using fd without the table lock (I/O) */
 	bool clunked;		/* out of the table; freed when refs drops to 0 */
+	struct fid_xattr *xa;	/* an xattr fid, or NULL */
 	struct fid *hnext;
 	struct fid *lprev, *lnext;	/* LRU of fids holding an fd */
 };

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -476,6 +477,9 @@ static void relock_io(struct ctx *x, struct fid *f)
 	fid_put(&x->c->fids, f);
 }
 
+static int xattr_read(struct ctx *x, struct fid *f);
+static int xattr_write(struct ctx *x, struct fid *f);
+
 static int op_read(struct ctx *x, struct fid *f)
 {
 	uint32_t count = x->q->u.rw.count, room = x->o.cap - P9_HDRSZ - 4;
@@ -483,6 +487,8 @@ static int op_read(struct ctx *x, struct fid *f)
 	ssize_t n;
 	int fd;
 
+	if (f->xa)
+		return xattr_read(x, f);
 	if (!f->opened || (f->open_flags & O_ACCMODE) == O_WRONLY)
 		return -EBADF;
 	if ((fd = fid_fd(&x->c->fids, f)) < 0)
@@ -514,6 +520,8 @@ static int op_write(struct ctx *x, struct fid *f)
 	/* a read-only VM or attach: EROFS, even for a fid opened for reading */
 	if (is_ro(x, f))
 		return -EROFS;
+	if (f->xa)
+		return xattr_write(x, f);
 	if (!f->opened || (f->open_flags & O_ACCMODE) == O_RDONLY)
 		return -EBADF;
 	if ((fd = fid_fd(&x->c->fids, f)) < 0)
@@ -1044,6 +1052,245 @@ static int op_getlock(struct ctx *x, struct fid *f)
 	return 0;
 }
 
+/* -------------------------------------------------------------- xattrs --- */
+
+/*
+ * Extended attributes in the user.* namespace only: the others (security,
+ * trusted, system -- POSIX ACLs among them) are the host's, and answer
+ * EOPNOTSUPP.  Only regular files and directories have them (as Linux
+ * allows user.* nowhere else).  Each call goes to /proc/self/fd/N of the
+ * fid's own fd, so it reaches exactly the file the fid confines, as the
+ * guest's user.  A value (or a name list) is at most XATTR_VALUE_MAX bytes
+ * and, while a fid carries it, is charged to the VM's max_mem.
+ */
+#define XATTR_VALUE_MAX		65536u	/* Linux's XATTR_SIZE_MAX */
+#define XATTR_NAME_LEN		255u	/* Linux's XATTR_NAME_MAX */
+
+static bool user_xattr(const char *name)
+{
+	return !strncmp(name, "user.", 5) && name[5];
+}
+
+static int xattr_name(const struct p9_str *s, char *buf)
+{
+	if (s->len > XATTR_NAME_LEN)
+		return -ERANGE;
+	if (!s->len || memchr(s->s, 0, s->len))
+		return -EINVAL;
+	memcpy(buf, s->s, s->len);
+	buf[s->len] = 0;
+	return user_xattr(buf) ? 0 : -EOPNOTSUPP;
+}
+
+/* /proc/self/fd/N of f's file into file; -EOPNOTSUPP if it has no xattrs. */
+static int xattr_target(struct ctx *x, struct fid *f, char *file, size_t len)
+{
+	struct stat st;
+	int fd = fid_fd(&x->c->fids, f);
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return -EOPNOTSUPP;
+	path_fdname(fd, file, len);
+	return 0;
+}
+
+static struct fid_xattr *xattr_alloc(struct ctx *x, size_t size)
+{
+	struct fidtab *t = &x->c->fids;
+	size_t cost = sizeof(struct fid_xattr) + size + 32;
+	struct fid_xattr *xa;
+
+	if (fid_pool_charge(t->pool, t->max_mem, cost, false))
+		return NULL;
+	if (!(xa = calloc(1, sizeof(*xa) + size))) {
+		fid_pool_charge(t->pool, t->max_mem, -(long long)cost, false);
+		return NULL;
+	}
+	xa->cost = cost;
+	xa->size = size;
+	return xa;
+}
+
+static void xattr_free(struct ctx *x, struct fid_xattr *xa)
+{
+	fid_pool_charge(x->c->fids.pool, 0, -(long long)xa->cost, false);
+	free(xa);
+}
+
+/* Keep the user.* names of a listxattr list; returns the new length. */
+static size_t user_names(uint8_t *list, size_t len)
+{
+	size_t in = 0, out = 0;
+
+	while (in < len) {
+		size_t n = strnlen((char *)list + in, len - in) + 1;
+
+		if (in + n <= len && user_xattr((char *)list + in)) {
+			memmove(list + out, list + in, n);
+			out += n;
+		}
+		in += n;
+	}
+	return out;
+}
+
+static int op_xattrwalk(struct ctx *x, struct fid *f)
+{
+	const struct p9_req *q = x->q;
+	bool list = !q->u.xattrwalk.name.len;
+	char name[XATTR_NAME_LEN + 1] = "", file[40];
+	struct fid_xattr *xa = NULL;
+	struct fid *nf;
+	ssize_t n = 0;
+	int rc, tries;
+
+	if (q->u.xattrwalk.newfid == f->num)
+		return -EINVAL;
+	if (fid_lookup(&x->c->fids, q->u.xattrwalk.newfid))
+		return -EEXIST;
+	if (!list && (rc = xattr_name(&q->u.xattrwalk.name, name)))
+		return rc;
+	rc = xattr_target(x, f, file, sizeof(file));
+	if (rc == -EOPNOTSUPP)		/* no xattrs here: none to list, none to get */
+		rc = list ? 0 : -ENODATA;
+	else if (!rc)
+		rc = 1;
+	if (rc <= 0 && !(rc == 0 && list))
+		return rc;
+	for (tries = 0; tries < 3; tries++) {
+		if (rc == 1) {
+			n = list ? listxattr(file, NULL, 0) : getxattr(file, name, NULL, 0);
+			if (n < 0)
+				return -errno;
+			if ((size_t)n > XATTR_VALUE_MAX)
+				return -E2BIG;
+		}
+		if (!(xa = xattr_alloc(x, n)))
+			return -ENOMEM;
+		if (rc != 1 || !n)
+			break;
+		n = list ? listxattr(file, (char *)xa->data, n) : getxattr(file, name, xa->data, n);
+		if (n >= 0) {
+			xa->size = list ? user_names(xa->data, n) : (size_t)n;
+			break;
+		}
+		/* grew since it was measured: measure again */
+		rc = -errno;
+		xattr_free(x, xa);
+		xa = NULL;
+		if (rc != -ERANGE)
+			return rc;
+		rc = 1;
+	}
+	if (!xa)
+		return -ERANGE;
+	if ((rc = fid_clone(&x->c->fids, q->u.xattrwalk.newfid, f, &nf))) {
+		xattr_free(x, xa);
+		return rc;
+	}
+	nf->uid = f->uid;
+	nf->ro = f->ro;
+	nf->xa = xa;
+	p9_begin(&x->o, P9_TXATTRWALK + 1, q->tag);
+	p9_put64(&x->o, xa->size);
+	return 0;
+}
+
+static int op_xattrcreate(struct ctx *x, struct fid *f)
+{
+	const struct p9_req *q = x->q;
+	char name[XATTR_NAME_LEN + 1], file[40];
+	struct fid_xattr *xa;
+	int rc;
+
+	if (is_ro(x, f))
+		return -EROFS;
+	if ((rc = xattr_name(&q->u.xattrcreate.name, name)))
+		return rc;
+	if (q->u.xattrcreate.size > XATTR_VALUE_MAX)
+		return -E2BIG;
+	if (q->u.xattrcreate.flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE))
+		return -EINVAL;
+	if (f->opened || f->xa)
+		return -EBADF;
+	if ((rc = xattr_target(x, f, file, sizeof(file))))
+		return rc;
+	if (!(xa = xattr_alloc(x, q->u.xattrcreate.size)))
+		return -ENOMEM;
+	xa->create = true;
+	xa->flags = q->u.xattrcreate.flags;
+	strcpy(xa->name, name);
+	f->xa = xa;
+	p9_begin(&x->o, P9_TXATTRCREATE + 1, q->tag);
+	return 0;
+}
+
+/* Tread of a Txattrwalk fid: the value or the name list. */
+static int xattr_read(struct ctx *x, struct fid *f)
+{
+	struct fid_xattr *xa = f->xa;
+	uint64_t off = x->q->u.rw.offset;
+	uint32_t count = x->q->u.rw.count, room = x->o.cap - P9_HDRSZ - 4;
+	uint8_t *p;
+
+	if (xa->create)
+		return -EBADF;
+	if (off > xa->size)
+		off = xa->size;
+	if (count > room)
+		count = room;
+	if (count > xa->size - off)
+		count = xa->size - off;
+	p9_begin(&x->o, P9_TREAD + 1, x->q->tag);
+	p9_put32(&x->o, count);
+	if (!(p = p9_reserve(&x->o, count)))
+		return -EIO;
+	memcpy(p, xa->data + off, count);
+	return 0;
+}
+
+/* Twrite of a Txattrcreate fid: the value, in order. */
+static int xattr_write(struct ctx *x, struct fid *f)
+{
+	struct fid_xattr *xa = f->xa;
+	uint32_t count = x->q->u.rw.count;
+
+	if (!xa->create)
+		return -EBADF;
+	if (x->q->u.rw.offset != xa->len)
+		return -EINVAL;
+	if (count > xa->size - xa->len)
+		return -ENOSPC;
+	memcpy(xa->data + xa->len, x->q->u.rw.data, count);
+	xa->len += count;
+	p9_begin(&x->o, P9_TWRITE + 1, x->q->tag);
+	p9_put32(&x->o, count);
+	return 0;
+}
+
+/* Tclunk of a Txattrcreate fid sets the value (a value of 0 bytes removes it). */
+static int xattr_commit(struct ctx *x, struct fid *f)
+{
+	struct fid_xattr *xa = f->xa;
+	char file[40];
+	int rc;
+
+	if (is_ro(x, f))
+		return -EROFS;
+	if ((rc = xattr_target(x, f, file, sizeof(file))))
+		return rc;
+	if (xa->len != xa->size)
+		return -EINVAL;
+	if (xa->size ? setxattr(file, xa->name, xa->data, xa->size, xa->flags) :
+	    removexattr(file, xa->name))
+		return -errno;
+	return 0;
+}
+
 /* ------------------------------------------------------------ dispatch --- */
 
 static int dispatch(struct ctx *x)
@@ -1068,6 +1315,9 @@ static int dispatch(struct ctx *x)
 		return -EBADF;
 	if ((rc = cred_apply(x->c, f->uid, -1)))
 		return rc;
+	/* an xattr fid is for its value only */
+	if (f->xa && q->type != P9_TREAD && q->type != P9_TWRITE && q->type != P9_TCLUNK)
+		return -EBADF;
 	switch (q->type) {
 	case P9_TWALK: return op_walk(x, f);
 	case P9_TLOPEN: return op_lopen(x, f);
@@ -1091,14 +1341,14 @@ static int dispatch(struct ctx *x)
 	case P9_TLOCK: return op_lock(x, f);
 	case P9_TGETLOCK: return op_getlock(x, f);
 	case P9_TCLUNK:
-		fid_free(&x->c->fids, f);
+		rc = f->xa && f->xa->create ? xattr_commit(x, f) : 0;
+		fid_free(&x->c->fids, f);	/* clunked whatever happened */
+		if (rc)
+			return rc;
 		p9_begin(&x->o, P9_TCLUNK + 1, q->tag);
 		return 0;
-	case P9_TXATTRCREATE:
-		/* a write: EROFS where writes are refused, unsupported elsewhere */
-		return is_ro(x, f) ? -EROFS : -EOPNOTSUPP;
-	case P9_TXATTRWALK:
-		return -EOPNOTSUPP;
+	case P9_TXATTRCREATE: return op_xattrcreate(x, f);
+	case P9_TXATTRWALK: return op_xattrwalk(x, f);
 	}
 	return -EOPNOTSUPP;
 }
