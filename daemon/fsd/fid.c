@@ -315,10 +315,11 @@ int fid_reserve(struct fidtab *t)
 	if (!over_budget(t))
 		return 0;
 	/*
-	 * The budget is held by the VM's other connections: take fds from
-	 * those between requests (a table whose lock is taken is serving one
-	 * right now and is skipped; trylock also keeps two evictors from
-	 * waiting on each other).
+	 * The budget is held by the VM's other connections: take their fds
+	 * not in use (a table whose lock is taken is in a request's hands
+	 * right now and is skipped, and a fid pinned by a running read or
+	 * write keeps its fd; trylock also keeps two evictors from waiting on
+	 * each other).
 	 */
 	pthread_mutex_lock(&t->pool->lock);
 	for (o = t->pool->tabs; o && over_budget(t); o = o->pnext) {

@@ -9,7 +9,7 @@
  * closes its own least recently used fds, and a fid that lost its fd
  * reopens it by path on its next use; when the connection has nothing of
  * its own to close, it closes the least recently used fds of the VM's
- * other connections that are between requests.  So a guest walking 100k
+ * other connections that no request is using.  So a guest walking 100k
  * files never makes the host run out of descriptors, and one connection
  * cannot starve another of the same VM.
  *
