@@ -448,9 +448,13 @@ static int flush(struct conn *c, const uint8_t *msg, size_t len)
 	for (r = c->running; r && r->tag != old; r = r->next)
 		;
 	if (r) {
-		/* being served: its reply first, then the Rflush (req_finish) */
-		w->next = r->flushes;
-		r->flushes = w;
+		/* being served: its reply first, then the Rflushes in order */
+		struct flush_wait **pp = &r->flushes;
+
+		while (*pp)
+			pp = &(*pp)->next;
+		w->next = NULL;
+		*pp = w;
 		c->inflight++;
 		pthread_mutex_unlock(&c->qlock);
 		return 0;

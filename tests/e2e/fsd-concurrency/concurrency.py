@@ -346,8 +346,10 @@ def t_duplicate_tag(slow):
     slow.wait_seen(base + 1)
     c.send(T["Tgetattr"], c.getattr_body(0), tag=rtag)
     # the server may answer nothing more; it must close, and not before the read ends
-    threading.Timer(1.0, slow.release).start()
+    let_go = threading.Timer(1.0, slow.release)
+    let_go.start()
     tap(closed_by_server(c, HOLD), "a tag reused while in flight closes the connection")
+    let_go.join()           # not later, in the middle of the next test
     c.close()
 
 
@@ -372,6 +374,44 @@ def t_clunk_under_read(slow):
         "the stuck read still reads the file its fid had when it began")
     rt = c.rpc(T["Tread"], c.read_body(1))
     tap(rt[4:] == b"fast data\n", "the reused fid number reads its new file")
+    c.close()
+
+
+def t_workers_bound(slow):
+    """max_workers stuck reads hold every worker: the next request queues, and can be flushed."""
+    c = session()
+    for f in range(1, WORKERS + 1):
+        c.open_file(f, "slow")
+    slow.mode = "hold"
+    base = slow.seen
+    tags = [c.send(T["Tread"], c.read_body(f)) for f in range(1, WORKERS + 1)]
+    all_stuck = slow.wait_seen(base + WORKERS)
+    qtag = c.send(T["Tgetattr"], c.getattr_body(0))
+    try:
+        c.recv(timeout=1.0)
+        early = True
+    except socket.timeout:
+        early = False
+    note("stuck reads seen: %d of %d" % (slow.seen - base, WORKERS))
+    tap(all_stuck and not early,
+        "%d stuck reads take all max_workers: a further request waits" % WORKERS)
+    ftag = c.send(T["Tflush"], struct.pack("<H", qtag))
+    try:
+        got = c.recv(timeout=5)[:2]
+    except socket.timeout:
+        got = None
+    tap(got == (T["Tflush"] + 1, ftag), "Tflush of a queued request: Rflush at once (%s)" % (got,))
+    slow.release()
+    replies = set()
+    try:
+        for _ in range(WORKERS):
+            replies.add(c.recv(timeout=10)[:2])
+        c.recv(timeout=1.0)
+        extra = True
+    except socket.timeout:
+        extra = False
+    tap(replies == {(T["Tread"] + 1, t) for t in tags} and not extra,
+        "the stuck reads are answered, the flushed request never is")
     c.close()
 
 
@@ -448,7 +488,7 @@ def main():
     fsd = Fsd()
     try:
         for t in (t_getattr_past_stuck_read, t_flush_after_reply, t_duplicate_tag,
-                  t_clunk_under_read, t_scaling, t_mem_bound):
+                  t_clunk_under_read, t_workers_bound, t_scaling, t_mem_bound):
             try:
                 t(slow)
             except Exception as e:
