@@ -17,7 +17,7 @@
  *   uid_map = passthrough | squash      squash_uid = N   squash_gid = N
  *   bytes_avg/bytes_peak/bytes_burst, ops_avg/ops_peak/ops_burst, iops_size
  *   require_proof = yes | no     secret_file = PATH   key_id = HEX
- *   max_fds = N   max_conns = N   max_fids = N   max_mem = SIZE
+ *   max_fds = N   max_conns = N   max_fids = N   max_mem = SIZE   max_workers = N
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -109,6 +109,7 @@ static void vm_defaults(struct vm_conf *v)
 	v->max_conns = 16;
 	v->max_fids = 262144;	/* cache=loose: a fid per cached dentry */
 	v->max_mem = FSD_MAX_MEM_DEFAULT;
+	v->max_workers = FSD_WORKERS_DEFAULT;
 }
 
 static int vm_key(struct fsd_conf *c, struct vm_conf *v, const char *k, const char *val,
@@ -128,6 +129,7 @@ static int vm_key(struct fsd_conf *c, struct vm_conf *v, const char *k, const ch
 		{ "max_fds", &v->max_fds, 8 },
 		{ "max_conns", &v->max_conns, 1 },
 		{ "max_fids", &v->max_fids, 16 },
+		{ "max_workers", &v->max_workers, 1 },
 	};
 	size_t i;
 
@@ -255,6 +257,9 @@ static int vm_finish(struct fsd_conf *c, struct vm_conf *v, struct veil_conf *r,
 	if (v->require_proof && v->cid < 0)
 		return fail(r, line, "vm %s: require_proof needs the guest's cid (the proof names it)",
 			    v->name);
+	if (v->max_workers > FSD_WORKERS_MAX)
+		return fail(r, line, "vm %s: max_workers %u: at most %u", v->name, v->max_workers,
+			    FSD_WORKERS_MAX);
 	if (v->max_mem < FSD_MEM_CONN_FIXED + 2ull * c->msize_max + FSD_MEM_FID_MAX)
 		return fail(r, line, "vm %s: max_mem %llu cannot hold one connection (%llu bytes at msize_max %u)",
 			    v->name, (unsigned long long)v->max_mem,

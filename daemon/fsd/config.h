@@ -36,6 +36,7 @@ struct vm_conf {
 	unsigned int max_conns;
 	unsigned int max_fids;		/* per connection */
 	uint64_t max_mem;		/* bytes: buffers, fids and paths of all its connections */
+	unsigned int max_workers;	/* requests served at once, over all its connections */
 	int line, root_line, secret_line;	/* where they were set, for messages */
 };
 
@@ -43,13 +44,19 @@ struct vm_conf {
  * The memory budget (max_mem) is charged, per VM: for each connection
  * FSD_MEM_CONN_FIXED plus its two message buffers of msize bytes each;
  * for each fid FSD_MEM_FID; for each path FSD_MEM_PATH of its length (a
- * clone shares its source's).  The figures include the allocator's
+ * clone shares its source's); for each worker thread FSD_MEM_WORKER; for
+ * each request in flight beyond the one each connection's own buffers
+ * hold FSD_MEM_REQ plus its message and its reply buffer.  The figures include the allocator's
  * overhead; docs/fsd-admin.md explains them.
  */
 #define FSD_MAX_MEM_DEFAULT	(128ull << 20)
 #define FSD_MEM_CONN_FIXED	(16u << 10)	/* struct conn, fid hash, thread bookkeeping */
 #define FSD_MEM_FID		160u		/* struct fid, its hash slot, allocator overhead */
 #define FSD_MEM_PATH(len)	(32u + (len) + 1)	/* struct fid_path + overhead */
+#define FSD_MEM_WORKER		(64u << 10)	/* a worker thread: stack in use, TLS, bookkeeping */
+#define FSD_MEM_REQ		256u		/* struct req, allocator overhead */
+#define FSD_WORKERS_DEFAULT	4
+#define FSD_WORKERS_MAX		64
 #define FSD_MEM_FID_MAX		(FSD_MEM_FID + FSD_MEM_PATH(4096u))
 
 struct fsd_conf {

@@ -21,6 +21,12 @@
 
 #include "fsd.h"
 
+/* What this thread acts as, to skip the system calls when it is unchanged. */
+static __thread struct {
+	bool set;
+	uint32_t uid, gid;
+} cur;
+
 int cred_apply(struct conn *c, uint32_t uid, uint32_t gid)
 {
 	gid_t groups[1];
@@ -33,9 +39,10 @@ int cred_apply(struct conn *c, uint32_t uid, uint32_t gid)
 	}
 	if (uid == (uint32_t)-1)
 		uid = gid = 65534;
-	if (c->cred_set && c->cred_uid == uid && c->cred_gid == gid)
+	if (cur.set && cur.uid == uid && cur.gid == gid)
 		return 0;
 	groups[0] = gid;
+	cur.set = false;	/* until all three calls are done */
 	/* fsgid and groups first: they need the privilege fsuid 0 keeps */
 	if (syscall(SYS_setgroups, 1, groups))
 		return -errno;
@@ -45,9 +52,9 @@ int cred_apply(struct conn *c, uint32_t uid, uint32_t gid)
 	setfsuid(uid);
 	if ((uint32_t)setfsuid(-1) != uid)
 		return -EPERM;
-	c->cred_uid = uid;
-	c->cred_gid = gid;
-	c->cred_set = true;
+	cur.uid = uid;
+	cur.gid = gid;
+	cur.set = true;
 	return 0;
 }
 
@@ -56,5 +63,12 @@ void cred_reset(struct conn *c)
 	setfsuid(geteuid());
 	setfsgid(getegid());
 	syscall(SYS_setgroups, 0, NULL);
-	c->cred_set = false;
+	cur.set = false;
+	(void)c;
+}
+
+void cred_current(uint32_t *uid, uint32_t *gid)
+{
+	*uid = cur.set ? cur.uid : (uint32_t)geteuid();
+	*gid = cur.set ? cur.gid : (uint32_t)getegid();
 }

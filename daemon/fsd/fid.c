@@ -219,19 +219,44 @@ void fid_drop_fd(struct fidtab *t, struct fid *f)
 	__atomic_sub_fetch(&t->pool->fds, 1, __ATOMIC_RELAXED);
 }
 
+static void fid_release(struct fidtab *t, struct fid *f)
+{
+	if (f->xa) {
+		fid_pool_charge(t->pool, t->max_mem, -(long long)f->xa->cost, false);
+		free(f->xa);
+	}
+	fid_drop_fd(t, f);
+	fid_pool_charge(t->pool, t->max_mem, -(long long)FSD_MEM_FID, false);
+	path_put(t, f->fp);
+	free(f);
+}
+
 void fid_free(struct fidtab *t, struct fid *f)
 {
 	struct fid **pp = &t->hash[bucket(t, f->num)];
 
+	if (f->clunked)
+		return;
 	while (*pp && *pp != f)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = f->hnext;
-	fid_drop_fd(t, f);
 	t->count--;
-	fid_pool_charge(t->pool, t->max_mem, -(long long)FSD_MEM_FID, false);
-	path_put(t, f->fp);
-	free(f);
+	f->clunked = true;
+	f->hnext = NULL;
+	if (!f->refs)
+		fid_release(t, f);
+}
+
+void fid_get(struct fid *f)
+{
+	f->refs++;
+}
+
+void fid_put(struct fidtab *t, struct fid *f)
+{
+	if (!--f->refs && f->clunked)
+		fid_release(t, f);
 }
 
 void fidtab_clear(struct fidtab *t)
@@ -273,7 +298,7 @@ static void evict_own(struct fidtab *t, struct fidtab *budget)
 	struct fid *f = t->lru.lprev;
 
 	while (over_budget(budget)) {
-		while (f != &t->lru && f->busy)
+		while (f != &t->lru && (f->busy || f->refs))
 			f = f->lprev;
 		if (f == &t->lru)
 			return;
@@ -290,10 +315,11 @@ int fid_reserve(struct fidtab *t)
 	if (!over_budget(t))
 		return 0;
 	/*
-	 * The budget is held by the VM's other connections: take fds from
-	 * those between requests (a table whose lock is taken is serving one
-	 * right now and is skipped; trylock also keeps two evictors from
-	 * waiting on each other).
+	 * The budget is held by the VM's other connections: take their fds
+	 * not in use (a table whose lock is taken is in a request's hands
+	 * right now and is skipped, and a fid pinned by a running read or
+	 * write keeps its fd; trylock also keeps two evictors from waiting on
+	 * each other).
 	 */
 	pthread_mutex_lock(&t->pool->lock);
 	for (o = t->pool->tabs; o && over_budget(t); o = o->pnext) {

@@ -9,7 +9,7 @@
  * closes its own least recently used fds, and a fid that lost its fd
  * reopens it by path on its next use; when the connection has nothing of
  * its own to close, it closes the least recently used fds of the VM's
- * other connections that are between requests.  So a guest walking 100k
+ * other connections that no request is using.  So a guest walking 100k
  * files never makes the host run out of descriptors, and one connection
  * cannot starve another of the same VM.
  *
@@ -20,6 +20,10 @@
  * FSD_MEM_FID whatever the path's length.  The catch: a fid whose
  * fd was evicted and whose file was meanwhile unlinked or renamed by
  * another connection can no longer be reopened (ESTALE/ENOENT).
+ *
+ * Concurrency: several requests of one connection run at once, each
+ * holding the table lock while it walks, looks up or changes fids; only
+ * the blocking data calls run without it, on a fid pinned by fid_get.
  */
 #ifndef VEIL_FSD_FID_H
 #define VEIL_FSD_FID_H
@@ -28,6 +32,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * The value (or name list) of an extended attribute a fid carries between
+ * Txattrwalk and its Treads, or between Txattrcreate, its Twrites and the
+ * Tclunk that sets it.
+ */
+struct fid_xattr {
+	bool create;		/* Txattrcreate: set on clunk */
+	int flags;		/* XATTR_CREATE / XATTR_REPLACE */
+	size_t size, len;	/* value size; bytes written so far (create) */
+	size_t cost;		/* bytes charged to the VM's max_mem */
+	char name[256];
+	uint8_t data[];
+};
 
 /* A path beneath the root, shared by a fid and its clones. */
 struct fid_path {
@@ -45,7 +63,10 @@ struct fid {
 	int open_flags;		/* flags to reopen an opened fid with */
 	uint32_t uid;		/* from the attach */
 	bool ro;		/* the attach asked for read-only */
-	bool busy;		/* in use by the current request: not evictable */
+	bool busy;		/* in use by the request holding the table: not evictable */
+	unsigned int refs;	/* requests using fd without the table lock (I/O) */
+	bool clunked;		/* out of the table; freed when refs drops to 0 */
+	struct fid_xattr *xa;	/* an xattr fid, or NULL */
 	struct fid *hnext;
 	struct fid *lprev, *lnext;	/* LRU of fids holding an fd */
 };
@@ -59,7 +80,7 @@ struct fid_pool {
 };
 
 struct fidtab {
-	pthread_mutex_t lock;	/* held by its connection while it handles a request */
+	pthread_mutex_t lock;	/* held while a request looks at or changes fids */
 	struct fid **hash;
 	size_t nbuckets, count, max;
 	struct fid lru;		/* sentinel: lnext is most recent */
@@ -93,7 +114,18 @@ int fid_new(struct fidtab *t, uint32_t num, char *path, struct fid **out);
 int fid_clone(struct fidtab *t, uint32_t num, struct fid *src, struct fid **out);
 /* Give f a new path (taken over), charged to max_mem unless force. */
 int fid_set_path(struct fidtab *t, struct fid *f, char *path, bool force);
+/*
+ * Clunk f: its number is free at once; if a request still uses its fd
+ * (refs), the fid itself, its fd and its memory live until fid_put.
+ */
 void fid_free(struct fidtab *t, struct fid *f);
+/*
+ * Keep f and its fd alive, and its fd out of eviction, while the table
+ * lock is dropped for a system call that may block (Tread, Twrite,
+ * Tfsync); fid_put, with the lock held again, lets go.
+ */
+void fid_get(struct fid *f);
+void fid_put(struct fidtab *t, struct fid *f);
 
 /*
  * The fd of f, reopening it by path if it was evicted.  Returns an fd

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -34,12 +35,65 @@ static bool is_ro(const struct ctx *x, const struct fid *f)
 	return x->c->vm->ro || (f && f->ro);
 }
 
+/*
+ * A qid path must name one file, but an inode number names one only
+ * within its file system, and a tenant root may hold mounts.  So every
+ * device the server meets gets a small index (in the order met, for the
+ * life of the process) that goes into the top QID_DEV_BITS of the path,
+ * and the inode number into the rest.  Collisions remain possible only
+ * past the limits: an inode number of QID_INO_BITS or more bits is folded
+ * into QID_INO_BITS, and past QID_DEVS distinct devices new devices share
+ * the last index.
+ */
+#define QID_DEV_BITS	16
+#define QID_INO_BITS	(64 - QID_DEV_BITS)
+#define QID_DEVS	(1u << QID_DEV_BITS)
+#define QID_SLOTS	(2 * QID_DEVS)		/* open addressing: half full at most */
+
+static pthread_mutex_t qid_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { dev_t dev; uint32_t idx1; } *qid_devs;	/* idx1: index + 1, 0 = free */
+static uint32_t qid_ndevs;
+
+static uint32_t qid_dev_index(dev_t dev)
+{
+	uint64_t h = (uint64_t)dev * 0x9E3779B97F4A7C15ull;
+	uint32_t i = (uint32_t)(h >> 40) & (QID_SLOTS - 1), idx;
+
+	pthread_mutex_lock(&qid_lock);
+	if (!qid_devs && !(qid_devs = calloc(QID_SLOTS, sizeof(*qid_devs)))) {
+		pthread_mutex_unlock(&qid_lock);
+		return QID_DEVS - 1;
+	}
+	while (qid_devs[i].idx1 && qid_devs[i].dev != dev)
+		i = (i + 1) & (QID_SLOTS - 1);
+	if (!qid_devs[i].idx1) {
+		if (qid_ndevs >= QID_DEVS - 1) {
+			pthread_mutex_unlock(&qid_lock);
+			return QID_DEVS - 1;	/* full: the shared last index */
+		}
+		qid_devs[i].dev = dev;
+		qid_devs[i].idx1 = ++qid_ndevs;
+	}
+	idx = qid_devs[i].idx1 - 1;
+	pthread_mutex_unlock(&qid_lock);
+	return idx;
+}
+
+uint64_t fsd_qid_path(dev_t dev, ino_t ino)
+{
+	uint64_t i = ino, mask = (1ull << QID_INO_BITS) - 1;
+
+	if (i > mask)
+		i = (i ^ (i >> QID_INO_BITS)) & mask;
+	return (uint64_t)qid_dev_index(dev) << QID_INO_BITS | i;
+}
+
 static void qid_from_stat(const struct stat *st, struct p9_qid *q)
 {
 	q->type = S_ISDIR(st->st_mode) ? P9_QTDIR :
 		  S_ISLNK(st->st_mode) ? P9_QTSYMLINK : P9_QTFILE;
 	q->version = 0;
-	q->path = st->st_ino;
+	q->path = fsd_qid_path(st->st_dev, st->st_ino);
 }
 
 static int fd_qid(int fd, struct p9_qid *q)
@@ -109,10 +163,12 @@ static void strip_foreign_sgid(struct ctx *x, int fd)
 {
 	struct stat st;
 	char name[40];
+	uint32_t uid, gid;
 
 	if (fstat(fd, &st) || S_ISDIR(st.st_mode) || !(st.st_mode & S_ISGID))
 		return;
-	if (x->c->cred_uid == 0 || st.st_gid == x->c->cred_gid)
+	cred_current(&uid, &gid);
+	if (uid == 0 || st.st_gid == gid)
 		return;
 	path_fdname(fd, name, sizeof(name));
 	if (chmod(name, st.st_mode & 07777 & ~S_ISGID))
@@ -243,6 +299,9 @@ static int op_walk(struct ctx *x, struct fid *f)
 
 	if (q->u.walk.newfid != f->num && fid_lookup(&c->fids, q->u.walk.newfid))
 		return -EEXIST;
+	/* a walk in place replaces the fd a running read or write uses */
+	if (q->u.walk.newfid == f->num && f->refs)
+		return -EBUSY;
 	if (!q->u.walk.nwname)
 		return walk_clone(x, f);
 	if (!(path = strdup(f->path)))
@@ -401,13 +460,35 @@ static int op_lcreate(struct ctx *x, struct fid *f)
 
 /* -------------------------------------------------------------- read/write --- */
 
+/*
+ * The blocking data calls (read, write, fsync) run without the table
+ * lock, so a slow file does not hold up the connection's other requests:
+ * f is pinned (its fd is neither evicted nor closed by a clunk) meanwhile.
+ */
+static void unlock_io(struct ctx *x, struct fid *f)
+{
+	fid_get(f);
+	pthread_mutex_unlock(&x->c->fids.lock);
+}
+
+static void relock_io(struct ctx *x, struct fid *f)
+{
+	pthread_mutex_lock(&x->c->fids.lock);
+	fid_put(&x->c->fids, f);
+}
+
+static int xattr_read(struct ctx *x, struct fid *f);
+static int xattr_write(struct ctx *x, struct fid *f);
+
 static int op_read(struct ctx *x, struct fid *f)
 {
-	uint32_t count = x->q->u.rw.count, room = x->c->msize - P9_HDRSZ - 4;
+	uint32_t count = x->q->u.rw.count, room = x->o.cap - P9_HDRSZ - 4;
 	uint8_t *p, *cnt;
 	ssize_t n;
 	int fd;
 
+	if (f->xa)
+		return xattr_read(x, f);
 	if (!f->opened || (f->open_flags & O_ACCMODE) == O_WRONLY)
 		return -EBADF;
 	if ((fd = fid_fd(&x->c->fids, f)) < 0)
@@ -419,9 +500,13 @@ static int op_read(struct ctx *x, struct fid *f)
 	p = p9_reserve(&x->o, count);
 	if (!cnt || !p)
 		return -EIO;
+	unlock_io(x, f);
 	n = pread(fd, p, count, x->q->u.rw.offset);
 	if (n < 0)
-		return -errno;
+		n = -errno;
+	relock_io(x, f);
+	if (n < 0)
+		return n;
 	x->o.len -= count - n;
 	cnt[0] = n; cnt[1] = n >> 8; cnt[2] = n >> 16; cnt[3] = n >> 24;
 	return 0;
@@ -435,13 +520,19 @@ static int op_write(struct ctx *x, struct fid *f)
 	/* a read-only VM or attach: EROFS, even for a fid opened for reading */
 	if (is_ro(x, f))
 		return -EROFS;
+	if (f->xa)
+		return xattr_write(x, f);
 	if (!f->opened || (f->open_flags & O_ACCMODE) == O_RDONLY)
 		return -EBADF;
 	if ((fd = fid_fd(&x->c->fids, f)) < 0)
 		return fd;
+	unlock_io(x, f);
 	n = pwrite(fd, x->q->u.rw.data, x->q->u.rw.count, x->q->u.rw.offset);
 	if (n < 0)
-		return -errno;
+		n = -errno;
+	relock_io(x, f);
+	if (n < 0)
+		return n;
 	p9_begin(&x->o, P9_TWRITE + 1, x->q->tag);
 	p9_put32(&x->o, n);
 	return 0;
@@ -462,8 +553,9 @@ struct linux_dirent64 {
 
 static int op_readdir(struct ctx *x, struct fid *f)
 {
-	uint32_t count = x->q->u.rw.count, room = x->c->msize - P9_HDRSZ - 4, used = 0;
+	uint32_t count = x->q->u.rw.count, room = x->o.cap - P9_HDRSZ - 4, used = 0;
 	size_t bufsz;
+	struct stat dst;
 	uint8_t *cnt;
 	char *buf;
 	long n, pos = 0;
@@ -473,6 +565,8 @@ static int op_readdir(struct ctx *x, struct fid *f)
 		return -EBADF;
 	if ((fd = fid_fd(&x->c->fids, f)) < 0)
 		return fd;
+	if (fstat(fd, &dst))
+		return -errno;
 	if (count > room)
 		count = room;
 	if (lseek(fd, x->q->u.rw.offset, SEEK_SET) < 0)
@@ -490,7 +584,8 @@ static int op_readdir(struct ctx *x, struct fid *f)
 	while (pos < n && cnt) {
 		struct linux_dirent64 *d = (void *)(buf + pos);
 		size_t nl = strnlen(d->d_name, d->d_reclen);
-		struct p9_qid q = { .type = dirent_qtype(d->d_type), .path = d->d_ino };
+		struct p9_qid q = { .type = dirent_qtype(d->d_type),
+				    .path = fsd_qid_path(dst.st_dev, d->d_ino) };
 
 		if (used + 24 + nl > count)
 			break;
@@ -510,14 +605,17 @@ static int op_readdir(struct ctx *x, struct fid *f)
 
 static int op_fsync(struct ctx *x, struct fid *f)
 {
-	int fd;
+	int fd, rc;
 
 	if (!f->opened)
 		return -EBADF;
 	if ((fd = fid_fd(&x->c->fids, f)) < 0)
 		return fd;
-	if ((x->q->u.fsync.datasync ? fdatasync(fd) : fsync(fd)) && errno != EINVAL)
-		return -errno;
+	unlock_io(x, f);
+	rc = (x->q->u.fsync.datasync ? fdatasync(fd) : fsync(fd)) && errno != EINVAL ? -errno : 0;
+	relock_io(x, f);
+	if (rc)
+		return rc;
 	p9_begin(&x->o, P9_TFSYNC + 1, x->q->tag);
 	return 0;
 }
@@ -954,6 +1052,245 @@ static int op_getlock(struct ctx *x, struct fid *f)
 	return 0;
 }
 
+/* -------------------------------------------------------------- xattrs --- */
+
+/*
+ * Extended attributes in the user.* namespace only: the others (security,
+ * trusted, system -- POSIX ACLs among them) are the host's, and answer
+ * EOPNOTSUPP.  Only regular files and directories have them (as Linux
+ * allows user.* nowhere else).  Each call goes to /proc/self/fd/N of the
+ * fid's own fd, so it reaches exactly the file the fid confines, as the
+ * guest's user.  A value (or a name list) is at most XATTR_VALUE_MAX bytes
+ * and, while a fid carries it, is charged to the VM's max_mem.
+ */
+#define XATTR_VALUE_MAX		65536u	/* Linux's XATTR_SIZE_MAX */
+#define XATTR_NAME_LEN		255u	/* Linux's XATTR_NAME_MAX */
+
+static bool user_xattr(const char *name)
+{
+	return !strncmp(name, "user.", 5) && name[5];
+}
+
+static int xattr_name(const struct p9_str *s, char *buf)
+{
+	if (s->len > XATTR_NAME_LEN)
+		return -ERANGE;
+	if (!s->len || memchr(s->s, 0, s->len))
+		return -EINVAL;
+	memcpy(buf, s->s, s->len);
+	buf[s->len] = 0;
+	return user_xattr(buf) ? 0 : -EOPNOTSUPP;
+}
+
+/* /proc/self/fd/N of f's file into file; -EOPNOTSUPP if it has no xattrs. */
+static int xattr_target(struct ctx *x, struct fid *f, char *file, size_t len)
+{
+	struct stat st;
+	int fd = fid_fd(&x->c->fids, f);
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return -EOPNOTSUPP;
+	path_fdname(fd, file, len);
+	return 0;
+}
+
+static struct fid_xattr *xattr_alloc(struct ctx *x, size_t size)
+{
+	struct fidtab *t = &x->c->fids;
+	size_t cost = sizeof(struct fid_xattr) + size + 32;
+	struct fid_xattr *xa;
+
+	if (fid_pool_charge(t->pool, t->max_mem, cost, false))
+		return NULL;
+	if (!(xa = calloc(1, sizeof(*xa) + size))) {
+		fid_pool_charge(t->pool, t->max_mem, -(long long)cost, false);
+		return NULL;
+	}
+	xa->cost = cost;
+	xa->size = size;
+	return xa;
+}
+
+static void xattr_free(struct ctx *x, struct fid_xattr *xa)
+{
+	fid_pool_charge(x->c->fids.pool, 0, -(long long)xa->cost, false);
+	free(xa);
+}
+
+/* Keep the user.* names of a listxattr list; returns the new length. */
+static size_t user_names(uint8_t *list, size_t len)
+{
+	size_t in = 0, out = 0;
+
+	while (in < len) {
+		size_t n = strnlen((char *)list + in, len - in) + 1;
+
+		if (in + n <= len && user_xattr((char *)list + in)) {
+			memmove(list + out, list + in, n);
+			out += n;
+		}
+		in += n;
+	}
+	return out;
+}
+
+static int op_xattrwalk(struct ctx *x, struct fid *f)
+{
+	const struct p9_req *q = x->q;
+	bool list = !q->u.xattrwalk.name.len;
+	char name[XATTR_NAME_LEN + 1] = "", file[40];
+	struct fid_xattr *xa = NULL;
+	struct fid *nf;
+	ssize_t n = 0;
+	int rc, tries;
+
+	if (q->u.xattrwalk.newfid == f->num)
+		return -EINVAL;
+	if (fid_lookup(&x->c->fids, q->u.xattrwalk.newfid))
+		return -EEXIST;
+	if (!list && (rc = xattr_name(&q->u.xattrwalk.name, name)))
+		return rc;
+	rc = xattr_target(x, f, file, sizeof(file));
+	if (rc == -EOPNOTSUPP)		/* no xattrs here: none to list, none to get */
+		rc = list ? 0 : -ENODATA;
+	else if (!rc)
+		rc = 1;
+	if (rc <= 0 && !(rc == 0 && list))
+		return rc;
+	for (tries = 0; tries < 3; tries++) {
+		if (rc == 1) {
+			n = list ? listxattr(file, NULL, 0) : getxattr(file, name, NULL, 0);
+			if (n < 0)
+				return -errno;
+			if ((size_t)n > XATTR_VALUE_MAX)
+				return -E2BIG;
+		}
+		if (!(xa = xattr_alloc(x, n)))
+			return -ENOMEM;
+		if (rc != 1 || !n)
+			break;
+		n = list ? listxattr(file, (char *)xa->data, n) : getxattr(file, name, xa->data, n);
+		if (n >= 0) {
+			xa->size = list ? user_names(xa->data, n) : (size_t)n;
+			break;
+		}
+		/* grew since it was measured: measure again */
+		rc = -errno;
+		xattr_free(x, xa);
+		xa = NULL;
+		if (rc != -ERANGE)
+			return rc;
+		rc = 1;
+	}
+	if (!xa)
+		return -ERANGE;
+	if ((rc = fid_clone(&x->c->fids, q->u.xattrwalk.newfid, f, &nf))) {
+		xattr_free(x, xa);
+		return rc;
+	}
+	nf->uid = f->uid;
+	nf->ro = f->ro;
+	nf->xa = xa;
+	p9_begin(&x->o, P9_TXATTRWALK + 1, q->tag);
+	p9_put64(&x->o, xa->size);
+	return 0;
+}
+
+static int op_xattrcreate(struct ctx *x, struct fid *f)
+{
+	const struct p9_req *q = x->q;
+	char name[XATTR_NAME_LEN + 1], file[40];
+	struct fid_xattr *xa;
+	int rc;
+
+	if (is_ro(x, f))
+		return -EROFS;
+	if ((rc = xattr_name(&q->u.xattrcreate.name, name)))
+		return rc;
+	if (q->u.xattrcreate.size > XATTR_VALUE_MAX)
+		return -E2BIG;
+	if (q->u.xattrcreate.flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE))
+		return -EINVAL;
+	if (f->opened || f->xa)
+		return -EBADF;
+	if ((rc = xattr_target(x, f, file, sizeof(file))))
+		return rc;
+	if (!(xa = xattr_alloc(x, q->u.xattrcreate.size)))
+		return -ENOMEM;
+	xa->create = true;
+	xa->flags = q->u.xattrcreate.flags;
+	strcpy(xa->name, name);
+	f->xa = xa;
+	p9_begin(&x->o, P9_TXATTRCREATE + 1, q->tag);
+	return 0;
+}
+
+/* Tread of a Txattrwalk fid: the value or the name list. */
+static int xattr_read(struct ctx *x, struct fid *f)
+{
+	struct fid_xattr *xa = f->xa;
+	uint64_t off = x->q->u.rw.offset;
+	uint32_t count = x->q->u.rw.count, room = x->o.cap - P9_HDRSZ - 4;
+	uint8_t *p;
+
+	if (xa->create)
+		return -EBADF;
+	if (off > xa->size)
+		off = xa->size;
+	if (count > room)
+		count = room;
+	if (count > xa->size - off)
+		count = xa->size - off;
+	p9_begin(&x->o, P9_TREAD + 1, x->q->tag);
+	p9_put32(&x->o, count);
+	if (!(p = p9_reserve(&x->o, count)))
+		return -EIO;
+	memcpy(p, xa->data + off, count);
+	return 0;
+}
+
+/* Twrite of a Txattrcreate fid: the value, in order. */
+static int xattr_write(struct ctx *x, struct fid *f)
+{
+	struct fid_xattr *xa = f->xa;
+	uint32_t count = x->q->u.rw.count;
+
+	if (!xa->create)
+		return -EBADF;
+	if (x->q->u.rw.offset != xa->len)
+		return -EINVAL;
+	if (count > xa->size - xa->len)
+		return -ENOSPC;
+	memcpy(xa->data + xa->len, x->q->u.rw.data, count);
+	xa->len += count;
+	p9_begin(&x->o, P9_TWRITE + 1, x->q->tag);
+	p9_put32(&x->o, count);
+	return 0;
+}
+
+/* Tclunk of a Txattrcreate fid sets the value (a value of 0 bytes removes it). */
+static int xattr_commit(struct ctx *x, struct fid *f)
+{
+	struct fid_xattr *xa = f->xa;
+	char file[40];
+	int rc;
+
+	if (is_ro(x, f))
+		return -EROFS;
+	if ((rc = xattr_target(x, f, file, sizeof(file))))
+		return rc;
+	if (xa->len != xa->size)
+		return -EINVAL;
+	if (xa->size ? setxattr(file, xa->name, xa->data, xa->size, xa->flags) :
+	    removexattr(file, xa->name))
+		return -errno;
+	return 0;
+}
+
 /* ------------------------------------------------------------ dispatch --- */
 
 static int dispatch(struct ctx *x)
@@ -978,6 +1315,9 @@ static int dispatch(struct ctx *x)
 		return -EBADF;
 	if ((rc = cred_apply(x->c, f->uid, -1)))
 		return rc;
+	/* an xattr fid is for its value only */
+	if (f->xa && q->type != P9_TREAD && q->type != P9_TWRITE && q->type != P9_TCLUNK)
+		return -EBADF;
 	switch (q->type) {
 	case P9_TWALK: return op_walk(x, f);
 	case P9_TLOPEN: return op_lopen(x, f);
@@ -1001,14 +1341,14 @@ static int dispatch(struct ctx *x)
 	case P9_TLOCK: return op_lock(x, f);
 	case P9_TGETLOCK: return op_getlock(x, f);
 	case P9_TCLUNK:
-		fid_free(&x->c->fids, f);
+		rc = f->xa && f->xa->create ? xattr_commit(x, f) : 0;
+		fid_free(&x->c->fids, f);	/* clunked whatever happened */
+		if (rc)
+			return rc;
 		p9_begin(&x->o, P9_TCLUNK + 1, q->tag);
 		return 0;
-	case P9_TXATTRCREATE:
-		/* a write: EROFS where writes are refused, unsupported elsewhere */
-		return is_ro(x, f) ? -EROFS : -EOPNOTSUPP;
-	case P9_TXATTRWALK:
-		return -EOPNOTSUPP;
+	case P9_TXATTRCREATE: return op_xattrcreate(x, f);
+	case P9_TXATTRWALK: return op_xattrwalk(x, f);
 	}
 	return -EOPNOTSUPP;
 }
@@ -1034,12 +1374,12 @@ static void unbusy(struct conn *c, const struct p9_req *q)
 	}
 }
 
-long ops_handle(struct conn *c, const uint8_t *msg, size_t len)
+long ops_serve(struct conn *c, const uint8_t *msg, size_t len, uint8_t *out, size_t cap)
 {
 	struct p9_req q;
 	struct ctx x = {
 		.c = c, .q = &q,
-		.o = { .buf = c->out, .cap = c->msize },
+		.o = { .buf = out, .cap = cap },
 	};
 	int rc = p9_decode(msg, len, &q);
 	size_t n;
@@ -1051,7 +1391,11 @@ long ops_handle(struct conn *c, const uint8_t *msg, size_t len)
 	}
 	if (rc == -EOPNOTSUPP)
 		return p9_lerror(&x.o, len >= 7 ? (msg[5] | msg[6] << 8) : P9_NOTAG, EOPNOTSUPP);
-	/* other connections of the VM may take idle fds between requests only */
+	/*
+	 * Other requests of the connection, and other connections of the VM
+	 * taking idle fds, wait while this one holds the table (data calls
+	 * let go of it: see unlock_io).
+	 */
 	pthread_mutex_lock(&c->fids.lock);
 	rc = dispatch(&x);
 	unbusy(c, &q);
@@ -1062,4 +1406,9 @@ long ops_handle(struct conn *c, const uint8_t *msg, size_t len)
 		return p9_lerror(&x.o, q.tag, -rc);
 	n = p9_finish(&x.o);
 	return n ? (long)n : (long)p9_lerror(&x.o, q.tag, EIO);
+}
+
+long ops_handle(struct conn *c, const uint8_t *msg, size_t len)
+{
+	return ops_serve(c, msg, len, c->out, c->msize);
 }

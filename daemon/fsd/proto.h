@@ -139,6 +139,11 @@ size_t p9_finish(struct p9_out *o);
 size_t p9_lerror(struct p9_out *o, uint16_t tag, uint32_t ecode);
 
 /* Little-endian helpers shared by the server and its tests. */
+static inline uint16_t p9_le16(const uint8_t *p)
+{
+	return p[0] | p[1] << 8;
+}
+
 static inline uint32_t p9_le32(const uint8_t *p)
 {
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;

@@ -531,6 +531,8 @@ static const char *const allowed[] = {
 	"chmod", "fchmod", "fchmodat", "fchown", "fchownat", "lchown",
 	"utimensat", "mkdir", "mkdirat", "symlinkat", "renameat", "renameat2",
 	"rename", "unlink", "unlinkat", "rmdir", "link", "linkat",
+	/* user.* xattrs, through /proc/self/fd */
+	"getxattr", "setxattr", "listxattr", "removexattr",
 	/* acting as the guest's user (cred.c) */
 	"setgroups", "setfsuid", "setfsgid", "getuid", "geteuid", "getgid",
 	"getegid", "getgroups", "getresuid", "getresgid",

@@ -33,6 +33,8 @@ struct vm_state *vm_state_get(const struct vm_conf *vm)
 	if (!s && (s = calloc(1, sizeof(*s)))) {
 		strcpy(s->name, vm->name);
 		pthread_mutex_init(&s->lock, NULL);
+		pthread_cond_init(&s->slot_cond, NULL);
+		s->max_workers = vm->max_workers ? vm->max_workers : 1;
 		fid_pool_init(&s->pool);
 		shape_init(&s->shaper, &vm->shape, fsd_now_ns());
 		s->next = vms;
@@ -53,6 +55,8 @@ void vm_state_reconf(const struct fsd_conf *c)
 			if (!strcmp(s->name, c->vms[i].name)) {
 				pthread_mutex_lock(&s->lock);
 				shape_update(&s->shaper, &c->vms[i].shape, fsd_now_ns());
+				s->max_workers = c->vms[i].max_workers;
+				pthread_cond_broadcast(&s->slot_cond);
 				pthread_mutex_unlock(&s->lock);
 			}
 	pthread_mutex_unlock(&vms_lock);
@@ -76,6 +80,23 @@ void vm_state_shape(struct vm_state *vs, uint64_t bytes)
 		while (nanosleep(&ts, &ts))
 			;
 	}
+}
+
+void vm_state_slot_get(struct vm_state *vs)
+{
+	pthread_mutex_lock(&vs->lock);
+	while (vs->running >= vs->max_workers)
+		pthread_cond_wait(&vs->slot_cond, &vs->lock);
+	vs->running++;
+	pthread_mutex_unlock(&vs->lock);
+}
+
+void vm_state_slot_put(struct vm_state *vs)
+{
+	pthread_mutex_lock(&vs->lock);
+	vs->running--;
+	pthread_cond_signal(&vs->slot_cond);
+	pthread_mutex_unlock(&vs->lock);
 }
 
 size_t vm_state_report(char *buf, size_t len)
@@ -108,6 +129,7 @@ void vm_state_free_all(void)
 	while ((s = vms)) {
 		vms = s->next;
 		pthread_mutex_destroy(&s->lock);
+		pthread_cond_destroy(&s->slot_cond);
 		pthread_mutex_destroy(&s->pool.lock);
 		free(s);
 	}

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "../../daemon/fsd/fsd.h"
@@ -255,6 +256,14 @@ static void sh(const char *fmt, ...)
 		printf("# command failed: %s\n", cmd);
 }
 
+static int mount_tmpfs(const char *dir)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=1m veil-test %s 2>/dev/null", dir);
+	return system(cmd);
+}
+
 static void fresh(const char *access, const char *extra)
 {
 	if (cn) {
@@ -287,6 +296,86 @@ static void test_dotdot(void)
 	check(walk(0, 5, NULL, "", NULL) == EINVAL, "an empty name is refused");
 	check(renameat9(0, "..", 0, "x") == EINVAL, "rename of \"..\" is refused");
 	check(lcreate(1, "../escape", 0101, 0644, 0) == EINVAL, "create of \"../x\" is refused");
+}
+
+/* Two tmpfs mounts in the tenant root: the same inode number, two files. */
+static void test_qid_mounts(void)
+{
+	uint64_t a, b, c;
+	struct stat s1, s2;
+	char m1[160], m2[160];
+	int nq = 0;
+
+	check(fsd_qid_path(1, 42) == fsd_qid_path(1, 42), "qid: the same inode gives the same path");
+	check(fsd_qid_path(1, 42) != fsd_qid_path(2, 42), "qid: one inode number on two devices, two paths");
+	check(fsd_qid_path(1, 1ull << 50) != fsd_qid_path(1, 1), "qid: a 50-bit inode number is folded, not cut");
+	snprintf(m1, sizeof(m1), "%s/m1", t1);
+	snprintf(m2, sizeof(m2), "%s/m2", t1);
+	sh("mkdir -p %s %s", m1, m2);
+	if (mount_tmpfs(m1) || mount_tmpfs(m2)) {
+		printf("ok %d - qid: mounts in the tenant root # SKIP mount not permitted\n", ++t_num);
+		t_skip++;
+		sh("umount %s %s 2>/dev/null; rmdir %s %s", m1, m2, m1, m2);
+		return;
+	}
+	sh("touch %s/f %s/f", m1, m2);
+	fresh("rw", "");
+	check(!walk(0, 1, &nq, "m1", "f", NULL) && nq == 2, "qid: walk into a mount in the tenant root");
+	a = walk_qid_path(1);
+	check(!walk(0, 2, &nq, "m2", "f", NULL) && nq == 2, "qid: walk into a second mount");
+	b = walk_qid_path(1);
+	check(!walk(0, 3, &nq, "dir", NULL) && nq == 1, "qid: walk to a directory of the root's own device");
+	c = walk_qid_path(0);
+	stat(strcat(m1, "/f"), &s1);
+	stat(strcat(m2, "/f"), &s2);
+	printf("# inode numbers %llu and %llu, qid paths %#llx and %#llx\n",
+	       (unsigned long long)s1.st_ino, (unsigned long long)s2.st_ino,
+	       (unsigned long long)a, (unsigned long long)b);
+	check(a != b && (a >> 48) != (b >> 48) && (a >> 48) != (c >> 48),
+	      "qid: files of two mounts (and the root's) have distinct paths, by device");
+	check(s1.st_ino != s2.st_ino || a != b, "qid: the same inode number on two mounts, two qids");
+	fresh("rw", "");
+	sh("umount %s/m1 %s/m2; rmdir %s/m1 %s/m2", t1, t1, t1, t1);
+}
+
+/* The calling thread's filesystem uid, from the kernel. */
+static long thread_fsuid(void)
+{
+	char line[256];
+	long r = -1, a, b, c, d;
+	FILE *f = fopen("/proc/thread-self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %ld %ld %ld %ld", &a, &b, &c, &d) == 4)
+			r = d;
+	if (f)
+		fclose(f);
+	return r;
+}
+
+static void *fsuid_thread(void *arg)
+{
+	long *r = arg;
+
+	r[0] = cred_apply(cn, 4321, 4321);
+	r[1] = thread_fsuid();
+	return NULL;
+}
+
+/* Workers act as different guest users at once: fsuid must be per thread. */
+static void test_cred_per_thread(void)
+{
+	long r[2] = { -1, -1 }, mine;
+	pthread_t th;
+	bool ran;
+
+	fresh("rw", "");
+	cred_reset(cn);
+	ran = !pthread_create(&th, NULL, fsuid_thread, r) && !pthread_join(th, NULL);
+	check(ran && r[0] == 0 && r[1] == 4321, "cred: a thread acts as guest user 4321 (fsuid %ld)",
+	      r[1]);
+	mine = thread_fsuid();
+	check(mine == 0, "cred: ... and no other thread of the process does (fsuid %ld)", mine);
 }
 
 static void test_symlinks(void)
@@ -541,6 +630,8 @@ int main(void)
 	   "for i in $(seq 0 299); do : > t1/many/f$i; done", tmp, tmp);
 	test_dotdot();
 	test_symlinks();
+	test_qid_mounts();
+	test_cred_per_thread();
 	test_specials();
 	test_unlinked();
 	test_fd_budget();

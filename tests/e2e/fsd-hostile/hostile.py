@@ -36,7 +36,7 @@ T = {n: v for n, v in dict(
     Tlerror=6, Rlerror=7, Tlopen=12, Tlcreate=14, Tsymlink=16, Tmknod=18,
     Tgetattr=24, Tsetattr=26, Txattrcreate=32, Tlink=70, Tmkdir=72,
     Trenameat=74, Tunlinkat=76, Tversion=100, Tattach=104, Twalk=110,
-    Tread=116, Twrite=118, Tclunk=120).items()}
+    Tread=116, Twrite=118, Tclunk=120, Txattrwalk=30).items()}
 
 n_test = 0
 n_fail = 0
@@ -552,6 +552,108 @@ def t_frames(fsd):
     e.close()
 
 
+def xattr_set(c, fid, name, value, flags=0):
+    """Txattrcreate on a clone of fid, Twrite the value, Tclunk: errno or 0."""
+    c.walk(fid, 90)
+    try:
+        c.rpc(T["Txattrcreate"], struct.pack("<I", 90) + s9(name) + struct.pack("<QI", len(value), flags))
+        if value:
+            c.rpc(T["Twrite"], c.write_body(90, value))
+    except P9Error as e:
+        c.clunk(90)
+        return e.errno
+    return c.err(T["Tclunk"], struct.pack("<I", 90))
+
+
+def xattr_get(c, fid, name):
+    """(errno, value) by Txattrwalk and Tread; name "" lists."""
+    try:
+        r = c.rpc(T["Txattrwalk"], struct.pack("<II", fid, 91) + s9(name))
+    except P9Error as e:
+        return e.errno, None
+    size = struct.unpack("<Q", r[:8])[0]
+    r = c.rpc(T["Tread"], struct.pack("<IQI", 91, 0, 65536))
+    c.clunk(91)
+    data = r[4:4 + struct.unpack("<I", r[:4])[0]]
+    return (0, data) if len(data) == size else (errno.EIO, data)
+
+
+def t_xattrs(fsd):
+    a = ROOTS["a"]
+    c = Client(UDS["a"])
+    c.version(1 << 17)
+    c.attach(0)
+    c.walk(0, 1, "file")
+    host = os.path.join(a, "file")
+    tap(xattr_set(c, 1, "user.veil", b"hello") == 0 and
+        os.getxattr(host, "user.veil") == b"hello", "xattr: user.* set through 9P lands on the file")
+    tap(xattr_get(c, 1, "user.veil") == (0, b"hello"), "xattr: user.* read back through 9P")
+    os.setxattr(host, "trusted.veil", b"host only")
+    e, names = xattr_get(c, 1, "")
+    tap(e == 0 and b"user.veil\0" in names and b"trusted" not in names,
+        "xattr: the list shows user.* names only (%r)" % names)
+    for name in ("trusted.veil", "security.capability", "system.posix_acl_access", "user."):
+        tap(xattr_get(c, 1, name)[0] in (errno.EOPNOTSUPP, errno.EINVAL) and
+            xattr_set(c, 1, name, b"x") in (errno.EOPNOTSUPP, errno.EINVAL),
+            "xattr: %r is refused (EOPNOTSUPP)" % name)
+    tap(os.getxattr(host, "trusted.veil") == b"host only", "xattr: the host's trusted.* is untouched")
+    big = c.err(T["Txattrcreate"], struct.pack("<I", 1) + s9("user.big") + struct.pack("<QI", 65537, 0))
+    tap(big == errno.E2BIG, "xattr: a value over 64 KiB is refused (E2BIG, got %d)" % big)
+    tap(xattr_set(c, 1, "user.veil", b"", flags=2) == 0 and "user.veil" not in os.listxattr(host),
+        "xattr: a 0-byte Txattrcreate with XATTR_REPLACE removes it")
+    tap(xattr_set(c, 1, "user.new", b"v", flags=2) == errno.ENODATA,
+        "xattr: XATTR_REPLACE of a missing name: ENODATA")
+    # a symlink (to /etc) is never followed: no xattrs there
+    c.walk(0, 2, "abs")
+    tap(xattr_set(c, 2, "user.x", b"x") == errno.EOPNOTSUPP and xattr_get(c, 2, "user.x")[0] == errno.ENODATA,
+        "xattr: a symlink fid has none, and its target is not reached")
+    # an xattr fid is for its value only
+    c.rpc(T["Txattrwalk"], struct.pack("<II", 1, 92) + s9(""))
+    tap(c.err(T["Twalk"], c.walk_body(92, 93, ["x"])) == errno.EBADF and
+        c.err(T["Tlopen"], struct.pack("<II", 92, 0)) == errno.EBADF,
+        "xattr: a Txattrwalk fid cannot be walked or opened")
+    c.clunk(92)
+    # short value: the clunk refuses to set half a value
+    c.walk(1, 94)
+    c.rpc(T["Txattrcreate"], struct.pack("<I", 94) + s9("user.half") + struct.pack("<QI", 10, 0))
+    c.rpc(T["Twrite"], c.write_body(94, b"12345"))
+    tap(c.err(T["Tclunk"], struct.pack("<I", 94)) == errno.EINVAL and
+        "user.half" not in os.listxattr(host), "xattr: a value written short is not set (EINVAL)")
+    c.close()
+    # the read-only VM reads xattrs, never writes them
+    os.setxattr(os.path.join(ROOTS["r"], "file"), "user.ro", b"r")
+    c = Client(UDS["r"])
+    c.version(65536)
+    c.attach(0)
+    c.walk(0, 1, "file")
+    tap(xattr_get(c, 1, "user.ro") == (0, b"r") and xattr_set(c, 1, "user.ro", b"w") == errno.EROFS,
+        "xattr: a read-only VM reads user.* and gets EROFS on Txattrcreate")
+    c.close()
+    # values held by fids draw from max_mem: vm m (16 MiB) cannot hold 8000 of 3000 bytes
+    # (ext4 keeps a value within one block)
+    mfile = os.path.join(ROOTS["m"], "xfile")
+    with open(mfile, "w"):
+        pass
+    os.setxattr(mfile, "user.big", b"v" * 3000)
+    c = Client(UDS["m"])
+    c.version(65536)
+    c.attach(0)
+    c.walk(0, 1, "xfile")
+    got = 0
+    err = 0
+    for i in range(8000):
+        try:
+            c.rpc(T["Txattrwalk"], struct.pack("<II", 1, 1000 + i) + s9("user.big"))
+            got += 1
+        except P9Error as e:
+            err = e.errno
+            break
+    note("xattr: %d fids holding a 3000-byte value before %s (max_mem %d MiB)" %
+         (got, os.strerror(err) if err else "none refused", MAX_MEM >> 20))
+    tap(err == errno.ENOMEM and got < 8000, "xattr: values held by fids are bounded by max_mem (ENOMEM)")
+    c.close()
+
+
 def t_readonly(fsd):
     c = Client(UDS["r"])
     c.version(65536)
@@ -681,7 +783,8 @@ def main():
     write_conf()
     note("veil-fsd %s (memory figure: %s)%s" % (SAN, PLAIN, " legacy config" if LEGACY else ""))
     env = dict(os.environ)
-    groups = [t_root_attrs, t_readonly, t_confinement, t_fid_limits, t_frames, t_msize_reload]
+    groups = [t_root_attrs, t_readonly, t_confinement, t_fid_limits, t_frames, t_msize_reload,
+              t_xattrs]
     for g in groups:
         fsd = Fsd(SAN, CONF, env)
         try:

@@ -26,6 +26,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -574,6 +575,39 @@ TEST_F_TIMEOUT(fsd, find_many_files_within_fd_budget, 150)
 	EXPECT_EQ(0, fds);
 	EXPECT_NE(0, sh("grep -q 'Too many open files' " BASE "/fsd.log"));
 	TH_LOG("%llu requests served", r);
+}
+
+/* user.* xattrs through v9fs; others are the host's */
+TEST_F(fsd, user_xattrs)
+{
+	char v[256];
+	ssize_t n;
+
+	ASSERT_EQ(0, write_file(BASE "/t1/xa", "x"));
+	if (setxattr(BASE "/t1/xa", "user.probe", "1", 1, 0) && errno == EOPNOTSUPP)
+		SKIP(return, "the backing file system (" BASE ") keeps no user xattrs");
+	ASSERT_EQ(0, mount9p(1, NULL));
+	EXPECT_EQ(0, setxattr("/mnt/v1/xa", "user.veil", "guest", 5, 0));
+	n = getxattr(BASE "/t1/xa", "user.veil", v, sizeof(v));
+	EXPECT_EQ(5, n);
+	EXPECT_EQ(0, memcmp(v, "guest", 5));
+	n = getxattr("/mnt/v1/xa", "user.probe", v, sizeof(v));
+	EXPECT_EQ(1, n);
+	n = listxattr("/mnt/v1/xa", v, sizeof(v));
+	EXPECT_LT(0, n);
+	EXPECT_TRUE(n > 0 && memmem(v, n, "user.veil", 10) != NULL);
+	errno = 0;
+	EXPECT_EQ(-1, setxattr("/mnt/v1/xa", "trusted.veil", "x", 1, 0));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(0, removexattr("/mnt/v1/xa", "user.veil"));
+	errno = 0;
+	EXPECT_EQ(-1, getxattr(BASE "/t1/xa", "user.veil", v, sizeof(v)));
+	EXPECT_EQ(ENODATA, errno);
+	/* the read-only tenant */
+	ASSERT_EQ(0, mount9p(2, NULL));
+	errno = 0;
+	EXPECT_EQ(-1, setxattr("/mnt/v2/two", "user.veil", "x", 1, 0));
+	EXPECT_EQ(EROFS, errno);
 }
 
 TEST_F_TIMEOUT(fsd, server_killed_mid_io, 60)
