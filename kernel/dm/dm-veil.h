@@ -13,7 +13,9 @@
  *   metadata.c  reading both metadata copies and choosing one
  *   crypt.c     cipher specs, key contexts, encrypting writes and
  *               decrypting reads
- *   keys.c      key requests to veil.ko, state changes, held bios
+ *   state.c     the state machine: states, events, the one transition
+ *               function, held bios
+ *   keys.c      key requests to veil.ko, key answers, key messages
  *   md_codec.c  the shared metadata codec compiled into this module
  */
 #ifndef _DM_VEIL_H
@@ -72,6 +74,31 @@ struct veil_key {
 	unsigned int req_size;	/* bytes of one skcipher request */
 };
 
+/* What a control path or a key answer tells the state machine (state.c). */
+enum veil_event {
+	VEIL_EV_MD_PLAIN,	/* metadata read: no key-id, or no metadata */
+	VEIL_EV_MD_KEYED,	/* metadata read: a key-id to ask the key for */
+	VEIL_EV_MD_BAD,		/* metadata unusable, or layout no longer fits */
+	VEIL_EV_ASK,		/* ask for the key again */
+	VEIL_EV_KEY,		/* the key arrived */
+	VEIL_EV_NO_KEY,		/* the lookup failed or could not be posted */
+	VEIL_EV_WIPE,		/* the administrator wiped the key */
+	__VEIL_EV_MAX,
+};
+
+/*
+ * Where a bio is being handled, which says whether the crypto may sleep:
+ *   VEIL_CTX_MAP     the target's map, in the submitter's context, where dm
+ *                    core itself allocates with GFP_NOIO: may sleep, unless
+ *                    (never expected) interrupts are off;
+ *   VEIL_CTX_WORKER  one of the target's workqueues: process context.
+ * Read completions have their own rule (crypt.c).
+ */
+enum veil_ctx {
+	VEIL_CTX_MAP,
+	VEIL_CTX_WORKER,
+};
+
 /* The part of the LU the target exposes. */
 struct veil_layout {
 	bool known;		/* false: metadata unreadable when constructed */
@@ -98,22 +125,33 @@ struct veil_c {
 	 */
 	unsigned int io_block;
 
-	/* Serialises messages, metadata re-reads and key request changes. */
+	/*
+	 * ctl_lock serialises the control paths (constructor, messages,
+	 * destructor); the key answer never takes it (state.c, keys.c).
+	 */
 	struct mutex ctl_lock;
 	struct veil_key_req *req;	/* under ctl_lock */
 
-	/* Everything below is under lock. */
+	/*
+	 * lock guards what the I/O path reads.  The fields marked "both" are
+	 * written under ctl_lock and lock together, so a control path holding
+	 * ctl_lock may read them without lock.  The rest is under lock.
+	 */
 	spinlock_t lock;
-	enum veil_state state;
-	struct veil_layout layout;
-	struct veil_md *md;		/* last good metadata, NULL if none */
-	struct veil_cipher cipher;
-	unsigned int req_room;		/* see struct veil_io */
+	enum veil_state state;		/* only veil_transition() writes it */
+	struct veil_layout layout;	/* both; status and iterate_devices
+					 * read single words of it unlocked
+					 */
+	struct veil_md *md;		/* both: last good metadata, or NULL */
+	struct veil_cipher cipher;	/* both */
 	struct veil_key *key;		/* set only in state encrypted */
-	char reason[VEIL_REASON_MAX];	/* why not encrypted, "" if none */
+	char reason[VEIL_REASON_MAX];	/* why not encrypted, "-" if none */
 	struct bio_list held;		/* encrypted-region bios waiting for a key */
 	unsigned int n_held;
 	struct bio_list release;	/* bios to re-dispatch after a change */
+
+	/* Set by the constructor before the table goes live, then fixed. */
+	unsigned int req_room;		/* see struct veil_io */
 
 	struct delayed_work timeout_work;	/* fails held bios past the timeout */
 	struct work_struct release_work;	/* re-dispatches vc->release */
@@ -165,15 +203,8 @@ static inline struct bio *veil_io_bio(struct veil_io *io)
 	return dm_bio_from_per_bio_data(io, sizeof(*io));
 }
 
-/* May the current context sleep (wait for crypto, allocate with NOIO)? */
-static inline bool veil_can_sleep(void)
-{
-	return preemptible() && !rcu_preempt_depth();
-}
-
 /* target.c */
-int veil_dispatch(struct veil_c *vc, struct bio *bio, bool in_map);
-const char *veil_state_name(enum veil_state state);
+int veil_dispatch(struct veil_c *vc, struct bio *bio, enum veil_ctx ctx);
 
 /* metadata.c */
 int veil_md_load(struct veil_c *vc, struct veil_md *md, const char **why);
@@ -192,18 +223,25 @@ int veil_crypt_init(struct veil_c *vc);
 unsigned int veil_req_room(const struct veil_cipher *c);
 void veil_crypt_exit(struct veil_c *vc);
 int veil_read_prepare(struct veil_c *vc, struct veil_io *io, struct bio *bio);
-int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio);
+int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio,
+	       enum veil_ctx ctx);
+
+/* state.c */
+const char *veil_state_name(enum veil_state state);
+bool veil_event_allowed(enum veil_state state, enum veil_event ev);
+int veil_transition(struct veil_c *vc, enum veil_event ev,
+		    struct veil_key *key, const char *reason,
+		    struct veil_key **old);
+void veil_hold(struct veil_c *vc, struct bio *bio);
+void veil_state_init(struct veil_c *vc);
+void veil_state_exit(struct veil_c *vc);
 
 /* keys.c */
 void veil_keys_init(struct veil_c *vc);
 void veil_keys_exit(struct veil_c *vc);
-void veil_hold(struct veil_c *vc, struct bio *bio);
-void veil_release_held(struct veil_c *vc);
-void veil_set_reason(struct veil_c *vc, const char *reason);
 void veil_cancel_request(struct veil_c *vc);
-void veil_request_key(struct veil_c *vc);
-void veil_drop_key(struct veil_c *vc, enum veil_state state,
-		   const char *reason);
+void veil_post_request(struct veil_c *vc);
+int veil_key_event(struct veil_c *vc, enum veil_event ev, const char *reason);
 int veil_msg_wipe_key(struct veil_c *vc);
 int veil_msg_retry(struct veil_c *vc);
 

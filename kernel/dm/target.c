@@ -49,57 +49,56 @@
 
 #include "dm-veil.h"
 
-static const char *const veil_state_names[__VEIL_STATE_MAX] = {
-	[VEIL_STATE_UNKNOWN] = "unknown",
-	[VEIL_STATE_UNENCRYPTED] = "unencrypted",
-	[VEIL_STATE_WAITING] = "waiting-for-key",
-	[VEIL_STATE_NO_KEY] = "no-key",
-	[VEIL_STATE_ENCRYPTED] = "encrypted",
-};
-
-const char *veil_state_name(enum veil_state state)
-{
-	return state < __VEIL_STATE_MAX ? veil_state_names[state] : "?";
-}
-
 /* ------------------------------------------------------------- I/O --- */
 
 /*
- * Under vc->lock: is @sector in a plaintext range?  *run is how many of the
- * @nr sectors from @sector lie on the same side of a range boundary.
+ * Under vc->lock: is @sector in a plaintext range of the metadata?  *run
+ * is how many of the @nr sectors from @sector lie on the same side of a
+ * range boundary (the codec answers for a whole range; a bio straddling a
+ * boundary is rare, so its first run is found by halving).
  */
 static bool veil_region(struct veil_c *vc, sector_t sector,
 			unsigned int nr, unsigned int *run)
 {
 	const struct veil_md *md = vc->md;
-	u32 i;
+	unsigned int lo, hi;
+	bool plain, partial;
 
+	lockdep_assert_held(&vc->lock);
 	*run = nr;
-	if (!md)
+	if (!md || !md->n_plaintext)
 		return false;
-	for (i = 0; i < md->n_plaintext; i++) {
-		const struct veil_md_extent *e = &md->plaintext[i];
+	plain = veil_md_is_plaintext(md, sector, nr, &partial);
+	if (plain || !partial)
+		return plain;
+	/* Straddling: the longest prefix on the first sector's side. */
+	plain = veil_md_is_plaintext(md, sector, 1, NULL);
+	lo = 1;
+	hi = nr - 1;
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo + 1) / 2;
+		bool p2, part2;
 
-		if (sector < e->start) {
-			*run = min_t(u64, nr, e->start - sector);
-			return false;
-		}
-		if (sector - e->start < e->len) {
-			*run = min_t(u64, nr, e->len - (sector - e->start));
-			return true;
-		}
+		p2 = veil_md_is_plaintext(md, sector, mid, &part2);
+		if (plain ? p2 : !part2)
+			lo = mid;
+		else
+			hi = mid - 1;
 	}
-	return false;
+	*run = lo;
+	return plain;
 }
 
 /*
  * Decide what to do with a data bio (and do it).  Called from map
- * (@in_map) and again for bios that were held.  Returns DM_MAPIO_REMAPPED
- * (the caller submits), DM_MAPIO_SUBMITTED (held, or taken over) or
- * DM_MAPIO_KILL (fail with EIO).
+ * (VEIL_CTX_MAP) and again, from the release work (VEIL_CTX_WORKER), for
+ * bios that were held.  Returns DM_MAPIO_REMAPPED (the caller submits),
+ * DM_MAPIO_SUBMITTED (held, or taken over) or DM_MAPIO_KILL (fail with
+ * EIO).
  */
-int veil_dispatch(struct veil_c *vc, struct bio *bio, bool in_map)
+int veil_dispatch(struct veil_c *vc, struct bio *bio, enum veil_ctx ctx)
 {
+	bool in_map = ctx == VEIL_CTX_MAP;
 	struct veil_io *io = dm_per_bio_data(bio, sizeof(*io));
 	bool discard = bio_op(bio) == REQ_OP_DISCARD;
 	bool write = op_is_write(bio_op(bio));
@@ -151,7 +150,7 @@ int veil_dispatch(struct veil_c *vc, struct bio *bio, bool in_map)
 		bio_set_dev(bio, vc->dev->bdev);
 		bio->bi_iter.bi_sector = offset + io->sector;
 		if (write)
-			return veil_write(vc, io, bio);
+			return veil_write(vc, io, bio, ctx);
 		return veil_read_prepare(vc, io, bio);
 	default:		/* unknown, no-key */
 		goto kill;
@@ -181,7 +180,7 @@ static int veil_map(struct dm_target *ti, struct bio *bio)
 	io->key = NULL;
 	io->held_since = 0;
 	io->sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
-	return veil_dispatch(vc, bio, true);
+	return veil_dispatch(vc, bio, VEIL_CTX_MAP);
 }
 
 /* -------------------------------------------------------- ctr / dtr --- */
@@ -307,11 +306,9 @@ static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = vc->allow_discards ? 1 : 0;
 
-	if (vc->state == VEIL_STATE_WAITING) {
-		mutex_lock(&vc->ctl_lock);
-		veil_request_key(vc);
-		mutex_unlock(&vc->ctl_lock);
-	}
+	mutex_lock(&vc->ctl_lock);
+	veil_post_request(vc);
+	mutex_unlock(&vc->ctl_lock);
 	return 0;
 bad:
 	veil_dtr(ti);
