@@ -38,6 +38,7 @@
 #include <linux/blkdev.h>
 #include <linux/completion.h>
 #include <linux/log2.h>
+#include <linux/sched/mm.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
@@ -107,14 +108,19 @@ int veil_cipher_parse(const char *spec, struct veil_cipher *c,
 
 /* ------------------------------------------------------------- keys --- */
 
-struct veil_key *veil_key_create(const struct veil_cipher *c,
-				 unsigned int sector_size,
-				 const u8 *k, unsigned int key_len,
-				 const char **why)
+/*
+ * A key context for cipher @c without a key yet: built when the metadata
+ * is read (constructor, "update", or a control path that asks for the key
+ * again), so that a key's arrival only sets the key.  Process context; the
+ * caller says with memalloc_noio_save() when bios may be waiting.
+ */
+struct veil_key *veil_key_alloc(const struct veil_cipher *c,
+				unsigned int sector_size, const char **why)
 {
 	struct veil_key *key;
 	int r;
 
+	might_sleep();
 	key = kzalloc(sizeof(*key), GFP_KERNEL);
 	if (!key) {
 		*why = "out of memory";
@@ -139,19 +145,6 @@ struct veil_key *veil_key_create(const struct veil_cipher *c,
 		*why = "cipher IV size does not suit the IV mode";
 		goto bad;
 	}
-	/*
-	 * cipher_null takes no key at all (dm-crypt spells it "-"); the
-	 * keyblob still had to arrive, so the queueing cost is measured.
-	 */
-	if (!crypto_skcipher_max_keysize(key->tfm))
-		key_len = 0;
-	crypto_skcipher_set_flags(key->tfm, CRYPTO_TFM_REQ_FORBID_WEAK_KEYS);
-	r = crypto_skcipher_setkey(key->tfm, k, key_len);
-	if (r) {
-		*why = "key refused by the cipher (wrong size or weak key)";
-		goto bad;
-	}
-
 	key->req_size = sizeof(struct skcipher_request) +
 			crypto_skcipher_reqsize(key->tfm);
 	r = mempool_init_kmalloc_pool(&key->req_pool, VEIL_REQ_POOL,
@@ -168,31 +161,42 @@ bad:
 }
 
 /*
- * Bytes to reserve in each bio's data for one request of cipher @c (0 if
- * none is known yet): the size a tfm of that cipher asks for now.  A key
- * whose requests turn out larger (another cipher after "update") uses its
- * mempool instead.
+ * Set the key of a context from veil_key_alloc() that nothing else uses
+ * yet.  Bios may be waiting for this key, so whatever the cipher allocates
+ * here does no I/O.
  */
-unsigned int veil_req_room(const struct veil_cipher *c)
+int veil_key_setkey(struct veil_key *key, const u8 *k, unsigned int key_len,
+		    const char **why)
 {
-	struct crypto_skcipher *tfm;
-	unsigned int room;
+	unsigned int noio;
+	int r;
 
-	if (!c->api_name[0])
-		return 0;
-	tfm = crypto_alloc_skcipher(c->api_name, 0, 0);
-	if (IS_ERR(tfm))
-		return 0;
-	room = ALIGN(sizeof(struct skcipher_request) +
-		     crypto_skcipher_reqsize(tfm), __alignof__(struct veil_io));
-	crypto_free_skcipher(tfm);
-	return room;
+	/*
+	 * cipher_null takes no key at all (dm-crypt spells it "-"); the
+	 * keyblob still had to arrive, so the queueing cost is measured.
+	 */
+	if (!crypto_skcipher_max_keysize(key->tfm))
+		key_len = 0;
+	crypto_skcipher_set_flags(key->tfm, CRYPTO_TFM_REQ_FORBID_WEAK_KEYS);
+	noio = memalloc_noio_save();
+	r = crypto_skcipher_setkey(key->tfm, k, key_len);
+	memalloc_noio_restore(noio);
+	if (r)
+		*why = "key refused by the cipher (wrong size or weak key)";
+	return r;
+}
+
+/* Bytes to reserve in each bio's data for one request of @key. */
+unsigned int veil_req_room(const struct veil_key *key)
+{
+	return ALIGN(key->req_size, __alignof__(struct veil_io));
 }
 
 static void veil_key_release(struct kref *ref)
 {
 	struct veil_key *key = container_of(ref, struct veil_key, ref);
 
+	might_sleep();
 	mempool_exit(&key->req_pool);
 	/* Frees the key schedule with kfree_sensitive(). */
 	crypto_free_skcipher(key->tfm);

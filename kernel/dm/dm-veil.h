@@ -59,9 +59,10 @@ struct veil_cipher {
 
 /*
  * A key context: a tfm holding one key, shared by every bio that is being
- * encrypted or decrypted with it.  The last reference frees the tfm (whose
- * key schedule the crypto API frees with kfree_sensitive).  Always put in
- * process context.
+ * encrypted or decrypted with it.  It is built, without a key, when the
+ * metadata is read (the device's spare), and the key is set when it
+ * arrives.  The last reference frees the tfm (whose key schedule the
+ * crypto API frees with kfree_sensitive), in process context.
  */
 struct veil_key {
 	struct kref ref;
@@ -145,6 +146,7 @@ struct veil_c {
 	struct veil_md *md;		/* both: last good metadata, or NULL */
 	struct veil_cipher cipher;	/* both */
 	struct veil_key *key;		/* set only in state encrypted */
+	struct veil_key *spare;		/* both: no key yet, the next key's */
 	char reason[VEIL_REASON_MAX];	/* why not encrypted, "-" if none */
 	struct bio_list held;		/* encrypted-region bios waiting for a key */
 	unsigned int n_held;
@@ -214,13 +216,13 @@ int veil_msg_update(struct veil_c *vc);
 /* crypt.c */
 int veil_cipher_parse(const char *spec, struct veil_cipher *c,
 		      const char **why);
-struct veil_key *veil_key_create(const struct veil_cipher *c,
-				 unsigned int sector_size,
-				 const u8 *key, unsigned int key_len,
-				 const char **why);
+struct veil_key *veil_key_alloc(const struct veil_cipher *c,
+				unsigned int sector_size, const char **why);
+int veil_key_setkey(struct veil_key *key, const u8 *k, unsigned int key_len,
+		    const char **why);
 void veil_key_put(struct veil_key *key);
 int veil_crypt_init(struct veil_c *vc);
-unsigned int veil_req_room(const struct veil_cipher *c);
+unsigned int veil_req_room(const struct veil_key *key);
 void veil_crypt_exit(struct veil_c *vc);
 int veil_read_prepare(struct veil_c *vc, struct veil_io *io, struct bio *bio);
 int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio,
@@ -240,6 +242,9 @@ void veil_state_exit(struct veil_c *vc);
 void veil_keys_init(struct veil_c *vc);
 void veil_keys_exit(struct veil_c *vc);
 void veil_cancel_request(struct veil_c *vc);
+struct veil_key *veil_spare_alloc(struct veil_c *vc,
+				  const struct veil_cipher *c,
+				  unsigned int sector_size);
 void veil_post_request(struct veil_c *vc);
 int veil_key_event(struct veil_c *vc, enum veil_event ev, const char *reason);
 int veil_msg_wipe_key(struct veil_c *vc);

@@ -11,10 +11,16 @@
  * takes it, because veil_key_cancel() (called under it) waits for a running
  * callback.  vc->lock (a spinlock) protects the state and the bio lists.
  *
+ * Key contexts: the tfm for the metadata's cipher is built beforehand, by
+ * the control path that reads the metadata or asks for the key (the
+ * device's spare), so a key's arrival only sets the key on it, allocating
+ * nothing that could wait on I/O.
+ *
  * Key bytes: the keyblob is only passed to crypto_skcipher_setkey() in the
  * callback and never copied; the tfm's copy is freed with kfree_sensitive()
  * when the last bio using it is done.
  */
+#include <linux/sched/mm.h>
 #include <linux/ctype.h>
 #include <linux/jiffies.h>
 
@@ -43,35 +49,37 @@ static void veil_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
 	struct veil_c *vc = ctx;
 	struct veil_key *key = NULL, *old;
 	const char *why = NULL;
-	unsigned int sector_size;
 	char md_cipher[VEIL_CIPHER_MAX];
-	struct veil_cipher cipher;
 	u32 key_bytes;
 	int r;
 
 	might_sleep();
 	/*
-	 * The metadata cannot change under us: changing it cancels this
-	 * request first, which waits for this callback.
+	 * The metadata and the spare cannot change under us: changing them
+	 * cancels this request first, which waits for this callback.
 	 */
 	spin_lock_irq(&vc->lock);
-	cipher = vc->cipher;
-	sector_size = vc->layout.sector_size;
 	key_bytes = vc->md->key_bytes;
 	memcpy(md_cipher, vc->md->cipher, sizeof(md_cipher));
+	if (!err) {
+		key = vc->spare;
+		vc->spare = NULL;
+	}
 	spin_unlock_irq(&vc->lock);
 
 	if (!err) {
-		if (kb->key_len != key_bytes) {
+		if (!key)
+			why = "no cipher context (out of memory); retry";
+		else if (kb->key_len != key_bytes)
 			why = "key size does not match the metadata";
-		} else if (kb->cipher[0] &&
-			   strncmp(kb->cipher, md_cipher, VEIL_CIPHER_MAX)) {
+		else if (kb->cipher[0] &&
+			 strncmp(kb->cipher, md_cipher, VEIL_CIPHER_MAX))
 			why = "key is for another cipher";
-		} else {
-			key = veil_key_create(&cipher, sector_size, kb->key,
-					      kb->key_len, &why);
-			if (IS_ERR(key))
-				key = NULL;
+		else if (veil_key_setkey(key, kb->key, kb->key_len, &why))
+			why = why ?: "key refused by the cipher";
+		if (why) {
+			veil_key_put(key);
+			key = NULL;
 		}
 		err = key ? 0 : -EKEYREJECTED;
 	} else {
@@ -102,6 +110,29 @@ void veil_cancel_request(struct veil_c *vc)
 		veil_key_cancel(vc->req);
 		vc->req = NULL;
 	}
+}
+
+/*
+ * A key context without a key for cipher @c, or NULL (logged).  Bios may
+ * be held while a control path builds it, so nothing it allocates waits
+ * on I/O.
+ */
+struct veil_key *veil_spare_alloc(struct veil_c *vc,
+				  const struct veil_cipher *c,
+				  unsigned int sector_size)
+{
+	struct veil_key *key;
+	const char *why = "";
+	unsigned int noio;
+
+	noio = memalloc_noio_save();
+	key = veil_key_alloc(c, sector_size, &why);
+	memalloc_noio_restore(noio);
+	if (IS_ERR(key)) {
+		DMERR("%s: %s: %ld", vc->name, why, PTR_ERR(key));
+		return NULL;
+	}
+	return key;
 }
 
 /*
@@ -151,7 +182,7 @@ void veil_post_request(struct veil_c *vc)
  */
 int veil_key_event(struct veil_c *vc, enum veil_event ev, const char *reason)
 {
-	struct veil_key *old;
+	struct veil_key *old, *spare = NULL;
 	int r;
 
 	lockdep_assert_held(&vc->ctl_lock);
@@ -161,7 +192,15 @@ int veil_key_event(struct veil_c *vc, enum veil_event ev, const char *reason)
 	if (!veil_event_allowed(READ_ONCE(vc->state), ev))
 		return -EINVAL;
 	veil_cancel_request(vc);
+	/* Asking again: the last answer may have used up the spare. */
+	if (ev == VEIL_EV_ASK && !vc->spare && vc->md && vc->md->key_id_len)
+		spare = veil_spare_alloc(vc, &vc->cipher,
+					 vc->layout.sector_size);
 	spin_lock_irq(&vc->lock);
+	if (spare) {
+		vc->spare = spare;
+		spare = NULL;
+	}
 	r = veil_transition(vc, ev, NULL, reason, &old);
 	spin_unlock_irq(&vc->lock);
 	veil_key_put(old);

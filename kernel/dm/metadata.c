@@ -290,7 +290,7 @@ static bool veil_same_key(const struct veil_md *a, const struct veil_md *b)
 int veil_msg_update(struct veil_c *vc)
 {
 	struct veil_md *md, *old = NULL;
-	struct veil_key *oldkey;
+	struct veil_key *oldkey, *spare, *oldspare;
 	const char *why = "";
 	enum veil_event ev;
 	struct veil_cipher c;
@@ -348,10 +348,20 @@ int veil_msg_update(struct veil_c *vc)
 	 * metadata), then metadata and state change in one step, so no bio
 	 * is ever handled with the old key under the new metadata.
 	 */
+	spare = NULL;
+	if (md->key_id_len) {
+		spare = veil_spare_alloc(vc, &c, md->sector_size);
+		if (!spare) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
 	veil_cancel_request(vc);
 	ev = md->key_id_len ? VEIL_EV_MD_KEYED : VEIL_EV_MD_PLAIN;
 	spin_lock_irq(&vc->lock);
 	old = vc->md;
+	oldspare = vc->spare;
+	vc->spare = spare;
 	vc->md = md;
 	vc->cipher = c;
 	vc->layout.known = true;
@@ -361,6 +371,7 @@ int veil_msg_update(struct veil_c *vc)
 	veil_transition(vc, ev, NULL, NULL, &oldkey);
 	spin_unlock_irq(&vc->lock);
 	veil_key_put(oldkey);
+	veil_key_put(oldspare);
 	if (md->key_id_len)
 		DMINFO("%s: update: new key-id, waiting for its key",
 		       vc->name);

@@ -259,6 +259,8 @@ void veil_state_exit(struct veil_c *vc)
 	}
 	veil_key_put(vc->key);
 	vc->key = NULL;
+	veil_key_put(vc->spare);
+	vc->spare = NULL;
 	WARN_ON_ONCE(!bio_list_empty(&vc->held) ||
 		     !bio_list_empty(&vc->release));
 }

@@ -301,7 +301,16 @@ static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad;
 
-	vc->req_room = veil_req_room(&vc->cipher);
+	if (vc->md && vc->md->key_id_len) {
+		vc->spare = veil_spare_alloc(vc, &vc->cipher,
+					     vc->layout.sector_size);
+		if (!vc->spare) {
+			ti->error = "Cannot allocate the cipher of the metadata";
+			r = -ENOMEM;
+			goto bad;
+		}
+		vc->req_room = veil_req_room(vc->spare);
+	}
 	ti->per_io_data_size = vc->req_room + sizeof(struct veil_io);
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = vc->allow_discards ? 1 : 0;
