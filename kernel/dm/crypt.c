@@ -127,6 +127,7 @@ struct veil_key *veil_key_alloc(const struct veil_cipher *c,
 		return ERR_PTR(-ENOMEM);
 	}
 	kref_init(&key->ref);
+	INIT_LIST_HEAD(&key->share_node);
 	key->unit = sector_size;
 	key->unit_shift = ilog2(sector_size) - SECTOR_SHIFT;
 	key->iv = c->iv;

@@ -16,6 +16,7 @@
  *   state.c     the state machine: states, events, the one transition
  *               function, held bios
  *   keys.c      key requests to veil.ko, key answers, key messages
+ *   share.c     keys shared by the tables of one LU across reloads
  *   md_codec.c  the shared metadata codec compiled into this module
  */
 #ifndef _DM_VEIL_H
@@ -25,6 +26,7 @@
 #include <linux/crypto.h>
 #include <linux/device-mapper.h>
 #include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -62,7 +64,8 @@ struct veil_cipher {
  * encrypted or decrypted with it.  It is built, without a key, when the
  * metadata is read (the device's spare), and the key is set when it
  * arrives.  The last reference frees the tfm (whose key schedule the
- * crypto API frees with kfree_sensitive), in process context.
+ * crypto API frees with kfree_sensitive), in process context.  A table
+ * drops its key with veil_key_drop() (share.c), a bio with veil_key_put().
  */
 struct veil_key {
 	struct kref ref;
@@ -73,6 +76,14 @@ struct veil_key {
 	enum veil_iv iv;
 	unsigned int iv_size;
 	unsigned int req_size;	/* bytes of one skcipher request */
+
+	/* Sharing between the tables of one LU (share.c). */
+	struct list_head share_node;	/* under veil_share_lock */
+	unsigned int tables;		/* tables holding it, ditto */
+	u8 lu_uuid[16];			/* set once, before it is listed */
+	u32 key_id_len;
+	u8 key_id[VEIL_KEY_ID_MAX];
+	char cipher[VEIL_CIPHER_MAX];
 };
 
 /* What a control path or a key answer tells the state machine (state.c). */
@@ -227,6 +238,12 @@ void veil_crypt_exit(struct veil_c *vc);
 int veil_read_prepare(struct veil_c *vc, struct veil_io *io, struct bio *bio);
 int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio,
 	       enum veil_ctx ctx);
+
+/* share.c */
+struct veil_key *veil_share_find(const struct veil_md *md);
+void veil_share_add(struct veil_key *key, const struct veil_md *md);
+void veil_share_forget(struct veil_key *key);
+void veil_key_drop(struct veil_key *key);
 
 /* state.c */
 const char *veil_state_name(enum veil_state state);

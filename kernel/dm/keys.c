@@ -82,6 +82,9 @@ static void veil_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
 			key = NULL;
 		}
 		err = key ? 0 : -EKEYREJECTED;
+		/* vc->md cannot change before we return (see above). */
+		if (key)
+			veil_share_add(key, vc->md);
 	} else {
 		why = (reason && *reason) ? reason : veil_key_err_reason(err);
 	}
@@ -90,10 +93,10 @@ static void veil_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
 	r = veil_transition(vc, key ? VEIL_EV_KEY : VEIL_EV_NO_KEY, key, why,
 			    &old);
 	spin_unlock_irq(&vc->lock);
-	veil_key_put(old);
+	veil_key_drop(old);
 	if (r) {
 		/* Cannot happen: leaving waiting-for-key cancels the request. */
-		veil_key_put(key);
+		veil_key_drop(key);
 		return;
 	}
 	if (key)
@@ -168,7 +171,7 @@ void veil_post_request(struct veil_c *vc)
 		veil_transition(vc, VEIL_EV_NO_KEY, NULL,
 				"cannot post the key request", &old);
 		spin_unlock_irq(&vc->lock);
-		veil_key_put(old);
+		veil_key_drop(old);
 		return;
 	}
 	vc->req = req;
@@ -203,7 +206,10 @@ int veil_key_event(struct veil_c *vc, enum veil_event ev, const char *reason)
 	}
 	r = veil_transition(vc, ev, NULL, reason, &old);
 	spin_unlock_irq(&vc->lock);
-	veil_key_put(old);
+	/* A wiped key must not reach a table loaded later either. */
+	if (ev == VEIL_EV_WIPE)
+		veil_share_forget(old);
+	veil_key_drop(old);
 	if (!r)
 		veil_post_request(vc);
 	return r;

@@ -370,7 +370,7 @@ int veil_msg_update(struct veil_c *vc)
 	vc->layout.sector_size = md->sector_size;
 	veil_transition(vc, ev, NULL, NULL, &oldkey);
 	spin_unlock_irq(&vc->lock);
-	veil_key_put(oldkey);
+	veil_key_drop(oldkey);
 	veil_key_put(oldspare);
 	if (md->key_id_len)
 		DMINFO("%s: update: new key-id, waiting for its key",

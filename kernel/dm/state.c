@@ -114,7 +114,7 @@ static void veil_set_reason(struct veil_c *vc, const char *reason)
  * device on success; any other caller passes NULL.  @reason says why the
  * device is not unlocked (NULL: none).  The key the device stops using, if
  * any, is returned in *@old for the caller to put once the lock is
- * dropped.  Returns 0, or -EINVAL if the table refuses @ev in the current
+ * dropped (with veil_key_drop()).  Returns 0, or -EINVAL if the table refuses @ev in the current
  * state (nothing changed then).
  */
 int veil_transition(struct veil_c *vc, enum veil_event ev,
@@ -257,7 +257,7 @@ void veil_state_exit(struct veil_c *vc)
 		flush_work(&vc->release_work);
 		cancel_delayed_work_sync(&vc->timeout_work);
 	}
-	veil_key_put(vc->key);
+	veil_key_drop(vc->key);
 	vc->key = NULL;
 	veil_key_put(vc->spare);
 	vc->spare = NULL;

@@ -259,6 +259,7 @@ static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
 
 static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
+	struct veil_key *shared, *old;
 	struct dm_arg_set as;
 	struct veil_c *vc;
 	int r;
@@ -301,7 +302,23 @@ static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad;
 
-	if (vc->md && vc->md->key_id_len) {
+	/*
+	 * A reload of the same LU takes the key a live table holds (share.c);
+	 * otherwise the cipher's tfm is built now, for the key to come.
+	 */
+	shared = vc->md ? veil_share_find(vc->md) : NULL;
+	if (shared) {
+		spin_lock_irq(&vc->lock);
+		r = veil_transition(vc, VEIL_EV_KEY, shared, NULL, &old);
+		spin_unlock_irq(&vc->lock);
+		if (r) {
+			veil_key_drop(shared);
+			ti->error = "Cannot take over the key of the LU";
+			goto bad;
+		}
+		vc->req_room = veil_req_room(shared);
+		DMINFO("%s: key taken over from the LU's live table", vc->name);
+	} else if (vc->md && vc->md->key_id_len) {
 		vc->spare = veil_spare_alloc(vc, &vc->cipher,
 					     vc->layout.sector_size);
 		if (!vc->spare) {

@@ -886,6 +886,57 @@ TEST_F(dm, held_until_key)
 	vnl_close(&v);
 }
 
+/*
+ * A reload of the same LU (the same table, or one with a changed flag)
+ * takes the key the live table holds: with the key daemon gone, I/O keeps
+ * flowing and no key request is posted.  Metadata with another key-id
+ * waits for its own key.
+ */
+TEST_F(dm, reload_keeps_key_without_daemon)
+{
+	char table[256], buf[4096], want[4096];
+	const unsigned long long off = 16384;
+	struct vnl_kreq r;
+	struct vnl v, q;
+
+	ASSERT_EQ(0, format(kid_hex, 512, NULL));
+	ASSERT_EQ(0, daemon_open(&v));
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_TRUE(take_req(&v, &r, 5000));
+	ASSERT_EQ(0, vnl_push(&v, r.id, r.key_id, r.key_id_len, key, 64, NULL));
+	ASSERT_TRUE(wait_state("encrypted", 10000));
+	pattern(want, sizeof(want), off, 11);
+	ASSERT_EQ(0, dio(DMDEV, true, off, want, sizeof(want)));
+	vnl_close(&v);			/* the key daemon is gone */
+	ASSERT_LT(0, vnl_open(&q));	/* only to read the pending count */
+
+	ASSERT_EQ(0, sh("echo '%s' | dmsetup reload " DMNAME
+			" && dmsetup resume " DMNAME, self->table));
+	EXPECT_TRUE(state_is("encrypted"));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(0, dio(DMDEV, false, off, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, want, sizeof(buf)));
+
+	snprintf(table, sizeof(table), "%s 1 allow_discards", self->table);
+	ASSERT_EQ(0, sh("echo '%s' | dmsetup reload " DMNAME
+			" && dmsetup resume " DMNAME, table));
+	EXPECT_TRUE(state_is("encrypted"));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(0, dio(DMDEV, false, off, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, want, sizeof(buf)));
+	ASSERT_EQ(0, vnl_get_info(&q));
+	EXPECT_EQ(0, q.pending);
+
+	/* another key-id in the metadata: the reloaded table asks for it */
+	ASSERT_EQ(0, format(kid2_hex, 512, NULL));
+	ASSERT_EQ(0, sh("echo '%s' | dmsetup reload " DMNAME
+			" && dmsetup resume " DMNAME, self->table));
+	EXPECT_TRUE(state_is("waiting-for-key"));
+	ASSERT_EQ(0, vnl_get_info(&q));
+	EXPECT_EQ(1, q.pending);
+	vnl_close(&q);
+}
+
 /* Held I/O times out to EIO; the device keeps waiting. */
 TEST_F(dm, held_times_out)
 {
