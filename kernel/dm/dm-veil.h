@@ -86,6 +86,15 @@ struct veil_key {
 	char cipher[VEIL_CIPHER_MAX];
 };
 
+/* What a suspend in progress does to bios for a device without its key. */
+enum veil_suspend {
+	VEIL_RUNNING,		/* not suspending: hold them */
+	VEIL_SUSPEND_REQUEUE,	/* noflush: hand them back to dm, to map again
+				 * after resume
+				 */
+	VEIL_SUSPEND_FAIL,	/* flush (and remove): fail them */
+};
+
 /* What a control path or a key answer tells the state machine (state.c). */
 enum veil_event {
 	VEIL_EV_MD_PLAIN,	/* metadata read: no key-id, or no metadata */
@@ -162,6 +171,7 @@ struct veil_c {
 	struct bio_list held;		/* encrypted-region bios waiting for a key */
 	unsigned int n_held;
 	struct bio_list release;	/* bios to re-dispatch after a change */
+	enum veil_suspend suspend;	/* from presuspend to resume */
 
 	/* Set by the constructor before the table goes live, then fixed. */
 	unsigned int req_room;		/* see struct veil_io */
@@ -252,6 +262,7 @@ int veil_transition(struct veil_c *vc, enum veil_event ev,
 		    struct veil_key *key, const char *reason,
 		    struct veil_key **old);
 void veil_hold(struct veil_c *vc, struct bio *bio);
+void veil_suspend_held(struct veil_c *vc, enum veil_suspend how);
 void veil_state_init(struct veil_c *vc);
 void veil_state_exit(struct veil_c *vc);
 

@@ -47,6 +47,13 @@
  * decides what each state does with a bio.  A bio keeps the time it was
  * first held, so even a bio that is held again (waiting-for-key entered
  * anew) waits at most key_timeout in total.
+ *
+ * Suspend never waits for a key.  From presuspend to resume, bios that
+ * would be held are not: on a noflush suspend they go back to dm, which
+ * maps them again after resume (where their wait starts anew); on any
+ * other suspend (and on remove) they fail, as dm-multipath fails bios it
+ * would queue without a path.  So suspend and remove wait only for bios
+ * already being encrypted or decrypted, whatever key_timeout is.
  */
 #include <linux/ctype.h>
 #include <linux/jiffies.h>
@@ -170,6 +177,37 @@ void veil_hold(struct veil_c *vc, struct bio *bio)
 	vc->n_held++;
 }
 
+/* Hand a bio back to dm, or fail it, as @how says (not VEIL_RUNNING). */
+static void veil_unhold(struct bio *bio, enum veil_suspend how)
+{
+	bio->bi_status = how == VEIL_SUSPEND_REQUEUE ? BLK_STS_DM_REQUEUE :
+						       BLK_STS_IOERR;
+	bio_endio(bio);
+}
+
+/*
+ * Presuspend (@how: REQUEUE or FAIL), presuspend undone or resume
+ * (VEIL_RUNNING): what bios that would be held do from now on; the ones
+ * held already get that treatment at once.
+ */
+void veil_suspend_held(struct veil_c *vc, enum veil_suspend how)
+{
+	struct bio_list list;
+	struct bio *bio;
+
+	bio_list_init(&list);
+	spin_lock_irq(&vc->lock);
+	vc->suspend = how;
+	if (how != VEIL_RUNNING) {
+		bio_list_merge(&list, &vc->held);
+		bio_list_init(&vc->held);
+		vc->n_held = 0;
+	}
+	spin_unlock_irq(&vc->lock);
+	while ((bio = bio_list_pop(&list)))
+		veil_unhold(bio, how);
+}
+
 static void veil_release_work(struct work_struct *w)
 {
 	struct veil_c *vc = container_of(w, struct veil_c, release_work);
@@ -188,6 +226,9 @@ static void veil_release_work(struct work_struct *w)
 			break;
 		case DM_MAPIO_KILL:
 			bio_io_error(bio);
+			break;
+		case DM_MAPIO_REQUEUE:
+			veil_unhold(bio, VEIL_SUSPEND_REQUEUE);
 			break;
 		default:	/* submitted or held again */
 			break;

@@ -10,7 +10,10 @@
  *                    manager round trip with the daemon's retries and a
  *                    SCSI command timeout, shorter than the 120 s after
  *                    which the kernel reports hung tasks).  There is no
- *                    "wait forever": every wait is bounded.
+ *                    "wait forever": every wait is bounded.  Suspend and
+ *                    remove never wait for a key: a noflush suspend hands
+ *                    held bios back to dm (mapped again after resume),
+ *                    any other suspend fails them (state.c).
  *   allow_discards   pass discards down (off by default, as in dm-crypt:
  *                    discards reveal which blocks are unused).
  * Numbers (the count, the seconds) are plain decimal digits; a sign, a
@@ -93,8 +96,8 @@ static bool veil_region(struct veil_c *vc, sector_t sector,
  * Decide what to do with a data bio (and do it).  Called from map
  * (VEIL_CTX_MAP) and again, from the release work (VEIL_CTX_WORKER), for
  * bios that were held.  Returns DM_MAPIO_REMAPPED (the caller submits),
- * DM_MAPIO_SUBMITTED (held, or taken over) or DM_MAPIO_KILL (fail with
- * EIO).
+ * DM_MAPIO_SUBMITTED (held, or taken over), DM_MAPIO_REQUEUE (back to dm
+ * during a noflush suspend) or DM_MAPIO_KILL (fail with EIO).
  */
 int veil_dispatch(struct veil_c *vc, struct bio *bio, enum veil_ctx ctx)
 {
@@ -138,6 +141,12 @@ int veil_dispatch(struct veil_c *vc, struct bio *bio, enum veil_ctx ctx)
 	}
 	switch (state) {
 	case VEIL_STATE_WAITING:
+		if (unlikely(vc->suspend != VEIL_RUNNING)) {
+			/* Suspend waits for no key (state.c). */
+			spin_unlock_irqrestore(&vc->lock, flags);
+			return vc->suspend == VEIL_SUSPEND_REQUEUE ?
+			       DM_MAPIO_REQUEUE : DM_MAPIO_KILL;
+		}
 		veil_hold(vc, bio);
 		spin_unlock_irqrestore(&vc->lock, flags);
 		return DM_MAPIO_SUBMITTED;
@@ -341,6 +350,26 @@ bad:
 	return r;
 }
 
+/* ---------------------------------------------------------- suspend --- */
+
+static void veil_presuspend(struct dm_target *ti)
+{
+	struct veil_c *vc = ti->private;
+
+	veil_suspend_held(vc, dm_noflush_suspending(ti) ?
+			  VEIL_SUSPEND_REQUEUE : VEIL_SUSPEND_FAIL);
+}
+
+static void veil_presuspend_undo(struct dm_target *ti)
+{
+	veil_suspend_held(ti->private, VEIL_RUNNING);
+}
+
+static void veil_resume(struct dm_target *ti)
+{
+	veil_suspend_held(ti->private, VEIL_RUNNING);
+}
+
 /* --------------------------------------------------- status / message --- */
 
 static void veil_status(struct dm_target *ti, status_type_t type,
@@ -450,6 +479,9 @@ static struct target_type veil_target = {
 	.map = veil_map,
 	.status = veil_status,
 	.message = veil_message,
+	.presuspend = veil_presuspend,
+	.presuspend_undo = veil_presuspend_undo,
+	.resume = veil_resume,
 	.iterate_devices = veil_iterate_devices,
 	.io_hints = veil_io_hints,
 };

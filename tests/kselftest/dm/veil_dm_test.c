@@ -937,6 +937,59 @@ TEST_F(dm, reload_keeps_key_without_daemon)
 	vnl_close(&q);
 }
 
+/*
+ * Suspend never waits for the key: with I/O held and a long key_timeout, a
+ * flush suspend fails the held bio and a noflush suspend hands it back to
+ * dm (mapped again after resume, and served once the key arrives); both
+ * return in a small fraction of key_timeout.
+ */
+TEST_F(dm, suspend_with_held_io_returns)
+{
+	const int timeout_s = 30;
+	const unsigned long long off = 8192;
+	char table[256];
+	struct vnl_kreq r;
+	struct vnl v;
+	long t0, dt;
+	pid_t w;
+
+	ASSERT_EQ(0, format(kid_hex, 512, NULL));
+	ASSERT_EQ(0, daemon_open(&v));
+	snprintf(table, sizeof(table), "%s 1 key_timeout:%d", self->table,
+		 timeout_s);
+	ASSERT_EQ(0, dm_create(table));
+	ASSERT_TRUE(take_req(&v, &r, 5000));
+
+	/* flush suspend: the held read fails at once */
+	w = bg_io(false, off, 4096, 3);
+	EXPECT_EQ(1, bg_wait(w, 1000));		/* held */
+	t0 = vnl_ms_now();
+	EXPECT_EQ(0, sh("dmsetup suspend " DMNAME));
+	dt = vnl_ms_now() - t0;
+	EXPECT_LT(dt, timeout_s * 1000 / 3);
+	EXPECT_EQ(-EIO, bg_wait(w, timeout_s * 1000 / 3));
+	EXPECT_EQ(0, sh("dmsetup resume " DMNAME));
+	EXPECT_TRUE(state_is("waiting-for-key"));
+
+	/* noflush suspend: the held write waits out the suspend, then gets
+	 * the key
+	 */
+	w = bg_io(true, off, 4096, 3);
+	EXPECT_EQ(1, bg_wait(w, 1000));		/* held */
+	t0 = vnl_ms_now();
+	EXPECT_EQ(0, sh("dmsetup suspend --noflush " DMNAME));
+	dt = vnl_ms_now() - t0;
+	EXPECT_LT(dt, timeout_s * 1000 / 3);
+	EXPECT_EQ(1, bg_wait(w, 500));		/* inside dm, not failed */
+	EXPECT_EQ(0, sh("dmsetup resume " DMNAME));
+	EXPECT_EQ(1, bg_wait(w, 500));		/* held again */
+	ASSERT_EQ(0, vnl_push(&v, r.id, r.key_id, r.key_id_len, key, 64, NULL));
+	EXPECT_EQ(0, bg_wait(w, 10000));
+	w = bg_io(false, off, 4096, 3);
+	EXPECT_EQ(0, bg_wait(w, 10000));	/* the write landed */
+	vnl_close(&v);
+}
+
 /* Held I/O times out to EIO; the device keeps waiting. */
 TEST_F(dm, held_times_out)
 {
