@@ -375,6 +375,25 @@ static int veil_crypt(struct veil_c *vc, struct veil_key *key,
 
 /* ------------------------------------------------------------ reads --- */
 
+static void veil_read_end(struct veil_io *io)
+{
+	struct bio *bio = veil_io_bio(io);
+
+	bio->bi_end_io = io->orig_end_io;
+	bio->bi_private = io->orig_private;
+	bio_endio(bio);
+}
+
+/* The read held the last reference to its key: free it here, then end. */
+static void veil_read_put_work(struct work_struct *w)
+{
+	struct veil_io *io = container_of(w, struct veil_io, work);
+
+	veil_key_put(io->key);
+	io->key = NULL;
+	veil_read_end(io);
+}
+
 /* Decrypt a completed read and end it; @atomic: see veil_crypt(). */
 static void veil_read_finish(struct veil_io *io, bool atomic)
 {
@@ -393,11 +412,19 @@ static void veil_read_finish(struct veil_io *io, bool atomic)
 			bio->bi_status = BLK_STS_IOERR;
 		}
 	}
+	if (atomic && !refcount_dec_not_one(&key->ref.refcount)) {
+		/*
+		 * The last reference (the key was wiped or replaced while the
+		 * read was in flight): a tfm is freed in process context.
+		 */
+		INIT_WORK(&io->work, veil_read_put_work);
+		queue_work(io->vc->wq, &io->work);
+		return;
+	}
 	io->key = NULL;
-	veil_key_put(key);
-	bio->bi_end_io = io->orig_end_io;
-	bio->bi_private = io->orig_private;
-	bio_endio(bio);
+	if (!atomic)
+		veil_key_put(key);
+	veil_read_end(io);
 }
 
 static void veil_read_work(struct work_struct *w)
