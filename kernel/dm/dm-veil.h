@@ -18,6 +18,9 @@
  *   keys.c      key requests to veil.ko, key answers, key messages
  *   share.c     keys shared by the tables of one LU across reloads
  *   md_codec.c  the shared metadata codec compiled into this module
+ *
+ * Words: a "req" here is always a crypto (skcipher) request; a request to
+ * veil.ko for a key is a "key_req".
  */
 #ifndef _DM_VEIL_H
 #define _DM_VEIL_H
@@ -151,7 +154,7 @@ struct veil_c {
 	 * destructor); the key answer never takes it (state.c, keys.c).
 	 */
 	struct mutex ctl_lock;
-	struct veil_key_req *req;	/* under ctl_lock */
+	struct veil_key_req *key_req;	/* under ctl_lock */
 
 	/*
 	 * lock guards what the I/O path reads.  The fields marked "both" are

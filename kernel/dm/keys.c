@@ -18,11 +18,9 @@
  *
  * Key bytes: the keyblob is only passed to crypto_skcipher_setkey() in the
  * callback and never copied; the tfm's copy is freed with kfree_sensitive()
- * when the last bio using it is done.
+ * when the last table and the last bio using it are done.
  */
 #include <linux/sched/mm.h>
-#include <linux/ctype.h>
-#include <linux/jiffies.h>
 
 #include "dm-veil.h"
 
@@ -109,9 +107,9 @@ static void veil_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
 void veil_cancel_request(struct veil_c *vc)
 {
 	lockdep_assert_held(&vc->ctl_lock);
-	if (vc->req) {
-		veil_key_cancel(vc->req);
-		vc->req = NULL;
+	if (vc->key_req) {
+		veil_key_cancel(vc->key_req);
+		vc->key_req = NULL;
 	}
 }
 
@@ -146,14 +144,14 @@ void veil_post_request(struct veil_c *vc)
 {
 	u8 key_id[VEIL_KEY_ID_MAX];
 	char hint[VEIL_KEY_HINT_MAX];
-	struct veil_key_req *req;
+	struct veil_key_req *kreq;
 	struct veil_key *old;
 	u32 key_id_len;
 
 	lockdep_assert_held(&vc->ctl_lock);
 	might_sleep();
 	spin_lock_irq(&vc->lock);
-	if (vc->state != VEIL_STATE_WAITING || WARN_ON_ONCE(vc->req)) {
+	if (vc->state != VEIL_STATE_WAITING || WARN_ON_ONCE(vc->key_req)) {
 		spin_unlock_irq(&vc->lock);
 		return;
 	}
@@ -162,11 +160,11 @@ void veil_post_request(struct veil_c *vc)
 	memcpy(hint, vc->md->key_hint, sizeof(hint));
 	spin_unlock_irq(&vc->lock);
 
-	req = veil_key_request(VEIL_CONSUMER_DM, vc->name, key_id, key_id_len,
-			       hint, veil_key_cb, vc);
-	if (IS_ERR(req)) {
+	kreq = veil_key_request(VEIL_CONSUMER_DM, vc->name, key_id,
+				key_id_len, hint, veil_key_cb, vc);
+	if (IS_ERR(kreq)) {
 		DMERR("%s: cannot post the key request: %ld", vc->name,
-		      PTR_ERR(req));
+		      PTR_ERR(kreq));
 		spin_lock_irq(&vc->lock);
 		veil_transition(vc, VEIL_EV_NO_KEY, NULL,
 				"cannot post the key request", &old);
@@ -174,7 +172,7 @@ void veil_post_request(struct veil_c *vc)
 		veil_key_drop(old);
 		return;
 	}
-	vc->req = req;
+	vc->key_req = kreq;
 }
 
 /*
