@@ -19,14 +19,19 @@ static int __init veil_init(void)
 {
 	int err;
 
-	/* The request table is static; only the wire side needs setting up. */
-	err = veil_nl_init();
+	err = veil_req_init();
 	if (err)
 		return err;
+	err = veil_nl_init();
+	if (err)
+		goto out_req;
 
 	pr_info("veil " VEIL_VERSION " loaded (netlink ABI %u)\n",
 		VEIL_KERNEL_ABI);
 	return 0;
+out_req:
+	veil_req_exit();
+	return err;
 }
 
 static void __exit veil_exit(void)

@@ -10,8 +10,9 @@
  * let alone answer, the host's key requests.
  *
  * Operations run in parallel (parallel_ops): request.c does its own locking,
- * and a consumer's callback, which runs from a push, then never holds the
- * generic netlink lock that every other family shares.
+ * and a push or fail only queues the answer (request.c delivers it to the
+ * consumer from a workqueue of its own), so no consumer ever runs inside
+ * the daemon's system call or under a generic netlink lock.
  *
  * A key push is the one message that carries secret bytes, and whatever
  * refuses it must not send them back: the netlink core answers a refused
@@ -292,6 +293,8 @@ static int veil_nl_key_push(struct sk_buff *skb, struct genl_info *info)
 		goto out_free;
 	err = veil_req_answer(id, nla_data(key_id), nla_len(key_id), 0, kb,
 			      NULL, info->extack);
+	if (!err)
+		kb = NULL;	/* the answer's now, wiped after delivery */
 out_free:
 	kfree_sensitive(kb);
 out_wipe_msg:

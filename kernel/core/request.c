@@ -6,7 +6,9 @@
  * Life of a request:
  *
  *   veil_key_request()   PENDING, in the table, posted to the daemon if any
- *   push / fail          PENDING -> CALLING (out of the table) -> DONE
+ *   push / fail          PENDING -> CALLING (out of the table, the answer
+ *                        queued on veil_answer_wq) -> DONE when the
+ *                        callback has returned
  *   veil_key_cancel()    PENDING -> CANCELLED, or waits for CALLING -> DONE;
  *                        then frees the request
  *
@@ -23,14 +25,21 @@
  *   the re-send that follows a registration, never by both.  Sending never
  *   blocks (netlink unicast from the kernel does not wait for the reader).
  *
- *   The callback runs without veil_req_lock, so a consumer may post another
- *   request from it.  The answering thread moves the request to CALLING
- *   under the lock (taking it out of the table), calls back, then stores
- *   DONE with release semantics and wakes veil_req_wq; after that store it
- *   never touches the request again.  veil_key_cancel() that finds CALLING
- *   or DONE waits on veil_req_wq until it reads DONE (acquire), then frees.
- *   So the callback runs at most once (only the thread that took the request
- *   out of the table calls it) and never after veil_key_cancel() returns.
+ *   The answering thread (the daemon's push or fail) moves the request to
+ *   CALLING under the lock (taking it out of the table), stores the answer
+ *   in it and queues its work; it returns to the daemon at once.  Consumers
+ *   are called back from veil_answer_wq, never from inside the daemon's
+ *   system call: a consumer may allocate, load a cipher module or take its
+ *   own locks there without holding up the daemon or running under
+ *   genetlink's locks, and an answer that unblocks I/O can be delivered
+ *   even while memory is tight (the queue has a rescuer).  The work calls
+ *   back without veil_req_lock (a consumer may post another request from
+ *   it), wipes the key, then stores DONE with release semantics and wakes
+ *   veil_req_wq; after that store it never touches the request again.
+ *   veil_key_cancel() that finds CALLING or DONE waits on veil_req_wq until
+ *   it reads DONE (acquire), then frees.  So the callback runs at most once
+ *   (only the answer that took the request out of the table queues it) and
+ *   never after veil_key_cancel() returns.
  *
  *   Lock order: genetlink's locks, then veil_req_lock.  No veil lock is held
  *   while calling a consumer.
@@ -51,6 +60,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "netlink.h"
@@ -59,6 +69,7 @@
 static DEFINE_MUTEX(veil_req_lock);
 static DEFINE_XARRAY_ALLOC1(veil_reqs);
 static DECLARE_WAIT_QUEUE_HEAD(veil_req_wq);
+static struct workqueue_struct *veil_answer_wq;
 static u32 veil_req_next_id;		/* cyclic: handles are not reused soon */
 static u32 veil_req_pending;
 
@@ -81,6 +92,25 @@ static void veil_req_post_locked(struct veil_key_req *req)
 	if (err)
 		pr_warn_ratelimited("could not send request %u (%s) to the key daemon: %d; it stays pending until the daemon registers again\n",
 				    req->id, req->object, err);
+}
+
+/* Deliver an answer to its consumer, in process context. */
+static void veil_req_deliver(struct work_struct *w)
+{
+	struct veil_key_req *req = container_of(w, struct veil_key_req, work);
+
+	if (req->err)
+		req->cb(req->ctx, req->err, NULL, req->reason);
+	else
+		req->cb(req->ctx, 0, req->kb, "");
+	kfree_sensitive(req->kb);
+	req->kb = NULL;
+
+	/* Last access to req, pairs with the acquire in veil_key_cancel(),
+	 * which may free req from here on.
+	 */
+	smp_store_release(&req->state, VEIL_REQ_DONE);
+	wake_up_all(&veil_req_wq);
 }
 
 struct veil_key_req *veil_key_request(enum veil_consumer consumer,
@@ -110,6 +140,7 @@ struct veil_key_req *veil_key_request(enum veil_consumer consumer,
 		return ERR_PTR(-ENOMEM);
 	req->consumer = consumer;
 	req->state = VEIL_REQ_PENDING;
+	INIT_WORK(&req->work, veil_req_deliver);
 	req->cb = cb;
 	req->ctx = ctx;
 	req->key_id_len = key_id_len;
@@ -134,7 +165,7 @@ EXPORT_SYMBOL_GPL(veil_key_request);
 
 static bool veil_req_done(struct veil_key_req *req)
 {
-	/* Pairs with the release in veil_req_answer(): once DONE is seen,
+	/* Pairs with the release in veil_req_deliver(): once DONE is seen,
 	 * the answering thread is done with req.
 	 */
 	return smp_load_acquire(&req->state) == VEIL_REQ_DONE;
@@ -165,7 +196,7 @@ void veil_key_cancel(struct veil_key_req *req)
 EXPORT_SYMBOL_GPL(veil_key_cancel);
 
 int veil_req_answer(u32 id, const u8 *key_id, u32 key_id_len, int err,
-		    const struct veil_keyblob *kb, const char *reason,
+		    struct veil_keyblob *kb, const char *reason,
 		    struct netlink_ext_ack *extack)
 {
 	struct veil_key_req *req;
@@ -186,18 +217,11 @@ int veil_req_answer(u32 id, const u8 *key_id, u32 key_id_len, int err,
 	xa_erase(&veil_reqs, id);
 	veil_req_pending--;
 	req->state = VEIL_REQ_CALLING;
+	req->err = err;
+	req->kb = err ? NULL : kb;
+	strscpy(req->reason, err && reason ? reason : "", sizeof(req->reason));
+	queue_work(veil_answer_wq, &req->work);
 	mutex_unlock(&veil_req_lock);
-
-	if (err)
-		req->cb(req->ctx, err, NULL, reason ? reason : "");
-	else
-		req->cb(req->ctx, 0, kb, "");
-
-	/* Last access to req, pairs with the acquire in veil_key_cancel(),
-	 * which may free req from here on.
-	 */
-	smp_store_release(&req->state, VEIL_REQ_DONE);
-	wake_up_all(&veil_req_wq);
 	return 0;
 }
 
@@ -251,6 +275,13 @@ void veil_req_info(u32 *daemon_pid, u32 *pending)
 	mutex_unlock(&veil_req_lock);
 }
 
+int veil_req_init(void)
+{
+	veil_answer_wq = alloc_workqueue("veil_answer",
+					 WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
+	return veil_answer_wq ? 0 : -ENOMEM;
+}
+
 void veil_req_exit(void)
 {
 	struct veil_key_req *req;
@@ -269,6 +300,8 @@ void veil_req_exit(void)
 		kfree(req);
 	}
 	xa_destroy(&veil_reqs);
+	/* Empty: a consumer cancels (and so waits for) every answer. */
+	destroy_workqueue(veil_answer_wq);
 	veil_req_pending = 0;
 	put_pid(veil_daemon.pid);
 	veil_daemon.pid = NULL;

@@ -7,11 +7,12 @@
 
 #include <linux/netlink.h>
 #include <linux/pid.h>
+#include <linux/workqueue.h>
 #include "veil_core.h"
 
 enum veil_req_state {
 	VEIL_REQ_PENDING,	/* in the table, waiting for the daemon */
-	VEIL_REQ_CALLING,	/* answered, callback running */
+	VEIL_REQ_CALLING,	/* answered, callback queued or running */
 	VEIL_REQ_DONE,		/* callback returned */
 	VEIL_REQ_CANCELLED,	/* consumer cancelled before any answer */
 };
@@ -26,6 +27,11 @@ struct veil_key_req {
 	u8 key_id[VEIL_KEY_ID_MAX];
 	char object[VEIL_OBJECT_MAX];
 	char hint[VEIL_KEY_HINT_MAX];	/* "" if none */
+	/* The answer, from CALLING on: */
+	struct work_struct work;	/* delivers it on veil_answer_wq */
+	int err;
+	struct veil_keyblob *kb;	/* err == 0: the key, wiped after use */
+	char reason[VEIL_REASON_MAX];	/* err < 0: "" if none */
 };
 
 /* A daemon registered on socket portid; pid is the registering tgid. */
@@ -37,14 +43,18 @@ void veil_req_info(u32 *daemon_pid, u32 *pending);
 
 /*
  * Answer pending request id: with kb (err == 0) or with err < 0 and reason.
- * Returns 0 once the consumer's callback has run, -ENOENT if no request with
- * that handle is pending, -EKEYREJECTED if key_id is not the request's (the
- * request then stays pending).
+ * Returns 0 once the answer is queued for the consumer's callback, which
+ * then owns kb (and frees it with kfree_sensitive() after the callback);
+ * -ENOENT if no request with that handle is pending, -EKEYREJECTED if
+ * key_id is not the request's (the request then stays pending); kb stays
+ * the caller's on an error.
  */
 int veil_req_answer(u32 id, const u8 *key_id, u32 key_id_len, int err,
-		    const struct veil_keyblob *kb, const char *reason,
+		    struct veil_keyblob *kb, const char *reason,
 		    struct netlink_ext_ack *extack);
 
+/* Module init: the workqueue that delivers answers. */
+int veil_req_init(void);
 /* Module exit: the table must be empty by now; frees what a buggy consumer
  * leaked.
  */

@@ -24,7 +24,8 @@ struct veil_keyblob {
 struct veil_key_req;
 
 /*
- * Called once per request, in process context (may sleep), never after
+ * Called once per request, in process context (may sleep) on veil.ko's own
+ * workqueue, never inside the daemon's system call, and never after
  * veil_key_cancel() has returned.  err is 0 with kb set, or a negative
  * errno with kb NULL and reason a short NUL-terminated text ("" if none):
  *   -EKEYREJECTED  the key manager refused this host

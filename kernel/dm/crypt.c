@@ -17,9 +17,10 @@
  *   - encrypts a write in the submitter's context (the caller pays for its
  *     own I/O, like any CPU-bound filesystem work) into bounce pages, then
  *     submits the bounce bio in order;
- *   - decrypts a read in its completion context when that context may sleep
- *     (e.g. brd, or a threaded completion); completions in interrupt context
- *     are moved to a workqueue, as dm-crypt does;
+ *   - decrypts a small read in its completion context when that is a task
+ *     with interrupts on (e.g. brd, or a loop worker), without sleeping
+ *     there; other completions, and large reads, go to a workqueue, as
+ *     dm-crypt does;
  *   - cuts a write of VEIL_SPLIT_MIN or more in two halves with a bounce
  *     clone each: a worker on an unbound CPU-intensive workqueue encrypts
  *     the second half and submits it itself while the submitter does the
@@ -37,6 +38,7 @@
 #include <linux/blkdev.h>
 #include <linux/completion.h>
 #include <linux/log2.h>
+#include <linux/sched/mm.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
@@ -106,20 +108,26 @@ int veil_cipher_parse(const char *spec, struct veil_cipher *c,
 
 /* ------------------------------------------------------------- keys --- */
 
-struct veil_key *veil_key_create(const struct veil_cipher *c,
-				 unsigned int sector_size,
-				 const u8 *k, unsigned int key_len,
-				 const char **why)
+/*
+ * A key context for cipher @c without a key yet: built when the metadata
+ * is read (constructor, "update", or a control path that asks for the key
+ * again), so that a key's arrival only sets the key.  Process context; the
+ * caller says with memalloc_noio_save() when bios may be waiting.
+ */
+struct veil_key *veil_key_alloc(const struct veil_cipher *c,
+				unsigned int sector_size, const char **why)
 {
 	struct veil_key *key;
 	int r;
 
+	might_sleep();
 	key = kzalloc(sizeof(*key), GFP_KERNEL);
 	if (!key) {
 		*why = "out of memory";
 		return ERR_PTR(-ENOMEM);
 	}
 	kref_init(&key->ref);
+	INIT_LIST_HEAD(&key->share_node);
 	key->unit = sector_size;
 	key->unit_shift = ilog2(sector_size) - SECTOR_SHIFT;
 	key->iv = c->iv;
@@ -138,19 +146,6 @@ struct veil_key *veil_key_create(const struct veil_cipher *c,
 		*why = "cipher IV size does not suit the IV mode";
 		goto bad;
 	}
-	/*
-	 * cipher_null takes no key at all (dm-crypt spells it "-"); the
-	 * keyblob still had to arrive, so the queueing cost is measured.
-	 */
-	if (!crypto_skcipher_max_keysize(key->tfm))
-		key_len = 0;
-	crypto_skcipher_set_flags(key->tfm, CRYPTO_TFM_REQ_FORBID_WEAK_KEYS);
-	r = crypto_skcipher_setkey(key->tfm, k, key_len);
-	if (r) {
-		*why = "key refused by the cipher (wrong size or weak key)";
-		goto bad;
-	}
-
 	key->req_size = sizeof(struct skcipher_request) +
 			crypto_skcipher_reqsize(key->tfm);
 	r = mempool_init_kmalloc_pool(&key->req_pool, VEIL_REQ_POOL,
@@ -167,31 +162,42 @@ bad:
 }
 
 /*
- * Bytes to reserve in each bio's data for one request of cipher @c (0 if
- * none is known yet): the size a tfm of that cipher asks for now.  A key
- * whose requests turn out larger (another cipher after "update") uses its
- * mempool instead.
+ * Set the key of a context from veil_key_alloc() that nothing else uses
+ * yet.  Bios may be waiting for this key, so whatever the cipher allocates
+ * here does no I/O.
  */
-unsigned int veil_req_room(const struct veil_cipher *c)
+int veil_key_setkey(struct veil_key *key, const u8 *k, unsigned int key_len,
+		    const char **why)
 {
-	struct crypto_skcipher *tfm;
-	unsigned int room;
+	unsigned int noio;
+	int r;
 
-	if (!c->api_name[0])
-		return 0;
-	tfm = crypto_alloc_skcipher(c->api_name, 0, 0);
-	if (IS_ERR(tfm))
-		return 0;
-	room = ALIGN(sizeof(struct skcipher_request) +
-		     crypto_skcipher_reqsize(tfm), __alignof__(struct veil_io));
-	crypto_free_skcipher(tfm);
-	return room;
+	/*
+	 * cipher_null takes no key at all (dm-crypt spells it "-"); the
+	 * keyblob still had to arrive, so the queueing cost is measured.
+	 */
+	if (!crypto_skcipher_max_keysize(key->tfm))
+		key_len = 0;
+	crypto_skcipher_set_flags(key->tfm, CRYPTO_TFM_REQ_FORBID_WEAK_KEYS);
+	noio = memalloc_noio_save();
+	r = crypto_skcipher_setkey(key->tfm, k, key_len);
+	memalloc_noio_restore(noio);
+	if (r)
+		*why = "key refused by the cipher (wrong size or weak key)";
+	return r;
+}
+
+/* Bytes to reserve in each bio's data for one request of @key. */
+unsigned int veil_req_room(const struct veil_key *key)
+{
+	return ALIGN(key->req_size, __alignof__(struct veil_io));
 }
 
 static void veil_key_release(struct kref *ref)
 {
 	struct veil_key *key = container_of(ref, struct veil_key, ref);
 
+	might_sleep();
 	mempool_exit(&key->req_pool);
 	/* Frees the key schedule with kfree_sensitive(). */
 	crypto_free_skcipher(key->tfm);
@@ -211,6 +217,7 @@ struct veil_job {
 	struct work_struct work;
 	struct veil_key *key;
 	bool encrypt;
+	bool atomic;			/* must not sleep: req given, no MAY_SLEEP */
 	struct bio *src, *dst;		/* dst == src: in place */
 	struct bvec_iter si, di;
 	struct skcipher_request *req;	/* NULL: take one from the pool */
@@ -242,10 +249,14 @@ static int veil_job_run(struct veil_job *j)
 	u64 unit = j->unit;
 	int r = 0;
 
-	req = j->req ?: mempool_alloc(&key->req_pool, GFP_NOIO);
+	req = j->req;
+	if (!req) {
+		might_sleep();
+		req = mempool_alloc(&key->req_pool, GFP_NOIO);
+	}
 	skcipher_request_set_tfm(req, key->tfm);
-	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_SLEEP |
-				      CRYPTO_TFM_REQ_MAY_BACKLOG,
+	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG |
+				      (j->atomic ? 0 : CRYPTO_TFM_REQ_MAY_SLEEP),
 				      crypto_req_done, &wait);
 	sg_init_table(&sg_in, 1);
 	sg_init_table(&sg_out, 1);
@@ -291,11 +302,12 @@ static void veil_job_work(struct work_struct *w)
 /*
  * Encrypt or decrypt @bytes of @src (from @si) into @dst (from @di), the
  * first unit being number @unit.  @req, if not NULL, is a request of @key's
- * size for the first (often only) piece.  Must be called where sleeping is
- * allowed.
+ * size for the first (often only) piece.  @atomic: the caller may not
+ * sleep, so one piece only, in @req (which must be given), and the cipher
+ * may not sleep either; otherwise the caller is in process context.
  */
 static int veil_crypt(struct veil_c *vc, struct veil_key *key,
-		      struct skcipher_request *req, bool encrypt,
+		      struct skcipher_request *req, bool encrypt, bool atomic,
 		      unsigned int max_jobs,
 		      struct bio *src, struct bvec_iter si,
 		      struct bio *dst, struct bvec_iter di,
@@ -308,6 +320,13 @@ static int veil_crypt(struct veil_c *vc, struct veil_key *key,
 	atomic_t pending;
 	int r;
 
+	if (atomic) {
+		if (WARN_ON_ONCE(!req))
+			return -EIO;
+		max_jobs = 1;
+	} else {
+		might_sleep();
+	}
 	if (bytes >= VEIL_SPLIT_MIN && max_jobs > 1)
 		n = min3(max_jobs, bytes / (VEIL_SPLIT_MIN / 2),
 			 (unsigned int)VEIL_MAX_JOBS);
@@ -318,6 +337,7 @@ static int veil_crypt(struct veil_c *vc, struct veil_key *key,
 
 		j->key = key;
 		j->encrypt = encrypt;
+		j->atomic = atomic;
 		j->src = src;
 		j->dst = dst;
 		j->si = si;
@@ -355,14 +375,34 @@ static int veil_crypt(struct veil_c *vc, struct veil_key *key,
 
 /* ------------------------------------------------------------ reads --- */
 
-static void veil_read_finish(struct veil_io *io)
+static void veil_read_end(struct veil_io *io)
+{
+	struct bio *bio = veil_io_bio(io);
+
+	bio->bi_end_io = io->orig_end_io;
+	bio->bi_private = io->orig_private;
+	bio_endio(bio);
+}
+
+/* The read held the last reference to its key: free it here, then end. */
+static void veil_read_put_work(struct work_struct *w)
+{
+	struct veil_io *io = container_of(w, struct veil_io, work);
+
+	veil_key_put(io->key);
+	io->key = NULL;
+	veil_read_end(io);
+}
+
+/* Decrypt a completed read and end it; @atomic: see veil_crypt(). */
+static void veil_read_finish(struct veil_io *io, bool atomic)
 {
 	struct bio *bio = veil_io_bio(io);
 	struct veil_key *key = io->key;
 	int r;
 
 	if (!bio->bi_status) {
-		r = veil_crypt(io->vc, key, veil_io_req(io, key), false,
+		r = veil_crypt(io->vc, key, veil_io_req(io, key), false, atomic,
 			       num_online_cpus(), bio, io->iter, bio, io->iter,
 			       io->sector >> key->unit_shift, io->iter.bi_size);
 		if (r) {
@@ -372,24 +412,44 @@ static void veil_read_finish(struct veil_io *io)
 			bio->bi_status = BLK_STS_IOERR;
 		}
 	}
+	if (atomic && !refcount_dec_not_one(&key->ref.refcount)) {
+		/*
+		 * The last reference (the key was wiped or replaced while the
+		 * read was in flight): a tfm is freed in process context.
+		 */
+		INIT_WORK(&io->work, veil_read_put_work);
+		queue_work(io->vc->wq, &io->work);
+		return;
+	}
 	io->key = NULL;
-	veil_key_put(key);
-	bio->bi_end_io = io->orig_end_io;
-	bio->bi_private = io->orig_private;
-	bio_endio(bio);
+	if (!atomic)
+		veil_key_put(key);
+	veil_read_end(io);
 }
 
 static void veil_read_work(struct work_struct *w)
 {
-	veil_read_finish(container_of(w, struct veil_io, work));
+	veil_read_finish(container_of(w, struct veil_io, work), false);
 }
 
+/*
+ * A read's completion runs in the context of the driver below: its
+ * interrupt, a softirq, or a task of its own (brd completes in the
+ * submitter, loop in its worker).  A small read whose request fits the
+ * per-bio room is decrypted right here if that is a task with interrupts
+ * on, without sleeping (no allocation, no helper workers, no
+ * CRYPTO_TFM_REQ_MAY_SLEEP); only an asynchronous cipher that queued the
+ * request is waited for, which needs a task, hence not in a softirq (as
+ * dm-crypt waits only outside interrupts).  Everything else is decrypted
+ * on the workqueue, where large reads are split over CPUs.
+ */
 static void veil_read_endio(struct bio *bio)
 {
 	struct veil_io *io = bio->bi_private;
 
-	if (veil_can_sleep()) {
-		veil_read_finish(io);
+	if (in_task() && !irqs_disabled() &&
+	    io->iter.bi_size < VEIL_SPLIT_MIN && veil_io_req(io, io->key)) {
+		veil_read_finish(io, true);
 		return;
 	}
 	INIT_WORK(&io->work, veil_read_work);
@@ -554,6 +614,7 @@ static void veil_write_do(struct veil_c *vc, struct veil_io *io,
 	struct bio *clone;
 	int r;
 
+	might_sleep();
 	io->status = BLK_STS_OK;
 	atomic_set(&io->pending, 1);
 	if (bytes >= VEIL_SPLIT_MIN && cpus > 1) {
@@ -570,7 +631,7 @@ static void veil_write_do(struct veil_c *vc, struct veil_io *io,
 		cpus--;
 	}
 	clone = veil_write_clone(vc, io, bio, 0, first);
-	r = veil_crypt(vc, key, veil_io_req(io, key), true, cpus,
+	r = veil_crypt(vc, key, veil_io_req(io, key), true, false, cpus,
 		       bio, bio->bi_iter, clone, clone->bi_iter, unit, first);
 	io->key = NULL;
 	veil_key_put(key);
@@ -593,13 +654,17 @@ static void veil_write_work(struct work_struct *w)
 
 /*
  * Encrypt a remapped write in the encrypted region (io->key held) and
- * submit the ciphertext.  Inline when the submitter may sleep, else (never
- * expected from a normal submitter) on the workqueue, which keeps order
- * only per CPU: that is why it is the exception.  Returns a DM_MAPIO_*.
+ * submit the ciphertext, in the caller's context (@ctx says which).  In
+ * map that is the submitter's, where dm core allocates with GFP_NOIO too;
+ * only with interrupts off (never expected: dm-crypt makes the same check)
+ * does the write go to the workqueue, which keeps order only per CPU:
+ * that is why it is the exception.  Returns a DM_MAPIO_*.
  */
-int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio)
+int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio,
+	       enum veil_ctx ctx)
 {
-	if (likely(veil_can_sleep())) {
+	if (ctx == VEIL_CTX_WORKER ||
+	    likely(!in_hardirq() && !irqs_disabled())) {
 		veil_write_do(vc, io, bio);
 	} else {
 		INIT_WORK(&io->work, veil_write_work);

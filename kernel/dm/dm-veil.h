@@ -13,8 +13,14 @@
  *   metadata.c  reading both metadata copies and choosing one
  *   crypt.c     cipher specs, key contexts, encrypting writes and
  *               decrypting reads
- *   keys.c      key requests to veil.ko, state changes, held bios
+ *   state.c     the state machine: states, events, the one transition
+ *               function, held bios
+ *   keys.c      key requests to veil.ko, key answers, key messages
+ *   share.c     keys shared by the tables of one LU across reloads
  *   md_codec.c  the shared metadata codec compiled into this module
+ *
+ * Words: a "req" here is always a crypto (skcipher) request; a request to
+ * veil.ko for a key is a "key_req".
  */
 #ifndef _DM_VEIL_H
 #define _DM_VEIL_H
@@ -23,6 +29,7 @@
 #include <linux/crypto.h>
 #include <linux/device-mapper.h>
 #include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -57,9 +64,11 @@ struct veil_cipher {
 
 /*
  * A key context: a tfm holding one key, shared by every bio that is being
- * encrypted or decrypted with it.  The last reference frees the tfm (whose
- * key schedule the crypto API frees with kfree_sensitive).  Always put in
- * process context.
+ * encrypted or decrypted with it.  It is built, without a key, when the
+ * metadata is read (the device's spare), and the key is set when it
+ * arrives.  The last reference frees the tfm (whose key schedule the
+ * crypto API frees with kfree_sensitive), in process context.  A table
+ * drops its key with veil_key_drop() (share.c), a bio with veil_key_put().
  */
 struct veil_key {
 	struct kref ref;
@@ -70,6 +79,48 @@ struct veil_key {
 	enum veil_iv iv;
 	unsigned int iv_size;
 	unsigned int req_size;	/* bytes of one skcipher request */
+
+	/* Sharing between the tables of one LU (share.c). */
+	struct list_head share_node;	/* under veil_share_lock */
+	unsigned int tables;		/* tables holding it, ditto */
+	u8 lu_uuid[16];			/* set once, before it is listed */
+	u32 key_id_len;
+	u8 key_id[VEIL_KEY_ID_MAX];
+	char cipher[VEIL_CIPHER_MAX];
+};
+
+/* What a suspend in progress does to bios for a device without its key. */
+enum veil_suspend {
+	VEIL_RUNNING,		/* not suspending: hold them */
+	VEIL_SUSPEND_REQUEUE,	/* noflush: hand them back to dm, to map again
+				 * after resume
+				 */
+	VEIL_SUSPEND_FAIL,	/* flush (and remove): fail them */
+};
+
+/* What a control path or a key answer tells the state machine (state.c). */
+enum veil_event {
+	VEIL_EV_MD_PLAIN,	/* metadata read: no key-id, or no metadata */
+	VEIL_EV_MD_KEYED,	/* metadata read: a key-id to ask the key for */
+	VEIL_EV_MD_BAD,		/* metadata unusable, or layout no longer fits */
+	VEIL_EV_ASK,		/* ask for the key again */
+	VEIL_EV_KEY,		/* the key arrived */
+	VEIL_EV_NO_KEY,		/* the lookup failed or could not be posted */
+	VEIL_EV_WIPE,		/* the administrator wiped the key */
+	__VEIL_EV_MAX,
+};
+
+/*
+ * Where a bio is being handled, which says whether the crypto may sleep:
+ *   VEIL_CTX_MAP     the target's map, in the submitter's context, where dm
+ *                    core itself allocates with GFP_NOIO: may sleep, unless
+ *                    (never expected) interrupts are off;
+ *   VEIL_CTX_WORKER  one of the target's workqueues: process context.
+ * Read completions have their own rule (crypt.c).
+ */
+enum veil_ctx {
+	VEIL_CTX_MAP,
+	VEIL_CTX_WORKER,
 };
 
 /* The part of the LU the target exposes. */
@@ -98,22 +149,35 @@ struct veil_c {
 	 */
 	unsigned int io_block;
 
-	/* Serialises messages, metadata re-reads and key request changes. */
+	/*
+	 * ctl_lock serialises the control paths (constructor, messages,
+	 * destructor); the key answer never takes it (state.c, keys.c).
+	 */
 	struct mutex ctl_lock;
-	struct veil_key_req *req;	/* under ctl_lock */
+	struct veil_key_req *key_req;	/* under ctl_lock */
 
-	/* Everything below is under lock. */
+	/*
+	 * lock guards what the I/O path reads.  The fields marked "both" are
+	 * written under ctl_lock and lock together, so a control path holding
+	 * ctl_lock may read them without lock.  The rest is under lock.
+	 */
 	spinlock_t lock;
-	enum veil_state state;
-	struct veil_layout layout;
-	struct veil_md *md;		/* last good metadata, NULL if none */
-	struct veil_cipher cipher;
-	unsigned int req_room;		/* see struct veil_io */
+	enum veil_state state;		/* only veil_transition() writes it */
+	struct veil_layout layout;	/* both; status and iterate_devices
+					 * read single words of it unlocked
+					 */
+	struct veil_md *md;		/* both: last good metadata, or NULL */
+	struct veil_cipher cipher;	/* both */
 	struct veil_key *key;		/* set only in state encrypted */
-	char reason[VEIL_REASON_MAX];	/* why not encrypted, "" if none */
+	struct veil_key *spare;		/* both: no key yet, the next key's */
+	char reason[VEIL_REASON_MAX];	/* why not encrypted, "-" if none */
 	struct bio_list held;		/* encrypted-region bios waiting for a key */
 	unsigned int n_held;
 	struct bio_list release;	/* bios to re-dispatch after a change */
+	enum veil_suspend suspend;	/* from presuspend to resume */
+
+	/* Set by the constructor before the table goes live, then fixed. */
+	unsigned int req_room;		/* see struct veil_io */
 
 	struct delayed_work timeout_work;	/* fails held bios past the timeout */
 	struct work_struct release_work;	/* re-dispatches vc->release */
@@ -165,15 +229,8 @@ static inline struct bio *veil_io_bio(struct veil_io *io)
 	return dm_bio_from_per_bio_data(io, sizeof(*io));
 }
 
-/* May the current context sleep (wait for crypto, allocate with NOIO)? */
-static inline bool veil_can_sleep(void)
-{
-	return preemptible() && !rcu_preempt_depth();
-}
-
 /* target.c */
-int veil_dispatch(struct veil_c *vc, struct bio *bio, bool in_map);
-const char *veil_state_name(enum veil_state state);
+int veil_dispatch(struct veil_c *vc, struct bio *bio, enum veil_ctx ctx);
 
 /* metadata.c */
 int veil_md_load(struct veil_c *vc, struct veil_md *md, const char **why);
@@ -183,27 +240,44 @@ int veil_msg_update(struct veil_c *vc);
 /* crypt.c */
 int veil_cipher_parse(const char *spec, struct veil_cipher *c,
 		      const char **why);
-struct veil_key *veil_key_create(const struct veil_cipher *c,
-				 unsigned int sector_size,
-				 const u8 *key, unsigned int key_len,
-				 const char **why);
+struct veil_key *veil_key_alloc(const struct veil_cipher *c,
+				unsigned int sector_size, const char **why);
+int veil_key_setkey(struct veil_key *key, const u8 *k, unsigned int key_len,
+		    const char **why);
 void veil_key_put(struct veil_key *key);
 int veil_crypt_init(struct veil_c *vc);
-unsigned int veil_req_room(const struct veil_cipher *c);
+unsigned int veil_req_room(const struct veil_key *key);
 void veil_crypt_exit(struct veil_c *vc);
 int veil_read_prepare(struct veil_c *vc, struct veil_io *io, struct bio *bio);
-int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio);
+int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio,
+	       enum veil_ctx ctx);
+
+/* share.c */
+struct veil_key *veil_share_find(const struct veil_md *md);
+void veil_share_add(struct veil_key *key, const struct veil_md *md);
+void veil_share_forget(struct veil_key *key);
+void veil_key_drop(struct veil_key *key);
+
+/* state.c */
+const char *veil_state_name(enum veil_state state);
+bool veil_event_allowed(enum veil_state state, enum veil_event ev);
+int veil_transition(struct veil_c *vc, enum veil_event ev,
+		    struct veil_key *key, const char *reason,
+		    struct veil_key **old);
+void veil_hold(struct veil_c *vc, struct bio *bio);
+void veil_suspend_held(struct veil_c *vc, enum veil_suspend how);
+void veil_state_init(struct veil_c *vc);
+void veil_state_exit(struct veil_c *vc);
 
 /* keys.c */
 void veil_keys_init(struct veil_c *vc);
 void veil_keys_exit(struct veil_c *vc);
-void veil_hold(struct veil_c *vc, struct bio *bio);
-void veil_release_held(struct veil_c *vc);
-void veil_set_reason(struct veil_c *vc, const char *reason);
 void veil_cancel_request(struct veil_c *vc);
-void veil_request_key(struct veil_c *vc);
-void veil_drop_key(struct veil_c *vc, enum veil_state state,
-		   const char *reason);
+struct veil_key *veil_spare_alloc(struct veil_c *vc,
+				  const struct veil_cipher *c,
+				  unsigned int sector_size);
+void veil_post_request(struct veil_c *vc);
+int veil_key_event(struct veil_c *vc, enum veil_event ev, const char *reason);
 int veil_msg_wipe_key(struct veil_c *vc);
 int veil_msg_retry(struct veil_c *vc);
 

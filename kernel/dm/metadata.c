@@ -160,6 +160,8 @@ static int veil_md_cipher(struct veil_c *vc, const struct veil_md *md,
 int veil_md_setup(struct veil_c *vc)
 {
 	struct dm_target *ti = vc->ti;
+	enum veil_event ev = VEIL_EV_MD_BAD;
+	struct veil_key *old;
 	struct veil_md *md;
 	const char *why = "";
 	u64 max_data;
@@ -190,8 +192,8 @@ int veil_md_setup(struct veil_c *vc)
 		vc->layout.data_offset = md->data_offset;
 		vc->layout.data_sectors = md->data_sectors;
 		vc->layout.sector_size = md->sector_size;
-		vc->state = md->key_id_len ? VEIL_STATE_WAITING :
-					     VEIL_STATE_UNENCRYPTED;
+		ev = md->key_id_len ? VEIL_EV_MD_KEYED : VEIL_EV_MD_PLAIN;
+		why = NULL;
 		vc->md = md;
 		md = NULL;
 		break;
@@ -207,7 +209,8 @@ int veil_md_setup(struct veil_c *vc)
 		vc->layout.data_offset = 0;
 		vc->layout.data_sectors = vc->lu_sectors;
 		vc->layout.sector_size = SECTOR_SIZE;
-		vc->state = VEIL_STATE_UNENCRYPTED;
+		ev = VEIL_EV_MD_PLAIN;
+		why = NULL;
 		r = 0;
 		break;
 	case -EOPNOTSUPP:
@@ -230,10 +233,14 @@ int veil_md_setup(struct veil_c *vc)
 		vc->layout.data_offset = VEIL_MD_AREA_SECTORS;
 		vc->layout.data_sectors = max_data;
 		vc->layout.sector_size = 4096;
-		vc->state = VEIL_STATE_UNKNOWN;
-		veil_set_reason(vc, why);
 		r = 0;
 		break;
+	}
+	if (!r) {
+		/* No bio and no request yet: this only sets the first state. */
+		spin_lock_irq(&vc->lock);
+		veil_transition(vc, ev, NULL, why, &old);
+		spin_unlock_irq(&vc->lock);
 	}
 	vc->io_block = vc->layout.known ? vc->layout.sector_size : 4096;
 	kfree(md);
@@ -283,10 +290,10 @@ static bool veil_same_key(const struct veil_md *a, const struct veil_md *b)
 int veil_msg_update(struct veil_c *vc)
 {
 	struct veil_md *md, *old = NULL;
-	struct veil_key *oldkey;
+	struct veil_key *oldkey, *spare, *oldspare;
 	const char *why = "";
+	enum veil_event ev;
 	struct veil_cipher c;
-	enum veil_state state;
 	int r;
 
 	md = kmalloc(sizeof(*md), GFP_KERNEL);
@@ -300,7 +307,7 @@ int veil_msg_update(struct veil_c *vc)
 	if (r == -ENODATA && vc->layout.known && !vc->md)
 		goto out_ok;	/* still never formatted */
 	if (r) {
-		veil_drop_key(vc, VEIL_STATE_UNKNOWN, why);
+		veil_key_event(vc, VEIL_EV_MD_BAD, why);
 		r = -EIO;
 		goto out;
 	}
@@ -309,13 +316,12 @@ int veil_msg_update(struct veil_c *vc)
 		why = "unsupported cipher or key size in the metadata";
 	if (why) {
 		DMWARN("%s: update: %s", vc->name, why);
-		veil_drop_key(vc, VEIL_STATE_UNKNOWN, why);
+		veil_key_event(vc, VEIL_EV_MD_BAD, why);
 		r = -EIO;
 		goto out;
 	}
 
-	state = READ_ONCE(vc->state);
-	if (vc->md && state != VEIL_STATE_UNKNOWN &&
+	if (vc->md && READ_ONCE(vc->state) != VEIL_STATE_UNKNOWN &&
 	    veil_same_key(vc->md, md)) {
 		/* Same key: take the new metadata, keep key and request. */
 		spin_lock_irq(&vc->lock);
@@ -328,10 +334,10 @@ int veil_msg_update(struct veil_c *vc)
 		 * down, or refused) asks again, as "retry" does: re-reading
 		 * the metadata is how an administrator says "try now".
 		 */
-		if (state == VEIL_STATE_NO_KEY) {
+		if (READ_ONCE(vc->state) == VEIL_STATE_NO_KEY) {
 			DMINFO("%s: update: no key yet, asking again",
 			       vc->name);
-			veil_request_key(vc);
+			veil_key_event(vc, VEIL_EV_ASK, NULL);
 		}
 		goto out_ok;
 	}
@@ -339,33 +345,39 @@ int veil_msg_update(struct veil_c *vc)
 	/*
 	 * Another key (or none): nothing of the old one may survive.  The
 	 * old request is cancelled first (so its callback cannot see the new
-	 * metadata), then metadata, key and state change in one step, so no
-	 * bio is ever handled with the old key under the new metadata.
+	 * metadata), then metadata and state change in one step, so no bio
+	 * is ever handled with the old key under the new metadata.
 	 */
+	spare = NULL;
+	if (md->key_id_len) {
+		spare = veil_spare_alloc(vc, &c, md->sector_size);
+		if (!spare) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
 	veil_cancel_request(vc);
+	ev = md->key_id_len ? VEIL_EV_MD_KEYED : VEIL_EV_MD_PLAIN;
 	spin_lock_irq(&vc->lock);
 	old = vc->md;
-	oldkey = vc->key;
-	vc->key = NULL;
+	oldspare = vc->spare;
+	vc->spare = spare;
 	vc->md = md;
 	vc->cipher = c;
 	vc->layout.known = true;
 	vc->layout.data_offset = md->data_offset;
 	vc->layout.data_sectors = md->data_sectors;
 	vc->layout.sector_size = md->sector_size;
-	vc->state = md->key_id_len ? VEIL_STATE_WAITING :
-				     VEIL_STATE_UNENCRYPTED;
-	veil_set_reason(vc, NULL);
-	veil_release_held(vc);
+	veil_transition(vc, ev, NULL, NULL, &oldkey);
 	spin_unlock_irq(&vc->lock);
-	veil_key_put(oldkey);
-	if (md->key_id_len) {
+	veil_key_drop(oldkey);
+	veil_key_put(oldspare);
+	if (md->key_id_len)
 		DMINFO("%s: update: new key-id, waiting for its key",
 		       vc->name);
-		veil_request_key(vc);
-	} else {
+	else
 		DMINFO("%s: update: no key-id, unencrypted", vc->name);
-	}
+	veil_post_request(vc);
 	md = old;
 out_ok:
 	r = 0;

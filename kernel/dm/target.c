@@ -10,7 +10,10 @@
  *                    manager round trip with the daemon's retries and a
  *                    SCSI command timeout, shorter than the 120 s after
  *                    which the kernel reports hung tasks).  There is no
- *                    "wait forever": every wait is bounded.
+ *                    "wait forever": every wait is bounded.  Suspend and
+ *                    remove never wait for a key: a noflush suspend hands
+ *                    held bios back to dm (mapped again after resume),
+ *                    any other suspend fails them (state.c).
  *   allow_discards   pass discards down (off by default, as in dm-crypt:
  *                    discards reveal which blocks are unused).
  * Numbers (the count, the seconds) are plain decimal digits; a sign, a
@@ -49,57 +52,56 @@
 
 #include "dm-veil.h"
 
-static const char *const veil_state_names[__VEIL_STATE_MAX] = {
-	[VEIL_STATE_UNKNOWN] = "unknown",
-	[VEIL_STATE_UNENCRYPTED] = "unencrypted",
-	[VEIL_STATE_WAITING] = "waiting-for-key",
-	[VEIL_STATE_NO_KEY] = "no-key",
-	[VEIL_STATE_ENCRYPTED] = "encrypted",
-};
-
-const char *veil_state_name(enum veil_state state)
-{
-	return state < __VEIL_STATE_MAX ? veil_state_names[state] : "?";
-}
-
 /* ------------------------------------------------------------- I/O --- */
 
 /*
- * Under vc->lock: is @sector in a plaintext range?  *run is how many of the
- * @nr sectors from @sector lie on the same side of a range boundary.
+ * Under vc->lock: is @sector in a plaintext range of the metadata?  *run
+ * is how many of the @nr sectors from @sector lie on the same side of a
+ * range boundary (the codec answers for a whole range; a bio straddling a
+ * boundary is rare, so its first run is found by halving).
  */
 static bool veil_region(struct veil_c *vc, sector_t sector,
 			unsigned int nr, unsigned int *run)
 {
 	const struct veil_md *md = vc->md;
-	u32 i;
+	unsigned int lo, hi;
+	bool plain, partial;
 
+	lockdep_assert_held(&vc->lock);
 	*run = nr;
-	if (!md)
+	if (!md || !md->n_plaintext)
 		return false;
-	for (i = 0; i < md->n_plaintext; i++) {
-		const struct veil_md_extent *e = &md->plaintext[i];
+	plain = veil_md_is_plaintext(md, sector, nr, &partial);
+	if (plain || !partial)
+		return plain;
+	/* Straddling: the longest prefix on the first sector's side. */
+	plain = veil_md_is_plaintext(md, sector, 1, NULL);
+	lo = 1;
+	hi = nr - 1;
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo + 1) / 2;
+		bool p2, part2;
 
-		if (sector < e->start) {
-			*run = min_t(u64, nr, e->start - sector);
-			return false;
-		}
-		if (sector - e->start < e->len) {
-			*run = min_t(u64, nr, e->len - (sector - e->start));
-			return true;
-		}
+		p2 = veil_md_is_plaintext(md, sector, mid, &part2);
+		if (plain ? p2 : !part2)
+			lo = mid;
+		else
+			hi = mid - 1;
 	}
-	return false;
+	*run = lo;
+	return plain;
 }
 
 /*
  * Decide what to do with a data bio (and do it).  Called from map
- * (@in_map) and again for bios that were held.  Returns DM_MAPIO_REMAPPED
- * (the caller submits), DM_MAPIO_SUBMITTED (held, or taken over) or
- * DM_MAPIO_KILL (fail with EIO).
+ * (VEIL_CTX_MAP) and again, from the release work (VEIL_CTX_WORKER), for
+ * bios that were held.  Returns DM_MAPIO_REMAPPED (the caller submits),
+ * DM_MAPIO_SUBMITTED (held, or taken over), DM_MAPIO_REQUEUE (back to dm
+ * during a noflush suspend) or DM_MAPIO_KILL (fail with EIO).
  */
-int veil_dispatch(struct veil_c *vc, struct bio *bio, bool in_map)
+int veil_dispatch(struct veil_c *vc, struct bio *bio, enum veil_ctx ctx)
 {
+	bool in_map = ctx == VEIL_CTX_MAP;
 	struct veil_io *io = dm_per_bio_data(bio, sizeof(*io));
 	bool discard = bio_op(bio) == REQ_OP_DISCARD;
 	bool write = op_is_write(bio_op(bio));
@@ -139,6 +141,12 @@ int veil_dispatch(struct veil_c *vc, struct bio *bio, bool in_map)
 	}
 	switch (state) {
 	case VEIL_STATE_WAITING:
+		if (unlikely(vc->suspend != VEIL_RUNNING)) {
+			/* Suspend waits for no key (state.c). */
+			spin_unlock_irqrestore(&vc->lock, flags);
+			return vc->suspend == VEIL_SUSPEND_REQUEUE ?
+			       DM_MAPIO_REQUEUE : DM_MAPIO_KILL;
+		}
 		veil_hold(vc, bio);
 		spin_unlock_irqrestore(&vc->lock, flags);
 		return DM_MAPIO_SUBMITTED;
@@ -151,7 +159,7 @@ int veil_dispatch(struct veil_c *vc, struct bio *bio, bool in_map)
 		bio_set_dev(bio, vc->dev->bdev);
 		bio->bi_iter.bi_sector = offset + io->sector;
 		if (write)
-			return veil_write(vc, io, bio);
+			return veil_write(vc, io, bio, ctx);
 		return veil_read_prepare(vc, io, bio);
 	default:		/* unknown, no-key */
 		goto kill;
@@ -181,7 +189,7 @@ static int veil_map(struct dm_target *ti, struct bio *bio)
 	io->key = NULL;
 	io->held_since = 0;
 	io->sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
-	return veil_dispatch(vc, bio, true);
+	return veil_dispatch(vc, bio, VEIL_CTX_MAP);
 }
 
 /* -------------------------------------------------------- ctr / dtr --- */
@@ -260,6 +268,7 @@ static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
 
 static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
+	struct veil_key *shared, *old;
 	struct dm_arg_set as;
 	struct veil_c *vc;
 	int r;
@@ -302,20 +311,63 @@ static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad;
 
-	vc->req_room = veil_req_room(&vc->cipher);
+	/*
+	 * A reload of the same LU takes the key a live table holds (share.c);
+	 * otherwise the cipher's tfm is built now, for the key to come.
+	 */
+	shared = vc->md ? veil_share_find(vc->md) : NULL;
+	if (shared) {
+		spin_lock_irq(&vc->lock);
+		r = veil_transition(vc, VEIL_EV_KEY, shared, NULL, &old);
+		spin_unlock_irq(&vc->lock);
+		if (r) {
+			veil_key_drop(shared);
+			ti->error = "Cannot take over the key of the LU";
+			goto bad;
+		}
+		vc->req_room = veil_req_room(shared);
+		DMINFO("%s: key taken over from the LU's live table", vc->name);
+	} else if (vc->md && vc->md->key_id_len) {
+		vc->spare = veil_spare_alloc(vc, &vc->cipher,
+					     vc->layout.sector_size);
+		if (!vc->spare) {
+			ti->error = "Cannot allocate the cipher of the metadata";
+			r = -ENOMEM;
+			goto bad;
+		}
+		vc->req_room = veil_req_room(vc->spare);
+	}
 	ti->per_io_data_size = vc->req_room + sizeof(struct veil_io);
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = vc->allow_discards ? 1 : 0;
 
-	if (vc->state == VEIL_STATE_WAITING) {
-		mutex_lock(&vc->ctl_lock);
-		veil_request_key(vc);
-		mutex_unlock(&vc->ctl_lock);
-	}
+	mutex_lock(&vc->ctl_lock);
+	veil_post_request(vc);
+	mutex_unlock(&vc->ctl_lock);
 	return 0;
 bad:
 	veil_dtr(ti);
 	return r;
+}
+
+/* ---------------------------------------------------------- suspend --- */
+
+static void veil_presuspend(struct dm_target *ti)
+{
+	struct veil_c *vc = ti->private;
+
+	veil_suspend_held(vc, dm_noflush_suspending(ti) ?
+			  VEIL_SUSPEND_REQUEUE : VEIL_SUSPEND_FAIL);
+}
+
+static void veil_presuspend_undo(struct dm_target *ti)
+{
+	veil_suspend_held(ti->private, VEIL_RUNNING);
+}
+
+static void veil_resume(struct dm_target *ti)
+{
+	veil_suspend_held(ti->private, VEIL_RUNNING);
 }
 
 /* --------------------------------------------------- status / message --- */
@@ -427,6 +479,9 @@ static struct target_type veil_target = {
 	.map = veil_map,
 	.status = veil_status,
 	.message = veil_message,
+	.presuspend = veil_presuspend,
+	.presuspend_undo = veil_presuspend_undo,
+	.resume = veil_resume,
 	.iterate_devices = veil_iterate_devices,
 	.io_hints = veil_io_hints,
 };

@@ -76,6 +76,15 @@ static void vs9p_conn_fail(struct vs9p_conn *conn, int err)
 }
 
 /* After a failure a thread waits here for close to stop it. */
+/* Is the connection being closed (so a socket error is expected)? */
+static bool vs9p_conn_stopping(struct vs9p_conn *conn)
+{
+	/* The socket lock that the shutdown and the failed call both take
+	 * orders the flag before the error.
+	 */
+	return kthread_should_stop() || READ_ONCE(conn->stopping);
+}
+
 static void vs9p_park_until_stopped(void)
 {
 	for (;;) {
@@ -141,7 +150,7 @@ static int vs9p_tx_thread(void *data)
 		err = vs9p_sock_send(conn->sock, req->tc.sdata, req->tc.size);
 		p9_req_put(conn->client, req);
 		if (err) {
-			if (!kthread_should_stop())
+			if (!vs9p_conn_stopping(conn))
 				pr_err("%s: send failed: %d; failing all requests\n",
 				       conn->name, err);
 			vs9p_conn_fail(conn, err);
@@ -258,7 +267,7 @@ static int vs9p_rx_thread(void *data)
 		pr_err("%s: no reply from the server within %d s\n",
 		       conn->name, VS9P_HANDSHAKE_TIMEOUT);
 		err = -ETIMEDOUT;
-	} else if (err && !kthread_should_stop()) {
+	} else if (err && !vs9p_conn_stopping(conn)) {
 		pr_err("%s: connection lost (%d); failing all requests\n",
 		       conn->name, err);
 	}
@@ -344,12 +353,16 @@ int vs9p_conn_cancelled(struct vs9p_conn *conn, struct p9_req_t *req)
 }
 
 /*
- * Shutting the socket down wakes both threads wherever they sleep in it;
- * once they are stopped nothing else can reach a request, so whatever is
- * still listed is completed with -ECONNRESET.
+ * Close stops the threads before the socket, as trans_fd stops its workers
+ * before it closes: both are told to stop first, so the error the shutdown
+ * then makes them see is no news (nothing is logged); the shutdown wakes
+ * them wherever they sleep in the socket, and they are reaped.  Once they
+ * are stopped nothing else can reach a request, so whatever is still
+ * listed is completed with -ECONNRESET.
  */
 void vs9p_conn_stop(struct vs9p_conn *conn)
 {
+	WRITE_ONCE(conn->stopping, true);
 	if (conn->sock)
 		kernel_sock_shutdown(conn->sock, SHUT_RDWR);
 	if (conn->rx_task) {

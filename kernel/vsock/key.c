@@ -29,6 +29,7 @@ static void vs9p_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
 {
 	struct vs9p_key_wait *w = ctx;
 
+	might_sleep();
 	if (err) {
 		w->err = err;
 		strscpy(w->reason, reason, sizeof(w->reason));

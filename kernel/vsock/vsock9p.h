@@ -76,6 +76,7 @@ struct vs9p_conn {
 	struct list_head sent;
 	int err;			/* first connection error, sticky */
 
+	bool stopping;			/* close began: errors are expected */
 	wait_queue_head_t tx_wait;	/* the sender waits here for work */
 	struct task_struct *tx_task;
 	struct task_struct *rx_task;

@@ -886,6 +886,110 @@ TEST_F(dm, held_until_key)
 	vnl_close(&v);
 }
 
+/*
+ * A reload of the same LU (the same table, or one with a changed flag)
+ * takes the key the live table holds: with the key daemon gone, I/O keeps
+ * flowing and no key request is posted.  Metadata with another key-id
+ * waits for its own key.
+ */
+TEST_F(dm, reload_keeps_key_without_daemon)
+{
+	char table[256], buf[4096], want[4096];
+	const unsigned long long off = 16384;
+	struct vnl_kreq r;
+	struct vnl v, q;
+
+	ASSERT_EQ(0, format(kid_hex, 512, NULL));
+	ASSERT_EQ(0, daemon_open(&v));
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_TRUE(take_req(&v, &r, 5000));
+	ASSERT_EQ(0, vnl_push(&v, r.id, r.key_id, r.key_id_len, key, 64, NULL));
+	ASSERT_TRUE(wait_state("encrypted", 10000));
+	pattern(want, sizeof(want), off, 11);
+	ASSERT_EQ(0, dio(DMDEV, true, off, want, sizeof(want)));
+	vnl_close(&v);			/* the key daemon is gone */
+	ASSERT_LT(0, vnl_open(&q));	/* only to read the pending count */
+
+	ASSERT_EQ(0, sh("echo '%s' | dmsetup reload " DMNAME
+			" && dmsetup resume " DMNAME, self->table));
+	EXPECT_TRUE(state_is("encrypted"));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(0, dio(DMDEV, false, off, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, want, sizeof(buf)));
+
+	snprintf(table, sizeof(table), "%s 1 allow_discards", self->table);
+	ASSERT_EQ(0, sh("echo '%s' | dmsetup reload " DMNAME
+			" && dmsetup resume " DMNAME, table));
+	EXPECT_TRUE(state_is("encrypted"));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(0, dio(DMDEV, false, off, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, want, sizeof(buf)));
+	ASSERT_EQ(0, vnl_get_info(&q));
+	EXPECT_EQ(0, q.pending);
+
+	/* another key-id in the metadata: the reloaded table asks for it */
+	ASSERT_EQ(0, format(kid2_hex, 512, NULL));
+	ASSERT_EQ(0, sh("echo '%s' | dmsetup reload " DMNAME
+			" && dmsetup resume " DMNAME, self->table));
+	EXPECT_TRUE(state_is("waiting-for-key"));
+	ASSERT_EQ(0, vnl_get_info(&q));
+	EXPECT_EQ(1, q.pending);
+	vnl_close(&q);
+}
+
+/*
+ * Suspend never waits for the key: with I/O held and a long key_timeout, a
+ * flush suspend fails the held bio and a noflush suspend hands it back to
+ * dm (mapped again after resume, and served once the key arrives); both
+ * return in a small fraction of key_timeout.
+ */
+TEST_F(dm, suspend_with_held_io_returns)
+{
+	const int timeout_s = 30;
+	const unsigned long long off = 8192;
+	char table[256];
+	struct vnl_kreq r;
+	struct vnl v;
+	long t0, dt;
+	pid_t w;
+
+	ASSERT_EQ(0, format(kid_hex, 512, NULL));
+	ASSERT_EQ(0, daemon_open(&v));
+	snprintf(table, sizeof(table), "%s 1 key_timeout:%d", self->table,
+		 timeout_s);
+	ASSERT_EQ(0, dm_create(table));
+	ASSERT_TRUE(take_req(&v, &r, 5000));
+
+	/* flush suspend: the held read fails at once */
+	w = bg_io(false, off, 4096, 3);
+	EXPECT_EQ(1, bg_wait(w, 1000));		/* held */
+	t0 = vnl_ms_now();
+	EXPECT_EQ(0, sh("dmsetup suspend " DMNAME));
+	dt = vnl_ms_now() - t0;
+	EXPECT_LT(dt, timeout_s * 1000 / 3);
+	EXPECT_EQ(-EIO, bg_wait(w, timeout_s * 1000 / 3));
+	EXPECT_EQ(0, sh("dmsetup resume " DMNAME));
+	EXPECT_TRUE(state_is("waiting-for-key"));
+
+	/* noflush suspend: the held write waits out the suspend, then gets
+	 * the key
+	 */
+	w = bg_io(true, off, 4096, 3);
+	EXPECT_EQ(1, bg_wait(w, 1000));		/* held */
+	t0 = vnl_ms_now();
+	EXPECT_EQ(0, sh("dmsetup suspend --noflush " DMNAME));
+	dt = vnl_ms_now() - t0;
+	EXPECT_LT(dt, timeout_s * 1000 / 3);
+	EXPECT_EQ(1, bg_wait(w, 500));		/* inside dm, not failed */
+	EXPECT_EQ(0, sh("dmsetup resume " DMNAME));
+	EXPECT_EQ(1, bg_wait(w, 500));		/* held again */
+	ASSERT_EQ(0, vnl_push(&v, r.id, r.key_id, r.key_id_len, key, 64, NULL));
+	EXPECT_EQ(0, bg_wait(w, 10000));
+	w = bg_io(false, off, 4096, 3);
+	EXPECT_EQ(0, bg_wait(w, 10000));	/* the write landed */
+	vnl_close(&v);
+}
+
 /* Held I/O times out to EIO; the device keeps waiting. */
 TEST_F(dm, held_times_out)
 {

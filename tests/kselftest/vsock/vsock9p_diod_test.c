@@ -499,6 +499,24 @@ static long req_objects(void)
 	return active;
 }
 
+/*
+ * A clean umount stops the connection's threads before its socket: the
+ * shutdown is no news to them, and nothing is logged as lost.
+ */
+TEST_F_TIMEOUT(diod, clean_umounts_log_nothing, 120)
+{
+	int i;
+
+	ASSERT_EQ(0, umount(MNT));
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(0, v9t_mount(MNT, VPORT, EXPORT, NULL));
+		ASSERT_EQ(0, access(MNT, R_OK));
+		ASSERT_EQ(0, umount(MNT));
+	}
+	EXPECT_FALSE(v9t_klog_has("connection lost"));
+	EXPECT_FALSE(v9t_klog_has("send failed"));
+}
+
 /* Mount cycles with I/O, a dead server and failed mounts leave no thread
  * and no request behind (the Debian kernels have no kmemleak; the 9p
  * request cache and the thread list are what a leak here would show in).
