@@ -620,3 +620,52 @@ bool veil_md_is_plaintext(const struct veil_md *md, u64 sector,
 		*partial = true;
 	return false;
 }
+
+int veil_md_cipher_split(const char *spec, struct veil_md_cipher_spec *s,
+			 const char **why)
+{
+	char buf[VEIL_CIPHER_MAX];
+	char *rest = buf, *cipher, *chain, *iv;
+	size_t len = strlen(spec), i;
+	bool ecb, has_iv;
+
+	memset(s, 0, sizeof(*s));
+	if (!len || len >= sizeof(buf)) {
+		*why = "cipher spec empty or longer than 63 bytes";
+		return -EINVAL;
+	}
+	memcpy(buf, spec, len + 1);
+	if (strchr(buf, ':')) {
+		*why = "IV options (\":...\") are not supported";
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		if (buf[i] <= 0x20 || buf[i] >= 0x7f) {
+			*why = "cipher spec has spaces or non-ASCII bytes";
+			return -EINVAL;
+		}
+	}
+	cipher = strsep(&rest, "-");
+	chain = strsep(&rest, "-");
+	iv = strsep(&rest, "-");
+	if (!*cipher || !chain || !*chain || rest || (iv && !*iv)) {
+		*why = "cipher spec is not <cipher>-<chainmode>[-<ivmode>]";
+		return -EINVAL;
+	}
+	if (iv && strcmp(iv, "plain64") && strcmp(iv, "plain") &&
+	    strcmp(iv, "null")) {
+		*why = "unsupported IV mode (supported: plain64, plain, or none with ecb)";
+		return -EINVAL;
+	}
+	ecb = !strcmp(chain, "ecb");
+	has_iv = iv && strcmp(iv, "null");
+	if (ecb == has_iv) {
+		*why = "ecb takes no IV mode and every other chaining mode needs one";
+		return -EINVAL;
+	}
+	memcpy(s->cipher, cipher, strlen(cipher) + 1);
+	memcpy(s->chain, chain, strlen(chain) + 1);
+	if (iv)
+		memcpy(s->iv, iv, strlen(iv) + 1);
+	return 0;
+}

@@ -147,6 +147,28 @@ bool veil_md_key_hint_ok(const char *s);
 bool veil_md_is_plaintext(const struct veil_md *md, u64 sector,
 			  u64 nr_sectors, bool *partial);
 
+/*
+ * A cipher spec split into its parts: "<cipher>-<chainmode>[-<ivmode>]"
+ * as dm-crypt writes it, without IV options (":...").  @iv is "" when the
+ * spec names none.
+ */
+struct veil_md_cipher_spec {
+	char cipher[VEIL_CIPHER_MAX];
+	char chain[VEIL_CIPHER_MAX];
+	char iv[VEIL_CIPHER_MAX];
+};
+
+/*
+ * The syntax dm-veil accepts for the cipher property: printable ASCII
+ * without spaces, three parts at most, an IV mode of plain64, plain or
+ * null, and an IV mode exactly when the chaining mode is not ecb ("null"
+ * counts as none).  Returns 0, or -EINVAL with *why a sentence.  Whether
+ * the algorithm exists is the caller's question (kernel crypto API or
+ * /proc/crypto).
+ */
+int veil_md_cipher_split(const char *spec, struct veil_md_cipher_spec *s,
+			 const char **why);
+
 /* Standard CRC-32C (see docs/format.md) of a complete, encoded block. */
 u32 veil_md_csum(const void *block, u32 props_len);
 

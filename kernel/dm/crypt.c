@@ -56,45 +56,19 @@
 int veil_cipher_parse(const char *spec, struct veil_cipher *c,
 		      const char **why)
 {
-	char buf[VEIL_CIPHER_MAX];
-	char *rest = buf, *cipher, *chain, *iv;
-	bool ecb, needs_iv;
+	struct veil_md_cipher_spec s;
 	int n;
 
-	if (strscpy(buf, spec, sizeof(buf)) < 0 || !*spec) {
-		*why = "cipher spec empty or too long";
+	if (veil_md_cipher_split(spec, &s, why))
 		return -EINVAL;
-	}
-	if (strchr(buf, ':')) {
-		*why = "IV options (\":...\") are not supported";
-		return -EINVAL;
-	}
-	cipher = strsep(&rest, "-");
-	chain = strsep(&rest, "-");
-	iv = strsep(&rest, "-");
-	if (!*cipher || !chain || !*chain || rest || (iv && !*iv)) {
-		*why = "cipher spec is not <cipher>-<chainmode>[-<ivmode>]";
-		return -EINVAL;
-	}
-
-	if (!iv || !strcmp(iv, "null")) {
-		c->iv = VEIL_IV_NONE;
-	} else if (!strcmp(iv, "plain64")) {
+	if (!strcmp(s.iv, "plain64"))
 		c->iv = VEIL_IV_PLAIN64;
-	} else if (!strcmp(iv, "plain")) {
+	else if (!strcmp(s.iv, "plain"))
 		c->iv = VEIL_IV_PLAIN;
-	} else {
-		*why = "unsupported IV mode (supported: plain64, plain, or none with ecb)";
-		return -EINVAL;
-	}
-	ecb = !strcmp(chain, "ecb");
-	needs_iv = c->iv != VEIL_IV_NONE;
-	if (ecb == needs_iv) {
-		*why = "ecb takes no IV mode and every other chaining mode needs one";
-		return -EINVAL;
-	}
+	else
+		c->iv = VEIL_IV_NONE;
 
-	n = snprintf(c->api_name, sizeof(c->api_name), "%s(%s)", chain, cipher);
+	n = snprintf(c->api_name, sizeof(c->api_name), "%s(%s)", s.chain, s.cipher);
 	if (n >= sizeof(c->api_name)) {
 		*why = "cipher name too long";
 		return -EINVAL;

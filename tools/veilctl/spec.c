@@ -34,45 +34,15 @@ static const struct {
 int vc_cipher_split(const char *spec, struct vc_cipher_spec *s,
 		    const char **why)
 {
-	char buf[VEIL_CIPHER_MAX], *rest = buf, *cipher, *chain, *iv;
-	bool ecb;
+	struct veil_md_cipher_spec p;
 
 	memset(s, 0, sizeof(*s));
-	if (!*spec || strlen(spec) >= sizeof(buf)) {
-		*why = "cipher spec empty or longer than 63 bytes";
+	if (veil_md_cipher_split(spec, &p, why))
 		return -EINVAL;
-	}
-	strcpy(buf, spec);
-	if (strchr(buf, ':')) {
-		*why = "IV options (\":...\") are not supported";
-		return -EINVAL;
-	}
-	for (cipher = buf; *cipher; cipher++)
-		if (*cipher <= 0x20 || *cipher >= 0x7f) {
-			*why = "cipher spec has spaces or non-ASCII bytes";
-			return -EINVAL;
-		}
-	cipher = strsep(&rest, "-");
-	chain = strsep(&rest, "-");
-	iv = strsep(&rest, "-");
-	if (!*cipher || !chain || !*chain || rest || (iv && !*iv)) {
-		*why = "cipher spec is not <cipher>-<chainmode>[-<ivmode>]";
-		return -EINVAL;
-	}
-	if (iv && strcmp(iv, "plain64") && strcmp(iv, "plain") &&
-	    strcmp(iv, "null")) {
-		*why = "unsupported IV mode (supported: plain64, plain, or none with ecb)";
-		return -EINVAL;
-	}
-	ecb = !strcmp(chain, "ecb");
-	if (ecb != (!iv || !strcmp(iv, "null"))) {
-		*why = "ecb takes no IV mode and every other chaining mode needs one";
-		return -EINVAL;
-	}
-	snprintf(s->cipher, sizeof(s->cipher), "%s", cipher);
-	snprintf(s->chain, sizeof(s->chain), "%s", chain);
-	snprintf(s->iv, sizeof(s->iv), "%s", iv ? iv : "");
-	snprintf(s->api, sizeof(s->api), "%s(%s)", chain, cipher);
+	snprintf(s->cipher, sizeof(s->cipher), "%s", p.cipher);
+	snprintf(s->chain, sizeof(s->chain), "%s", p.chain);
+	snprintf(s->iv, sizeof(s->iv), "%s", p.iv);
+	snprintf(s->api, sizeof(s->api), "%s(%s)", p.chain, p.cipher);
 	return 0;
 }
 
