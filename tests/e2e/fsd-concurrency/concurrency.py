@@ -26,133 +26,14 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from p9raw import (NOFID, PORT, T, Client, P9Error, closed_by_server,  # noqa: E402
+                   failed, note, s9, tap, totals)
+
 FSD, WORK = sys.argv[1], sys.argv[2]
-PORT = 564
-NOFID = 0xFFFFFFFF
 WORKERS = 4
 DELAY = 0.3                # seconds the slow backend holds each read (scaling test)
 HOLD = 8.0                 # seconds a stuck read may last before the test gives up
-T = dict(Rlerror=7, Tlopen=12, Tgetattr=24, Txattrwalk=30, Txattrcreate=32,
-         Tversion=100, Tattach=104, Tflush=108, Twalk=110, Tread=116, Twrite=118,
-         Tclunk=120)
-
-n_test = 0
-n_fail = 0
-
-
-def tap(ok, what):
-    global n_test, n_fail
-    n_test += 1
-    if not ok:
-        n_fail += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n_test, what), flush=True)
-    return ok
-
-
-def note(s):
-    print("# " + s, flush=True)
-
-
-def s9(b):
-    if isinstance(b, str):
-        b = b.encode()
-    return struct.pack("<H", len(b)) + b
-
-
-class P9Error(Exception):
-    def __init__(self, code):
-        super().__init__(os.strerror(code))
-        self.errno = code
-
-
-class Client:
-    """Raw 9P2000.L; send() and recv() apart, so that several are in flight."""
-
-    def __init__(self, uds, timeout=10.0):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(timeout)
-        self.s.connect("%s_%d" % (uds, PORT))
-        self.tag = 0
-
-    def close(self):
-        self.s.close()
-
-    def send(self, typ, body, tag=None):
-        if tag is None:
-            self.tag = (self.tag + 1) % 0xFFFF
-            tag = self.tag
-        m = struct.pack("<BH", typ, tag) + body
-        self.s.sendall(struct.pack("<I", len(m) + 4) + m)
-        return tag
-
-    def _read(self, n):
-        b = b""
-        while len(b) < n:
-            c = self.s.recv(n - len(b))
-            if not c:
-                raise ConnectionError("closed by the server")
-            b += c
-        return b
-
-    def recv(self, timeout=None):
-        """(type, tag, body) of the next reply; socket.timeout if none in time."""
-        old = self.s.gettimeout()
-        if timeout is not None:
-            self.s.settimeout(timeout)
-        try:
-            hdr = self._read(4)
-        finally:
-            self.s.settimeout(old)
-        r = hdr + self._read(struct.unpack("<I", hdr)[0] - 4)
-        return r[4], struct.unpack("<H", r[5:7])[0], r[7:]
-
-    def rpc(self, typ, body):
-        tag = self.send(typ, body)
-        rt, rtag, b = self.recv()
-        if rtag != tag:
-            raise RuntimeError("reply tag %d to tag %d" % (rtag, tag))
-        if rt == T["Rlerror"]:
-            raise P9Error(struct.unpack("<I", b[:4])[0])
-        if rt != typ + 1:
-            raise RuntimeError("reply type %d to %d" % (rt, typ))
-        return b
-
-    def version(self, msize=65536):
-        return self.rpc(T["Tversion"], struct.pack("<I", msize) + s9("9P2000.L"))
-
-    def attach(self, fid):
-        return self.rpc(T["Tattach"], struct.pack("<II", fid, NOFID) + s9("") + s9("") +
-                        struct.pack("<I", 0))
-
-    def walk(self, fid, newfid, *names):
-        return self.rpc(T["Twalk"], struct.pack("<IIH", fid, newfid, len(names)) +
-                        b"".join(s9(n) for n in names))
-
-    def lopen(self, fid, flags=0):
-        return self.rpc(T["Tlopen"], struct.pack("<II", fid, flags))
-
-    def open_file(self, fid, name, flags=0):
-        self.walk(0, fid, name)
-        self.lopen(fid, flags)
-
-    def read_body(self, fid, off=0, count=4096):
-        return struct.pack("<IQI", fid, off, count)
-
-    def getattr_body(self, fid):
-        return struct.pack("<IQ", fid, 0x7ff)
-
-    def clunk(self, fid):
-        return self.rpc(T["Tclunk"], struct.pack("<I", fid))
-
-
-def closed_by_server(c, wait=5.0):
-    c.s.settimeout(wait)
-    try:
-        while True:
-            if c.s.recv(4096) == b"":
-                return True
-    except (ConnectionError, OSError) as e:
-        return not isinstance(e, socket.timeout)
 
 
 # ------------------------------------------------- the slow backend ---
@@ -499,13 +380,11 @@ def main():
     finally:
         slow.close()
         fsd.stop()
-    if n_fail:
+    if failed():
         with open(os.path.join(WORK, "fsd.log"), "rb") as f:
             for ln in f.read().decode(errors="replace").splitlines()[-40:]:
                 note("fsd.log: " + ln)
-    print("1..%d" % n_test)
-    print("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0" % (n_test - n_fail, n_fail))
-    return 1 if n_fail else 0
+    return totals()
 
 
 if __name__ == "__main__":

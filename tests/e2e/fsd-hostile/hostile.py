@@ -24,145 +24,15 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from p9raw import (NOFID, PORT, T, Client, P9Error, closed_by_server,  # noqa: E402
+                   failed, note, s9, tap, totals)
+
 SAN, PLAIN, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 LEGACY = "--legacy-config" in sys.argv[4:]
-PORT = 564
-NOFID = 0xFFFFFFFF
 FRAME_TIMEOUT = 2          # seconds, as configured below
 MAX_MEM = 16 << 20         # vm "m": the budget the memory test attacks
 RSS_SLACK = 4 << 20        # allocator slack allowed over max_mem (docs/fsd-admin.md)
-
-T = {n: v for n, v in dict(
-    Tlerror=6, Rlerror=7, Tlopen=12, Tlcreate=14, Tsymlink=16, Tmknod=18,
-    Tgetattr=24, Tsetattr=26, Txattrcreate=32, Tlink=70, Tmkdir=72,
-    Trenameat=74, Tunlinkat=76, Tversion=100, Tattach=104, Twalk=110,
-    Tread=116, Twrite=118, Tclunk=120, Txattrwalk=30).items()}
-
-n_test = 0
-n_fail = 0
-
-
-def tap(ok, what):
-    global n_test, n_fail
-    n_test += 1
-    if not ok:
-        n_fail += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n_test, what), flush=True)
-    return ok
-
-
-def note(s):
-    print("# " + s, flush=True)
-
-
-# ------------------------------------------------------------------ 9P ---
-def s9(b):
-    if isinstance(b, str):
-        b = b.encode()
-    return struct.pack("<H", len(b)) + b
-
-
-class P9Error(Exception):
-    def __init__(self, code):
-        super().__init__(os.strerror(code))
-        self.errno = code
-
-
-class Client:
-    def __init__(self, uds, timeout=10.0):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(timeout)
-        self.s.connect("%s_%d" % (uds, PORT))
-        self.tag = 0
-
-    def close(self):
-        self.s.close()
-
-    def raw(self, data):
-        self.s.sendall(data)
-
-    def recv_msg(self):
-        hdr = self._read(4)
-        size = struct.unpack("<I", hdr)[0]
-        return hdr + self._read(size - 4)
-
-    def _read(self, n):
-        b = b""
-        while len(b) < n:
-            c = self.s.recv(n - len(b))
-            if not c:
-                raise ConnectionError("closed by the server")
-            b += c
-        return b
-
-    def rpc(self, typ, body):
-        self.tag = (self.tag + 1) % 0xFFFF
-        m = struct.pack("<BH", typ, self.tag) + body
-        self.raw(struct.pack("<I", len(m) + 4) + m)
-        r = self.recv_msg()
-        if r[4] == T["Rlerror"]:
-            raise P9Error(struct.unpack("<I", r[7:11])[0])
-        if r[4] != typ + 1:
-            raise RuntimeError("reply type %d to %d" % (r[4], typ))
-        return r[7:]
-
-    def err(self, typ, body):
-        """The errno a request is refused with, or 0 if it succeeds."""
-        try:
-            self.rpc(typ, body)
-            return 0
-        except P9Error as e:
-            return e.errno
-
-    def version(self, msize):
-        r = self.rpc(T["Tversion"], struct.pack("<I", msize) + s9("9P2000.L"))
-        return struct.unpack("<I", r[:4])[0]
-
-    def attach(self, fid, uid=0, aname=""):
-        return self.rpc(T["Tattach"], struct.pack("<II", fid, NOFID) + s9("") + s9(aname) +
-                        struct.pack("<I", uid))
-
-    def walk_body(self, fid, newfid, names):
-        return struct.pack("<IIH", fid, newfid, len(names)) + b"".join(s9(n) for n in names)
-
-    def walk(self, fid, newfid, *names):
-        r = self.rpc(T["Twalk"], self.walk_body(fid, newfid, names))
-        n = struct.unpack("<H", r[:2])[0]
-        return [r[2 + 13 * i:2 + 13 * (i + 1)] for i in range(n)]
-
-    def lopen(self, fid, flags):
-        return self.rpc(T["Tlopen"], struct.pack("<II", fid, flags))
-
-    def lcreate_body(self, fid, name, flags=2, mode=0o644, gid=0):
-        return struct.pack("<I", fid) + s9(name) + struct.pack("<III", flags, mode, gid)
-
-    def mkdir_body(self, dfid, name, mode=0o755, gid=0):
-        return struct.pack("<I", dfid) + s9(name) + struct.pack("<II", mode, gid)
-
-    def mkdir(self, dfid, name):
-        return self.rpc(T["Tmkdir"], self.mkdir_body(dfid, name))
-
-    def setattr_body(self, fid, valid, mode=0, uid=0, gid=0, size=0, at=0, mt=0):
-        return struct.pack("<IIIIIQQQQQ", fid, valid, mode, uid, gid, size, at, 0, mt, 0)
-
-    def write_body(self, fid, data, off=0):
-        return struct.pack("<IQI", fid, off, len(data)) + data
-
-    def clunk(self, fid):
-        return self.rpc(T["Tclunk"], struct.pack("<I", fid))
-
-    def qid_of(self, fid):
-        r = self.rpc(T["Tgetattr"], struct.pack("<IQ", fid, 0x7ff))
-        return r[8:21]
-
-
-def closed_by_server(c, wait=5.0):
-    """True if the server closes c (EOF or reset) within wait seconds."""
-    c.s.settimeout(wait)
-    try:
-        return c.s.recv(1) == b""
-    except (ConnectionError, OSError) as e:
-        return not isinstance(e, socket.timeout)
 
 
 # ---------------------------------------------------------- the daemon ---
@@ -298,7 +168,7 @@ def t_msize_reload(fsd):
               struct.pack("<IQI", 1, 0, len(big)) + big)
     except OSError:
         pass
-    closed_by_server(c, 5)
+    closed_by_server(c, 5, silent=True)
     c.close()
     time.sleep(0.2)
     alive = fsd.alive()
@@ -525,7 +395,7 @@ def t_frames(fsd):
     c.version(65536)
     t0 = time.monotonic()
     c.raw(struct.pack("<I", 100) + b"\x68\x01")    # half a Tattach, then nothing
-    closed = closed_by_server(c, 3 * FRAME_TIMEOUT)
+    closed = closed_by_server(c, 3 * FRAME_TIMEOUT, silent=True)
     took = time.monotonic() - t0
     tap(closed and took >= 0.5 * FRAME_TIMEOUT,
         "frames: a stalled half frame is dropped after frame_timeout (%.1f s for %d s)" %
@@ -742,7 +612,7 @@ def t_confinement(fsd):
         d.version(65536)
         d.attach(0)
         d.raw(data)
-        tap(closed_by_server(d, 5) and fsd.alive(), "hold: %s closes the connection only" % what)
+        tap(closed_by_server(d, 5, silent=True) and fsd.alive(), "hold: %s closes the connection only" % what)
         d.close()
     with open(SECRET) as f:
         tap(f.read() == "top secret\n", "hold: the file outside the tenant root is untouched")
@@ -811,13 +681,11 @@ def main():
         tap(False, "t_mem: %s: %s" % (type(e).__name__, e))
     finally:
         fsd.stop()
-    if n_fail:
+    if failed():
         with open(os.path.join(WORK, "fsd.log"), "rb") as f:
             for ln in f.read().decode(errors="replace").splitlines()[-40:]:
                 note("fsd.log: " + ln)
-    print("1..%d" % n_test)
-    print("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0" % (n_test - n_fail, n_fail))
-    return 1 if n_fail else 0
+    return totals()
 
 
 if __name__ == "__main__":
