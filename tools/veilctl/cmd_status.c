@@ -144,7 +144,7 @@ static int run(int argc, char **argv, bool brief, const char *cmd)
 	const char *etc = VC_DEFAULT_ETC;
 	struct out o = { .brief = brief };
 	struct vc_map m;
-	int c, r;
+	int c, r = 0, dm_err;
 
 	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
 		if (c == 'j')
@@ -156,9 +156,14 @@ static int run(int argc, char **argv, bool brief, const char *cmd)
 	}
 	if (argc - optind > (brief ? 0 : 1))
 		return vc_usage(cmd);
-	r = vc_dm_ready();
-	if (r)
-		return r;
+	/*
+	 * Without device-mapper (or root) status still shows this host's
+	 * enrolment, then exits with vc_dm_ready()'s code; list and a named
+	 * device have nothing to show.
+	 */
+	dm_err = vc_dm_ready();
+	if (dm_err && (brief || argc - optind == 1))
+		return dm_err;
 	if (argc - optind == 1) {
 		r = vc_dm_find(argv[optind], &m);
 		if (r) {
@@ -179,12 +184,12 @@ static int run(int argc, char **argv, bool brief, const char *cmd)
 	if (argc - optind == 1) {
 		show(&m, &o);
 		r = 0;
-	} else {
+	} else if (!dm_err) {
 		r = vc_dm_each(show, &o);
 	}
 	if (o.json)
 		vc_json_end_arr(&o.j);
-	if (!o.json && !brief && !o.n && !r)
+	if (!o.json && !brief && !o.n && !r && !dm_err)
 		printf("no veil mappings\n");
 	if (!brief)
 		show_host(&o, etc);
@@ -194,7 +199,7 @@ static int run(int argc, char **argv, bool brief, const char *cmd)
 		vc_err("cannot list device-mapper devices: %s", strerror(-r));
 		return VC_EFAIL;
 	}
-	return VC_OK;
+	return dm_err;
 }
 
 int cmd_status(int argc, char **argv)
