@@ -27,8 +27,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from p9raw import (NOFID, PORT, T, Client, P9Error, closed_by_server,  # noqa: E402
-                   failed, note, s9, tap, totals)
+from p9raw import (NOFID, PORT, T, Client, Fsd as FsdProcess,  # noqa: E402
+                   P9Error, closed_by_server, failed, note, s9, tap, totals)
 
 FSD, WORK = sys.argv[1], sys.argv[2]
 WORKERS = 4
@@ -118,31 +118,8 @@ CONF = os.path.join(WORK, "fsd.conf")
 SLOW = os.path.join(ROOT, "slow")
 
 
-class Fsd:
-    def __init__(self):
-        self.log = open(os.path.join(WORK, "fsd.log"), "ab")
-        self.p = subprocess.Popen([FSD, "-c", CONF], stdout=self.log, stderr=self.log)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if all(os.path.exists("%s_%d" % (u, PORT)) for u in (UDS, UDS_M)):
-                return
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError("veil-fsd did not come up (see %s/fsd.log)" % WORK)
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def stop(self):
-        if self.alive():
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
+def Fsd():
+    return FsdProcess(FSD, CONF, (UDS, UDS_M), os.path.join(WORK, "fsd.log"))
 
 
 def layout():

@@ -16,7 +16,6 @@ which tests fail on it.
 """
 import errno
 import os
-import signal
 import socket
 import stat
 import struct
@@ -25,8 +24,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from p9raw import (NOFID, PORT, T, Client, P9Error, closed_by_server,  # noqa: E402
-                   failed, note, s9, tap, totals)
+from p9raw import (NOFID, PORT, T, Client, Fsd as FsdProcess,  # noqa: E402
+                   P9Error, closed_by_server, failed, note, s9, tap, totals)
 
 SAN, PLAIN, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 LEGACY = "--legacy-config" in sys.argv[4:]
@@ -36,59 +35,8 @@ RSS_SLACK = 4 << 20        # allocator slack allowed over max_mem (docs/fsd-admi
 
 
 # ---------------------------------------------------------- the daemon ---
-class Fsd:
-    def __init__(self, binary, conf, env=None):
-        self.log = open(os.path.join(WORK, "fsd.log"), "ab")
-        self.p = subprocess.Popen([binary, "-c", conf], stdout=self.log, stderr=self.log,
-                                  env=env)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if all(os.path.exists("%s_%d" % (u, PORT)) for u in UDS.values()):
-                return
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError("veil-fsd did not come up (see %s/fsd.log)" % WORK)
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def rss(self):
-        with open("/proc/%d/status" % self.p.pid) as f:
-            for ln in f:
-                if ln.startswith("VmRSS:"):
-                    return int(ln.split()[1]) * 1024
-        return 0
-
-    def reload(self):
-        mark = os.path.getsize(os.path.join(WORK, "fsd.log"))
-        self.p.send_signal(signal.SIGHUP)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            with open(os.path.join(WORK, "fsd.log"), "rb") as f:
-                f.seek(mark)
-                t = f.read()
-            if b"configuration reloaded" in t:
-                return True
-            if b"reload failed" in t:
-                return False
-            time.sleep(0.05)
-        return False
-
-    def stop(self):
-        if self.alive():
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
-        for u in UDS.values():
-            try:
-                os.unlink("%s_%d" % (u, PORT))
-            except FileNotFoundError:
-                pass
+def Fsd(binary, conf, env=None):
+    return FsdProcess(binary, conf, UDS.values(), os.path.join(WORK, "fsd.log"), env)
 
 
 # ------------------------------------------------------------- layout ---

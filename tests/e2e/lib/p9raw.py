@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """Raw 9P2000.L over veil-fsd's hybrid-vsock unix sockets, for host-side
-suites that play a guest (fsd-hostile, fsd-concurrency), and their TAP
-output.  A Client can run one request at a time (rpc) or keep several in
+suites that play a guest (fsd-hostile, fsd-concurrency), the veil-fsd
+process they talk to, and their TAP output.  A Client can run one request at a time (rpc) or keep several in
 flight (send, then recv by tag).  Nothing here checks what a reply means:
 the suites do.  tests/e2e/lib is not a suite (it has no run.sh)."""
 import os
+import signal
 import socket
 import struct
+import subprocess
+import time
 
 PORT = 564                 # veil-fsd's vsock port: guest connections are <uds>_564
 NOFID = 0xFFFFFFFF
@@ -193,3 +196,63 @@ def closed_by_server(c, wait=5.0, silent=False):
                 return False
     except (ConnectionError, OSError) as e:
         return not isinstance(e, socket.timeout)
+
+
+class Fsd:
+    """veil-fsd run on conf, its output appended to log; returns once every
+    VM socket in uds has its <uds>_PORT listener."""
+
+    def __init__(self, binary, conf, uds, log, env=None):
+        self.uds, self.log_path = list(uds), log
+        self.log = open(log, "ab")
+        self.p = subprocess.Popen([binary, "-c", conf], stdout=self.log, stderr=self.log,
+                                  env=env)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if all(os.path.exists("%s_%d" % (u, PORT)) for u in self.uds):
+                return
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("veil-fsd did not come up (see %s)" % log)
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def rss(self):
+        with open("/proc/%d/status" % self.p.pid) as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    return int(ln.split()[1]) * 1024
+        return 0
+
+    def reload(self):
+        """SIGHUP; True once the log says the new configuration is in use."""
+        mark = os.path.getsize(self.log_path)
+        self.p.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            with open(self.log_path, "rb") as f:
+                f.seek(mark)
+                t = f.read()
+            if b"configuration reloaded" in t:
+                return True
+            if b"reload failed" in t:
+                return False
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        if self.alive():
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+        for u in self.uds:
+            try:
+                os.unlink("%s_%d" % (u, PORT))
+            except FileNotFoundError:
+                pass
