@@ -29,7 +29,9 @@ int control_open(const char *path)
 	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (cfd < 0)
 		return -errno;
-	if (bind(cfd, (struct sockaddr *)&a, sizeof(a)) || chmod(path, 0600) ||
+	/* the socket file is created 0600 whatever the umask (which is 0) */
+	if (fchmod(cfd, 0600) || bind(cfd, (struct sockaddr *)&a, sizeof(a)) ||
+	    chmod(path, 0600) ||
 	    listen(cfd, 8)) {
 		int e = -errno;
 

@@ -65,7 +65,9 @@ static int open_unix(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || chmod(path, 0600) ||
+	/* the socket file is created 0600 whatever the umask (which is 0) */
+	if (fchmod(fd, 0600) || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    chmod(path, 0600) ||
 	    listen(fd, 64)) {
 		int e = -errno;
 

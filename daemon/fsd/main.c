@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -136,6 +137,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	/*
+	 * A 9P2000.L client applies its own umask to every mode it sends, so
+	 * a created file gets exactly the mode the guest asked for; the
+	 * service's umask (022 under systemd) must not strip more.  Our own
+	 * files (sockets, sandbox mount points) are created with explicit modes.
+	 */
+	umask(0);
 	if (conf_load(conf_path, &conf, err, sizeof(err))) {
 		fsd_log(LOG_ERR, "%s", err);
 		return 1;

@@ -591,18 +591,38 @@ def t_rlimit():
         "rlimit: the estimate counts max_fds + 2 per connection (%d)" % need)
 
 
+def t_modes(fsd):
+    """veil-fsd runs under umask 022 here, as a unit does: the guest already
+    applied its own umask, so a created file keeps every bit it asked for."""
+    c = Client(UDS["a"])
+    c.version(65536)
+    c.attach(0)
+    c.walk(0, 1)
+    c.rpc(T["Tlcreate"], c.lcreate_body(1, "g664", mode=0o664))
+    c.rpc(T["Tmkdir"], c.mkdir_body(0, "g775", mode=0o775))
+    c.close()
+    a = ROOTS["a"]
+    fm = stat.S_IMODE(os.stat(os.path.join(a, "g664")).st_mode)
+    dm = stat.S_IMODE(os.stat(os.path.join(a, "g775")).st_mode)
+    tap(fm == 0o664, "modes: Tlcreate 0664 under a service umask 022 gives %o" % fm)
+    tap(dm == 0o775, "modes: Tmkdir 0775 under a service umask 022 gives %o" % dm)
+    sm = stat.S_IMODE(os.stat("%s_%d" % (UDS["a"], PORT)).st_mode)
+    tap(sm == 0o600, "modes: the listening socket is still 0600 (%o)" % sm)
+
+
 def main():
     if os.geteuid() != 0:
         print("1..0 # SKIP veil-fsd serves tenants as root; run as root")
         print("# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0")
         return 0
     os.chmod(WORK, 0o700)
+    os.umask(0o022)           # what systemd gives a service
     layout()
     write_conf()
     note("veil-fsd %s (memory figure: %s)%s" % (SAN, PLAIN, " legacy config" if LEGACY else ""))
     env = dict(os.environ)
     groups = [t_root_attrs, t_readonly, t_confinement, t_fid_limits, t_frames, t_msize_reload,
-              t_xattrs]
+              t_xattrs, t_modes]
     for g in groups:
         fsd = Fsd(SAN, CONF, env)
         try:
