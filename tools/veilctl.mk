@@ -3,6 +3,7 @@
 # mappings, libkmod to load the modules, libveil's md_io for metadata and
 # its KMIP client (OpenSSL) to provision keys.
 VEILCTL_LIBSRCS := tools/veilctl/parse.c tools/veilctl/json.c \
+	tools/veilctl/backup.c \
 	tools/veilctl/spec.c
 PROGRAMS += veilctl
 SRCS_veilctl := tools/veilctl/main.c tools/veilctl/cmd_encrypt.c \

@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include <linux/veil.h>
+#include "veil_md.h"
 
 /*
  * Exit codes.  Stable: scripts rely on them; listed in --help and in
@@ -146,6 +147,43 @@ int vc_dmcrypt_table(const struct veil_md *md, const char *dev,
 		     const uint8_t *key, char *buf, size_t size);
 /* "8-4-4-4-12" hex of a 16-byte uuid (37 bytes with the NUL). */
 void vc_fmt_uuid(const uint8_t *uuid, char *out);
+
+/* ---- backup.c (no I/O: fuzzed by tests/fuzz/fuzz_hb.c) ---- */
+
+/* The header backup file: docs/format.md, "Header backup file". */
+#define VC_HB_VERSION	1
+#define VC_HB_SIZE	(3 * 4096)
+
+/* A parsed backup file; md[]/err[]/why[]/pick as in struct veil_md_copies. */
+struct vc_hb {
+	uint64_t lu_sectors;	/* LU size when the backup was taken */
+	uint64_t alt_offset;	/* byte offset the alternate block came from */
+	uint8_t uuid[16];
+	struct veil_md md[2];
+	int err[2];
+	const char *why[2];
+	int pick;
+};
+
+/*
+ * Build a backup file (VC_HB_SIZE bytes at @file) from the two 4096-byte
+ * metadata blocks read from an LU of @lu_sectors whose current copy has
+ * @uuid.
+ */
+void vc_hb_build(uint8_t *file, uint64_t lu_sectors, const uint8_t *uuid,
+		 const void *primary, const void *alternate);
+/*
+ * Check a backup file of @len bytes and decode its two copies against an
+ * LU of @lu_sectors (the target's current size).  0 with hb->pick the copy
+ * to restore; else nothing is usable and @why says what was wrong:
+ * -EBADMSG (not a backup: size or magic), -EPROTONOSUPPORT (other
+ * version), -EILSEQ (checksum), -EINVAL (inconsistent header) or -ENOENT
+ * (no copy in it is valid for this LU).
+ */
+int vc_hb_parse(const uint8_t *file, size_t len, uint64_t lu_sectors,
+		struct vc_hb *hb, char *why, size_t why_size);
+/* The file's CRC-32C (its csum field taken as zero), host byte order. */
+uint32_t vc_hb_csum(const uint8_t *file);
 
 /* ---- json.c ---- */
 
