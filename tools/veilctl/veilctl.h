@@ -226,6 +226,8 @@ struct vc_map {
  * VC_ENOMOD when the kernel has no device-mapper; the message is printed.
  */
 int vc_dm_ready(void);
+/* Does the kernel have device-mapper at all (so mappings can exist)? */
+bool vc_dm_available(void);
 /* Is the "veil" target registered, at a version we speak?  0 or VC_E*. */
 int vc_dm_target_check(bool *present);
 int vc_dm_create(const char *name, const char *uuid, uint64_t sectors,
@@ -234,6 +236,20 @@ int vc_dm_remove(const char *name);
 int vc_dm_message(const char *name, const char *msg);
 /* 0, -ENODEV (no such mapping), -ENOTTY (not a veil mapping), -EIO. */
 int vc_dm_get(const char *name, struct vc_map *m);
+/*
+ * Give the veil mapping @name a table of @sectors, keeping its parameters,
+ * with no moment where I/O fails: the new table is loaded beside the live
+ * one; it goes live only if it is in the live table's state (for a keyed
+ * mapping: it took the key the live table holds, so no key request was
+ * posted); then suspend (in-flight I/O completes, new I/O waits inside
+ * device-mapper) and resume with the new table.  Before the swap any
+ * failure clears the new table and leaves the live one untouched.  @state
+ * gets the new table's state.  0, -ENODEV/-ENOTTY (no such veil mapping),
+ * -EIO (device-mapper refused: the kernel log says why) or -EKEYREJECTED
+ * (the new table would have waited for a key).
+ */
+int vc_dm_reload(const char *name, uint64_t sectors, char *state,
+		 size_t state_size);
 /* Calls @fn for every veil mapping, in name order.  0 or -errno. */
 int vc_dm_each(int (*fn)(const struct vc_map *m, void *arg), void *arg);
 /*
@@ -364,6 +380,7 @@ int cmd_probe(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_header(int argc, char **argv);
 int cmd_dmcrypt_table(int argc, char **argv);
+int cmd_resize(int argc, char **argv);
 
 /* encrypt's core, shared with migrate. */
 struct vc_encrypt_opts {
@@ -375,11 +392,29 @@ struct vc_encrypt_opts {
 	uint32_t sector_size;
 	const char *label;
 	unsigned int n_plaintext;
-	struct veil_md_extent *plaintext;	/* n_plaintext ranges */
+	struct veil_md_extent plaintext[VEIL_MD_PLAINTEXT_MAX];
 	bool attach;
 	struct vc_attach_opts at;
 };
 int vc_encrypt_dev(const char *path, const struct vc_encrypt_opts *o,
 		   struct vc_map *out);
+
+/* The options of the new metadata, for encrypt's and migrate's tables. */
+#define VC_ENCRYPT_LONGOPTS \
+	{ "key-id", required_argument, NULL, 'k' }, \
+	{ "key-bytes", required_argument, NULL, 'B' }, \
+	{ "config", required_argument, NULL, 'c' }, \
+	{ "local", no_argument, NULL, 'L' }, \
+	{ "cipher", required_argument, NULL, 'C' }, \
+	{ "sector-size", required_argument, NULL, 'S' }, \
+	{ "label", required_argument, NULL, 'l' }, \
+	{ "plaintext", required_argument, NULL, 'P' }
+/*
+ * Take one of VC_ENCRYPT_LONGOPTS into @o: 0, VC_EUSAGE (bad value, said
+ * so), or -ENOENT when @c is not one of them.
+ */
+int vc_parse_encrypt_opt(int c, const char *arg, struct vc_encrypt_opts *o);
+/* Checks across options once all are parsed: VC_OK or VC_EUSAGE. */
+int vc_encrypt_opts_done(struct vc_encrypt_opts *o);
 
 #endif /* VEILCTL_H */
