@@ -365,6 +365,21 @@ int vc_cert_cn(const char *pem, char *cn, size_t size);
 /* The cert path from @etc/veild.conf, "" if none. */
 void vc_conf_cert_path(const char *etc, char *path, size_t size);
 
+/* ---- cmd_dump.c: the health of both metadata copies (dump, status) ---- */
+
+/*
+ * "valid", "stale" (valid, but older than the copy in use), "absent" (no
+ * veil metadata there), "newer-format" or "damaged".
+ */
+const char *vc_copy_state(const struct veil_md_copies *c, int i);
+/* Valid metadata, but not two current copies of it. */
+bool vc_copies_degraded(const struct veil_md_copies *c);
+/* "current", "degraded" and the "copies" array into the open object. */
+void vc_copies_json(struct vc_json *j, const struct veil_md_copies *c);
+/* One line per copy, and how to repair a degraded LU of @lu_sectors. */
+void vc_copies_text(const char *dev, const struct veil_md_copies *c,
+		    uint64_t lu_sectors);
+
 /* ---- subcommands ---- */
 int cmd_encrypt(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
