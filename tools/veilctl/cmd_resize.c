@@ -91,8 +91,8 @@ static int resize_check(struct resize *rs, bool have_size, bool shrink)
 	if (!have_size) {
 		rs->size = max;
 	} else if (!rs->size || rs->size % unit) {
-		vc_err("--size %" PRIu64 ": want a positive multiple of the encryption sector (%" PRIu64 " sectors of 512 bytes)",
-		       rs->size, unit);
+		vc_err("--size %" PRIu64 ": want a positive multiple of the encryption sector (%u bytes: %" PRIu64 " sector%s)",
+		       rs->size, cur->sector_size, unit, unit == 1 ? "" : "s");
 		return VC_EUSAGE;
 	} else if (rs->size > max) {
 		vc_err("--size %" PRIu64 ": beyond the device: %s (%" PRIu64 " sectors) holds at most %" PRIu64 " sectors of data area after the metadata areas",

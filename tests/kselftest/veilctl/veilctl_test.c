@@ -647,6 +647,31 @@ TEST_F_TIMEOUT(vc, resize_without_key_daemon, 120)
 	EXPECT_EQ(0, sh("timeout 20 dd if=/dev/mapper/veil-loop0 bs=512 skip=36000 count=1 iflag=direct 2>/dev/null | grep -q veil-new-space"));
 }
 
+/*
+ * The metadata on disk names another key than the live table holds (a
+ * replica resynced under the mapping, no update yet) and no daemon runs:
+ * the new table would wait for its key, so it never goes live; the mapping
+ * keeps its size, its key and its I/O, and no inactive table is left.
+ */
+TEST_F_TIMEOUT(vc, resize_keeps_a_table_that_would_wait, 120)
+{
+	stub(NULL);
+	ASSERT_EQ(0, loop_lu("16M"));
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/loop0 --key-id " K1 " --wait 20"));
+	ASSERT_EQ(0, sh("dd if=/dev/urandom of=/tmp/data bs=1M count=1 2>/dev/null && dd if=/tmp/data of=/dev/mapper/veil-loop0 bs=1M oflag=direct 2>/dev/null"));
+	sh("kill $(cat /tmp/stub.pid); rm -f /tmp/stub.pid; sleep 0.5");
+	ASSERT_EQ(0, sh("veil-mdtool set-key-id /dev/loop0 " K2 " >/dev/null"));
+	ASSERT_EQ(0, grow_lu("20M"));
+	ASSERT_EQ(1, run("veilctl resize veil-loop0"));
+	EXPECT_TRUE(has("the new table would wait for its key (state waiting-for-key): left as it was"));
+	EXPECT_EQ(0, sh("[ $(blockdev --getsz /dev/mapper/veil-loop0) = 28672 ]"));
+	EXPECT_NE(0, sh("dmsetup info veil-loop0 | grep -q INACTIVE"));
+	ASSERT_EQ(OK, run("veilctl status veil-loop0"));
+	EXPECT_TRUE(has("state:       encrypted"));
+	EXPECT_TRUE(has("key-id:      " K1));
+	EXPECT_EQ(0, sh("timeout 20 cmp -n 1048576 /tmp/data /dev/mapper/veil-loop0"));
+}
+
 TEST_F_TIMEOUT(vc, resize_shrink_and_refusals, 120)
 {
 	stub(NULL);
@@ -682,7 +707,7 @@ TEST_F_TIMEOUT(vc, resize_shrink_and_refusals, 120)
 	ASSERT_EQ(NODEV, run("veilctl resize nosuchmapping"));
 	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram2 --key-id " K2 " --sector-size 4096 --no-attach"));
 	ASSERT_EQ(USAGE, run("veilctl resize /dev/ram2 --size 16001 --shrink"));
-	EXPECT_TRUE(has("positive multiple of the encryption sector (8 sectors"));
+	EXPECT_TRUE(has("positive multiple of the encryption sector (4096 bytes: 8 sectors)"));
 	ASSERT_EQ(OK, run("veilctl resize /dev/ram2 --size 16000 --shrink"));
 	ASSERT_EQ(OK, run("veilctl dump /dev/ram2"));
 	EXPECT_TRUE(has("16000 sectors at sector 2048"));
