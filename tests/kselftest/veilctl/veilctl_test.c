@@ -516,6 +516,7 @@ static int io_child(const char *dev, unsigned int first)
 {
 	unsigned int round, errors = 0, before = 0, after = 0;
 	uint64_t size0 = 0, size;
+	double t, longest = 0;
 	char *w, *r;
 	off_t off;
 	int fd;
@@ -532,6 +533,7 @@ static int io_child(const char *dev, unsigned int first)
 		else
 			before++;
 		off = (off_t)(first + round % 256) * 4096;
+		t = now_s();
 		memset(w, 'a' + round % 26, 4096);
 		snprintf(w, 64, "round %u", round);
 		if (pwrite(fd, w, 4096, off) != 4096 ||
@@ -540,9 +542,12 @@ static int io_child(const char *dev, unsigned int first)
 			       (long long)off);
 			errors++;
 		}
+		t = now_s() - t;
+		if (t > longest)
+			longest = t;
 	}
-	printf("# io: %u rounds (%u before the size changed, %u after), %u errors\n",
-	       round, before, after, errors);
+	printf("# io: %u rounds (%u before the size changed, %u after), %u errors, longest round %.0f ms\n",
+	       round, before, after, errors, longest * 1000);
 	fflush(stdout);
 	close(fd);
 	return errors ? 1 : !before || !after ? 3 : 0;
@@ -580,6 +585,7 @@ static int io_stop(pid_t pid)
  */
 TEST_F_TIMEOUT(vc, resize_grow_under_io, 180)
 {
+	double t;
 	pid_t io;
 
 	stub(NULL);
@@ -597,7 +603,9 @@ TEST_F_TIMEOUT(vc, resize_grow_under_io, 180)
 
 	io = io_start("/dev/mapper/veil-loop0", 512);
 	ASSERT_LT(0, io);
+	t = now_s();
 	EXPECT_EQ(OK, run("veilctl resize veil-loop0"));
+	printf("# resize took %.0f ms\n", (now_s() - t) * 1000);
 	EXPECT_TRUE(has("data area 28672 -> 45056 sectors"));
 	EXPECT_TRUE(has("veil-loop0: mapping now 45056 sectors"));
 	EXPECT_EQ(0, io_stop(io));
