@@ -3,7 +3,8 @@
  * veilctl dump DEV [--json]: the metadata on an LU, attached or not (as
  * cryptsetup luksDump shows a LUKS header): uuid, label, key-id, key-hint,
  * cipher, layout, plaintext ranges, and each copy's state and seqno.  There
- * are no key bytes on disk, so nothing secret can be shown.  Exit status
+ * are no key bytes on disk, so nothing secret can be shown.  The copies'
+ * health (vc_copies_*) is shared with status.  Exit status
  * 0 when a valid copy exists, 5 without veil metadata, 6 when none of the
  * copies is valid (their states are still shown).
  */
@@ -16,11 +17,14 @@
 #include "md_io.h"
 #include "veilctl.h"
 
-static const char *copy_state(const struct veil_md_copies *c, int i)
+static const char *const copy_names[2] = { "primary", "alternate" };
+
+const char *vc_copy_state(const struct veil_md_copies *c, int i)
 {
 	switch (c->err[i]) {
 	case 0:
-		return "valid";
+		return c->pick >= 0 && c->md[i].seqno < c->md[c->pick].seqno ?
+		       "stale" : "valid";
 	case -ENODATA:
 		return "absent";
 	case -EOPNOTSUPP:
@@ -28,6 +32,62 @@ static const char *copy_state(const struct veil_md_copies *c, int i)
 	default:
 		return "damaged";
 	}
+}
+
+bool vc_copies_degraded(const struct veil_md_copies *c)
+{
+	return c->pick >= 0 &&
+	       (c->err[0] || c->err[1] || c->md[0].seqno != c->md[1].seqno);
+}
+
+void vc_copies_json(struct vc_json *j, const struct veil_md_copies *c)
+{
+	int i;
+
+	if (c->pick >= 0)
+		vc_json_str(j, "current", copy_names[c->pick]);
+	else
+		vc_json_null(j, "current");
+	vc_json_bool(j, "degraded", vc_copies_degraded(c));
+	vc_json_begin_arr(j, "copies");
+	for (i = 0; i < 2; i++) {
+		vc_json_begin_obj(j, NULL);
+		vc_json_str(j, "copy", copy_names[i]);
+		vc_json_str(j, "state", vc_copy_state(c, i));
+		if (c->err[i])
+			vc_json_str(j, "problem", c->why[i] ? c->why[i] : "");
+		else
+			vc_json_u64(j, "seqno", c->md[i].seqno);
+		vc_json_end_obj(j);
+	}
+	vc_json_end_arr(j);
+}
+
+void vc_copies_text(const char *dev, const struct veil_md_copies *c,
+		    uint64_t lu_sectors)
+{
+	const struct veil_md *cur = c->pick >= 0 ? &c->md[c->pick] : NULL;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (!c->err[i])
+			printf("  %s copy:%s %s, seqno %" PRIu64 "%s\n",
+			       copy_names[i], i ? "" : "  ", vc_copy_state(c, i),
+			       (uint64_t)c->md[i].seqno,
+			       c->pick == i ? " (in use)" : "");
+		else
+			printf("  %s copy:%s %s: %s\n", copy_names[i],
+			       i ? "" : "  ", vc_copy_state(c, i),
+			       c->why[i] ? c->why[i] : "no metadata");
+	}
+	if (!vc_copies_degraded(c))
+		return;
+	if (cur->lu_sectors < lu_sectors)
+		printf("  repair:        the LU grew from %" PRIu64 " to %" PRIu64 " sectors: 'veilctl resize %s' writes both copies\n",
+		       (uint64_t)cur->lu_sectors, lu_sectors, dev);
+	else
+		printf("  repair:        'veilctl resize %s' rewrites both copies from the %s\n",
+		       dev, copy_names[c->pick]);
 }
 
 static void json_md(struct vc_json *j, const struct veil_md *md)
@@ -114,12 +174,11 @@ int cmd_dump(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char *const names[2] = { "primary", "alternate" };
 	struct veil_md_copies *c;
 	struct vc_json j;
 	uint64_t sectors = 0;
 	bool json = false;
-	int opt, r, i;
+	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
 		if (opt != 'j')
@@ -147,44 +206,18 @@ int cmd_dump(int argc, char **argv)
 		vc_json_str(&j, "device", argv[optind]);
 		vc_json_u64(&j, "lu_sectors", sectors);
 		vc_json_u64(&j, "format", VEIL_MD_VERSION);
-		if (c->pick >= 0)
-			vc_json_str(&j, "current", names[c->pick]);
-		else
-			vc_json_null(&j, "current");
 		vc_json_begin_obj(&j, "metadata");
 		if (c->pick >= 0)
 			json_md(&j, &c->md[c->pick]);
 		vc_json_end_obj(&j);
-		vc_json_begin_arr(&j, "copies");
-		for (i = 0; i < 2; i++) {
-			vc_json_begin_obj(&j, NULL);
-			vc_json_str(&j, "copy", names[i]);
-			vc_json_str(&j, "state", copy_state(c, i));
-			if (c->err[i])
-				vc_json_str(&j, "problem",
-					    c->why[i] ? c->why[i] : "");
-			else
-				vc_json_u64(&j, "seqno", c->md[i].seqno);
-			vc_json_end_obj(&j);
-		}
-		vc_json_end_arr(&j);
+		vc_copies_json(&j, c);
 		vc_json_end_obj(&j);
 	} else {
 		printf("%s: veil metadata, format %d, LU %" PRIu64 " sectors\n",
 		       argv[optind], VEIL_MD_VERSION, sectors);
 		if (c->pick >= 0)
 			text_md(&c->md[c->pick]);
-		for (i = 0; i < 2; i++) {
-			if (!c->err[i])
-				printf("  %s copy:%s valid, seqno %" PRIu64 "%s\n",
-				       names[i], i ? "" : "  ",
-				       (uint64_t)c->md[i].seqno,
-				       c->pick == i ? " (in use)" : "");
-			else
-				printf("  %s copy:%s %s: %s\n", names[i],
-				       i ? "" : "  ", copy_state(c, i),
-				       c->why[i] ? c->why[i] : "no metadata");
-		}
+		vc_copies_text(argv[optind], c, sectors);
 	}
 	fflush(stdout);
 	r = c->pick >= 0 ? VC_OK : vc_md_explain(argv[optind], c);

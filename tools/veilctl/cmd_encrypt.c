@@ -124,16 +124,16 @@ int vc_encrypt_dev(const char *path, const struct vc_encrypt_opts *o,
 	if (o->n_plaintext) {
 		char rwhy[256];
 
-		if (vc_ranges_check(o->plaintext, o->n_plaintext,
+		memcpy(md->plaintext, o->plaintext,
+		       o->n_plaintext * sizeof(*o->plaintext));
+		md->n_plaintext = o->n_plaintext;
+		if (vc_ranges_check(md->plaintext, md->n_plaintext,
 				    md->data_sectors, md->sector_size, rwhy,
 				    sizeof(rwhy))) {
 			vc_err("%s: --plaintext: %s", path, rwhy);
 			r = VC_EUSAGE;
 			goto out;
 		}
-		memcpy(md->plaintext, o->plaintext,
-		       o->n_plaintext * sizeof(*o->plaintext));
-		md->n_plaintext = o->n_plaintext;
 	}
 	if (getrandom(md->uuid, sizeof(md->uuid), 0) != sizeof(md->uuid)) {
 		vc_err("getrandom: %s", strerror(errno));
@@ -179,17 +179,78 @@ out:
 	return r;
 }
 
+int vc_parse_encrypt_opt(int c, const char *arg, struct vc_encrypt_opts *o)
+{
+	unsigned long v;
+	char *end;
+
+	switch (c) {
+	case 'k':
+		o->key_id = arg;
+		return 0;
+	case 'B':
+		v = strtoul(arg, &end, 10);
+		if (*end || !isdigit((unsigned char)*arg) || !v ||
+		    v > VEIL_KEY_MAX) {
+			vc_err("--key-bytes must be 1 to %d", VEIL_KEY_MAX);
+			return VC_EUSAGE;
+		}
+		o->key_bytes = (uint32_t)v;
+		return 0;
+	case 'c':
+		o->conf = arg;
+		return 0;
+	case 'L':
+		o->local = true;
+		return 0;
+	case 'C':
+		o->cipher = arg;
+		return 0;
+	case 'S':
+		v = strtoul(arg, &end, 10);
+		if (*end || (v != 512 && v != 4096)) {
+			vc_err("--sector-size must be 512 or 4096");
+			return VC_EUSAGE;
+		}
+		o->sector_size = (uint32_t)v;
+		return 0;
+	case 'l':
+		if (strlen(arg) > VEIL_MD_LABEL_MAX) {
+			vc_err("--label: at most %d bytes", VEIL_MD_LABEL_MAX);
+			return VC_EUSAGE;
+		}
+		o->label = arg;
+		return 0;
+	case 'P':
+		if (o->n_plaintext == VEIL_MD_PLAINTEXT_MAX) {
+			vc_err("--plaintext: at most %d ranges",
+			       VEIL_MD_PLAINTEXT_MAX);
+			return VC_EUSAGE;
+		}
+		if (vc_parse_range(arg, &o->plaintext[o->n_plaintext])) {
+			vc_err("--plaintext %s: want START:LEN in 512-byte sectors of the data area",
+			       arg);
+			return VC_EUSAGE;
+		}
+		o->n_plaintext++;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int vc_encrypt_opts_done(struct vc_encrypt_opts *o)
+{
+	if (o->key_bytes && !o->key_id) {
+		vc_err("--key-bytes goes with --key-id (a new key's size comes from the key manager configuration)");
+		return VC_EUSAGE;
+	}
+	return VC_OK;
+}
+
 int cmd_encrypt(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key-id", required_argument, NULL, 'k' },
-		{ "key-bytes", required_argument, NULL, 'B' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "local", no_argument, NULL, 'L' },
-		{ "cipher", required_argument, NULL, 'C' },
-		{ "sector-size", required_argument, NULL, 'S' },
-		{ "label", required_argument, NULL, 'l' },
-		{ "plaintext", required_argument, NULL, 'P' },
+		VC_ENCRYPT_LONGOPTS,
 		{ "no-attach", no_argument, NULL, 'N' },
 		{ "key-timeout", required_argument, NULL, 'T' },
 		{ "allow-discards", no_argument, NULL, 'D' },
@@ -200,79 +261,24 @@ int cmd_encrypt(int argc, char **argv)
 		.conf = VC_DEFAULT_ETC "/" VC_CONF_NAME,
 		.attach = true,
 	};
-	static struct veil_md_extent pt[VEIL_MD_PLAINTEXT_MAX];
-	unsigned int n_pt = 0;
-	unsigned long v;
-	char *end;
-	int c;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "c:w:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			o.key_id = optarg;
-			break;
-		case 'B':
-			v = strtoul(optarg, &end, 10);
-			if (*end || !isdigit((unsigned char)*optarg) || !v ||
-			    v > VEIL_KEY_MAX) {
-				vc_err("--key-bytes must be 1 to %d", VEIL_KEY_MAX);
-				return VC_EUSAGE;
-			}
-			o.key_bytes = (uint32_t)v;
-			break;
-		case 'c':
-			o.conf = optarg;
-			break;
-		case 'L':
-			o.local = true;
-			break;
-		case 'C':
-			o.cipher = optarg;
-			break;
-		case 'S':
-			v = strtoul(optarg, &end, 10);
-			o.sector_size = (uint32_t)v;
-			if (*end || (v != 512 && v != 4096)) {
-				vc_err("--sector-size must be 512 or 4096");
-				return VC_EUSAGE;
-			}
-			break;
-		case 'l':
-			o.label = optarg;
-			if (strlen(o.label) > VEIL_MD_LABEL_MAX) {
-				vc_err("--label: at most %d bytes", VEIL_MD_LABEL_MAX);
-				return VC_EUSAGE;
-			}
-			break;
-		case 'P':
-			if (n_pt == VEIL_MD_PLAINTEXT_MAX) {
-				vc_err("--plaintext: at most %d ranges",
-				       VEIL_MD_PLAINTEXT_MAX);
-				return VC_EUSAGE;
-			}
-			if (vc_parse_range(optarg, &pt[n_pt])) {
-				vc_err("--plaintext %s: want START:LEN in 512-byte sectors of the data area",
-				       optarg);
-				return VC_EUSAGE;
-			}
-			n_pt++;
-			break;
-		case 'N':
+		if (c == 'N') {
 			o.attach = false;
-			break;
-		default:
-			if (c == '?' || vc_parse_attach_opt(c, optarg, &o.at))
-				return vc_usage("encrypt");
+			continue;
 		}
+		r = vc_parse_encrypt_opt(c, optarg, &o);
+		if (r > 0)
+			return r;
+		if (r < 0 && (c == '?' || vc_parse_attach_opt(c, optarg, &o.at)))
+			return vc_usage("encrypt");
 	}
 	if (argc - optind < 1 || argc - optind > 2)
 		return vc_usage("encrypt");
-	if (o.key_bytes && !o.key_id) {
-		vc_err("--key-bytes goes with --key-id (a new key's size comes from the key manager configuration)");
-		return VC_EUSAGE;
-	}
+	r = vc_encrypt_opts_done(&o);
+	if (r)
+		return r;
 	o.at.name = argc - optind == 2 ? argv[optind + 1] : NULL;
-	o.plaintext = pt;
-	o.n_plaintext = n_pt;
 	return vc_encrypt_dev(argv[optind], &o, NULL);
 }

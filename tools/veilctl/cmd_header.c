@@ -28,32 +28,6 @@
 #include "md_io.h"
 #include "veilctl.h"
 
-#define HB_MAGIC	"VEILHBAK"
-#define HB_VERSION	1
-#define HB_SIZE		(3 * VEIL_MD_BLOCK_SIZE)
-
-/* The first 48 bytes of the file; the rest of its first block is zero. */
-struct hb_header {
-	char magic[8];
-	__le32 version;
-	__le32 csum;		/* CRC-32C of the file, this field as zero */
-	__le64 lu_sectors;	/* LU size at backup time */
-	__le64 alt_offset;	/* byte offset the alternate block came from */
-	u8 uuid[16];
-} __attribute__((packed));
-
-static u32 hb_csum(u8 *file)
-{
-	struct hb_header *h = (struct hb_header *)file;
-	__le32 saved = h->csum;
-	u32 c;
-
-	h->csum = 0;
-	c = ~veil_crc32c(~0u, file, HB_SIZE);
-	h->csum = saved;
-	return c;
-}
-
 static void *aligned(size_t size)
 {
 	void *p = NULL;
@@ -94,13 +68,13 @@ static int full_pwrite(int fd, const void *buf, size_t len, off_t off)
 static int backup(const char *dev, const char *file)
 {
 	struct veil_md_copies *c = calloc(1, sizeof(*c));
-	u8 *buf = aligned(HB_SIZE);
-	struct hb_header *h = (struct hb_header *)buf;
+	u8 *buf = aligned(VC_HB_SIZE);
+	u8 *blk[2] = { aligned(VEIL_MD_BLOCK_SIZE), aligned(VEIL_MD_BLOCK_SIZE) };
 	uint64_t sectors = 0;
 	char uuid[37];
 	int r, fd = -1, out = -1;
 
-	if (!c || !buf) {
+	if (!c || !buf || !blk[0] || !blk[1]) {
 		r = VC_EFAIL;
 		goto done;
 	}
@@ -119,15 +93,9 @@ static int backup(const char *dev, const char *file)
 		r = vc_open_err(dev, errno);
 		goto done;
 	}
-	memcpy(h->magic, HB_MAGIC, 8);
-	h->version = cpu_to_le32(HB_VERSION);
-	h->lu_sectors = cpu_to_le64(sectors);
-	h->alt_offset = cpu_to_le64(veil_md_alt_offset(sectors) * 512);
-	memcpy(h->uuid, c->md[c->pick].uuid, 16);
-	r = full_pread(fd, buf + VEIL_MD_BLOCK_SIZE, VEIL_MD_BLOCK_SIZE, 0);
+	r = full_pread(fd, blk[0], VEIL_MD_BLOCK_SIZE, 0);
 	if (!r)
-		r = full_pread(fd, buf + 2 * VEIL_MD_BLOCK_SIZE,
-			       VEIL_MD_BLOCK_SIZE,
+		r = full_pread(fd, blk[1], VEIL_MD_BLOCK_SIZE,
 			       veil_md_alt_offset(sectors) * 512);
 	if (r) {
 		vc_err("%s: cannot read the metadata blocks: %s", dev,
@@ -135,7 +103,7 @@ static int backup(const char *dev, const char *file)
 		r = VC_EFAIL;
 		goto done;
 	}
-	h->csum = cpu_to_le32(hb_csum(buf));
+	vc_hb_build(buf, sectors, c->md[c->pick].uuid, blk[0], blk[1]);
 	out = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0) {
 		vc_err("%s: %s%s", file, strerror(errno),
@@ -143,7 +111,7 @@ static int backup(const char *dev, const char *file)
 		r = errno == EEXIST ? VC_EUSAGE : VC_EFAIL;
 		goto done;
 	}
-	if (write(out, buf, HB_SIZE) != HB_SIZE || fsync(out)) {
+	if (write(out, buf, VC_HB_SIZE) != VC_HB_SIZE || fsync(out)) {
 		vc_err("%s: write failed: %s", file, strerror(errno));
 		close(out);
 		unlink(file);
@@ -151,7 +119,7 @@ static int backup(const char *dev, const char *file)
 		goto done;
 	}
 	close(out);
-	vc_fmt_uuid(h->uuid, uuid);
+	vc_fmt_uuid(c->md[c->pick].uuid, uuid);
 	vc_info("%s: header backed up to %s (uuid %s, seqno %" PRIu64 "; primary %s, alternate %s)",
 		dev, file, uuid, (uint64_t)c->md[c->pick].seqno,
 		c->err[0] ? "damaged" : "valid",
@@ -163,80 +131,60 @@ static int backup(const char *dev, const char *file)
 done:
 	if (fd >= 0)
 		close(fd);
+	free(blk[0]);
+	free(blk[1]);
 	free(buf);
 	free(c);
 	return r;
 }
 
-/* Read and check the file.  VC_OK with @md the copy to restore. */
+/* Read and check the file (vc_hb_parse).  VC_OK with @md the copy to restore. */
 static int load_backup(const char *file, uint64_t lu_sectors, u8 *buf,
-		       struct veil_md *m2, struct veil_md *md)
+		       struct vc_hb *hb, struct veil_md *md)
 {
-	struct hb_header *h = (struct hb_header *)buf;
-	const char *why[2] = { NULL, NULL };
-	int err[2], i, fd, pick;
+	char why[512];
 	ssize_t n;
 	u8 extra;
+	int fd;
 
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return vc_open_err(file, errno);
-	n = read(fd, buf, HB_SIZE);
-	if (n == HB_SIZE && read(fd, &extra, 1) == 1)
-		n = -2;
+	n = read(fd, buf, VC_HB_SIZE);
+	if (n == VC_HB_SIZE && read(fd, &extra, 1) == 1)
+		n = VC_HB_SIZE + 1;
 	close(fd);
-	if (n != HB_SIZE || memcmp(h->magic, HB_MAGIC, 8)) {
-		vc_err("%s: not a veil header backup (want %d bytes starting with %s)",
-		       file, HB_SIZE, HB_MAGIC);
+	if (n < 0) {
+		vc_err("%s: %s", file, strerror(errno));
+		return VC_EFAIL;
+	}
+	if (vc_hb_parse(buf, (size_t)n, lu_sectors, hb, why, sizeof(why))) {
+		vc_err("%s: %s: nothing written", file, why);
 		return VC_EBACKUP;
 	}
-	if (le32_to_cpu(h->version) != HB_VERSION) {
-		vc_err("%s: header backup version %u, this veilctl reads %d",
-		       file, le32_to_cpu(h->version), HB_VERSION);
-		return VC_EBACKUP;
-	}
-	if (le32_to_cpu(h->csum) != hb_csum(buf)) {
-		vc_err("%s: header backup damaged (checksum mismatch): nothing written",
-		       file);
-		return VC_EBACKUP;
-	}
-	for (i = 0; i < 2; i++) {
-		err[i] = veil_md_decode_at(buf + (i + 1) * VEIL_MD_BLOCK_SIZE,
-					   VEIL_MD_BLOCK_SIZE, i, lu_sectors,
-					   i ? m2 : md, &why[i]);
-		if (!err[i] && memcmp((i ? m2 : md)->uuid, h->uuid, 16))
-			err[i] = -EINVAL, why[i] = "uuid differs from the file's";
-	}
-	pick = veil_md_pick(md, err[0], m2, err[1]);
-	if (pick < 0) {
-		vc_err("%s: no copy in the backup is valid for this LU of %" PRIu64 " sectors (primary: %s; alternate: %s): nothing written",
-		       file, lu_sectors, why[0] ? why[0] : "-",
-		       why[1] ? why[1] : "-");
-		return VC_EBACKUP;
-	}
-	if (pick == VEIL_MD_COPY_ALTERNATE)
-		*md = *m2;
+	*md = hb->md[hb->pick];
 	return VC_OK;
 }
 
 static int restore(const char *dev, const char *file, bool force)
 {
 	struct veil_md_copies *c = calloc(1, sizeof(*c));
-	struct veil_md *md = calloc(2, sizeof(*md));
-	u8 *buf = aligned(HB_SIZE), *blk = aligned(VEIL_MD_BLOCK_SIZE);
+	struct veil_md *md = calloc(1, sizeof(*md));
+	struct vc_hb *hb = calloc(1, sizeof(*hb));
+	u8 *buf = aligned(VC_HB_SIZE), *blk = aligned(VEIL_MD_BLOCK_SIZE);
 	const char *why = NULL;
 	char u_old[37], u_new[37];
 	struct vc_dev d;
 	int r, fd = -1, i;
 
-	if (!c || !md || !buf || !blk) {
+	if (!c || !md || !hb || !buf || !blk) {
 		r = VC_EFAIL;
 		goto done;
 	}
 	r = vc_dev_open_info(dev, &d);
 	if (r)
 		goto done;
-	r = load_backup(file, d.sectors, buf, &md[1], &md[0]);
+	r = load_backup(file, d.sectors, buf, hb, md);
 	if (r)
 		goto done;
 	/* never under a mapping, a mount or another holder */
@@ -295,6 +243,7 @@ done:
 		close(fd);
 	free(blk);
 	free(buf);
+	free(hb);
 	free(md);
 	free(c);
 	return r;

@@ -168,13 +168,10 @@ out:
 int cmd_migrate(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key-id", required_argument, NULL, 'k' },
-		{ "key-bytes", required_argument, NULL, 'B' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "local", no_argument, NULL, 'L' },
+		VC_ENCRYPT_LONGOPTS,
 		{ "wait", required_argument, NULL, 'w' },
 		{ "progress", no_argument, NULL, 'p' },
-		{ "no-progress", no_argument, NULL, 'P' },
+		{ "no-progress", no_argument, NULL, 'q' },
 		{ "no-verify", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -191,31 +188,28 @@ int cmd_migrate(int argc, char **argv)
 	struct vc_map m;
 	void *b1 = NULL, *b2 = NULL;
 	const char *why;
-	unsigned long v;
 	double t0;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "c:w:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'k': o.key_id = optarg; break;
-		case 'B':
-			v = strtoul(optarg, NULL, 10);
-			if (!v || v > VEIL_KEY_MAX)
-				return vc_usage("migrate");
-			o.key_bytes = (uint32_t)v;
-			break;
-		case 'c': o.conf = optarg; break;
-		case 'L': o.local = true; break;
 		case 'p': p.on = true; break;
-		case 'P': p.on = false; break;
+		case 'q': p.on = false; break;
 		case 'V': check = false; break;
 		default:
-			if (c == '?' || vc_parse_attach_opt(c, optarg, &o.at))
+			r = vc_parse_encrypt_opt(c, optarg, &o);
+			if (r > 0)
+				return r;
+			if (r < 0 && (c == '?' ||
+				      vc_parse_attach_opt(c, optarg, &o.at)))
 				return vc_usage("migrate");
 		}
 	}
 	if (argc - optind < 2 || argc - optind > 3 || o.at.wait < 1)
 		return vc_usage("migrate");
+	r = vc_encrypt_opts_done(&o);
+	if (r)
+		return r;
 	o.at.name = argc - optind == 3 ? argv[optind + 2] : NULL;
 	r = vc_dev_open_info(argv[optind], &s);
 	if (!r)
@@ -231,7 +225,8 @@ int cmd_migrate(int argc, char **argv)
 	md = calloc(1, sizeof(*md));
 	if (!md)
 		return VC_EFAIL;
-	if (veil_md_init(md, d.sectors, 512, &why) ||
+	if (veil_md_init(md, d.sectors, o.sector_size ? o.sector_size : 512,
+			 &why) ||
 	    md->data_sectors < s.sectors) {
 		vc_err("%s is too small: %llu sectors of data area, %s needs %llu",
 		       d.path, (unsigned long long)(d.sectors > 2 * VEIL_MD_AREA_SECTORS ?

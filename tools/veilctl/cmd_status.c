@@ -1,30 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * veilctl status [NAME|DEV] and veilctl list: what each veil mapping is
- * doing (state, key-id, reason, sizes), whether a key daemon is there, and
+ * doing (state, key-id, reason, sizes, the health of the LU's two
+ * metadata copies), whether a key daemon is there, and
  * how long the host certificate has left.  --json for scripts: one
  * object, documented in veilctl(8); fields are only ever added.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "md_io.h"
 #include "veilctl.h"
 
 struct out {
 	bool json, brief;
 	struct vc_json j;
 	int n;
+	struct veil_md_copies *c;	/* scratch for show() */
 };
 
 static int show(const struct vc_map *m, void *arg)
 {
 	struct out *o = arg;
 	const struct vc_info *i = &m->info;
-	char dev[300], size[32], label[VEIL_MD_LABEL_MAX + 1];
+	char dev[300], size[32];
+	const char *label = "";
+	uint64_t lu = 0;
+	int r;
 
 	vc_devno_path(m->dev, dev, sizeof(dev));
-	vc_dev_label(m->dev, label, sizeof(label));
+	/* the LU's metadata as it is on disk now: label, both copies */
+	memset(o->c, 0, sizeof(*o->c));
+	o->c->pick = -ENODATA;
+	r = dev[0] ? vc_md_read(dev, o->c, &lu) : -ENODEV;
+	if (!r && o->c->pick >= 0)
+		label = o->c->md[o->c->pick].label;
 	o->n++;
 	if (o->json) {
 		vc_json_begin_obj(&o->j, NULL);
@@ -50,15 +62,22 @@ static int show(const struct vc_map *m, void *arg)
 			vc_json_u64(&o->j, "held_bios", i->held);
 			vc_json_i64(&o->j, "open_count", m->open_count);
 			vc_json_bool(&o->j, "suspended", m->suspended);
+			vc_json_begin_obj(&o->j, "metadata");
+			vc_json_bool(&o->j, "readable", !r);
+			if (!r) {
+				vc_json_u64(&o->j, "lu_sectors", lu);
+				vc_copies_json(&o->j, o->c);
+			}
+			vc_json_end_obj(&o->j);
 		}
 		vc_json_end_obj(&o->j);
-		return 0;
+		goto warn;
 	}
 	if (o->brief) {
 		printf("%-20s %-16s %-32s %-12s %s\n", m->name, i->state,
 		       i->key_id[0] ? i->key_id : "-", dev[0] ? dev : m->dev,
 		       label[0] ? label : "-");
-		return 0;
+		goto warn;
 	}
 	vc_fmt_size(m->sectors * 512, size, sizeof(size));
 	printf("%s\n", m->name);
@@ -73,6 +92,15 @@ static int show(const struct vc_map *m, void *arg)
 	printf("  open:        %d\n", m->open_count);
 	if (i->reason[0])
 		printf("  reason:      %s\n", i->reason);
+	if (r)
+		printf("  metadata:    unreadable (%s)\n", strerror(-r));
+	else
+		vc_copies_text(dev, o->c, lu);
+warn:
+	if (!r && vc_copies_degraded(o->c))
+		vc_warn("%s: %s runs on one metadata copy (primary %s, alternate %s): 'veilctl resize %s' rewrites both",
+			m->name, dev, vc_copy_state(o->c, 0),
+			vc_copy_state(o->c, 1), dev);
 	return 0;
 }
 
@@ -172,6 +200,9 @@ static int run(int argc, char **argv, bool brief, const char *cmd)
 			return r == -ENOTTY ? VC_ENOTEVLU : VC_ENODEV;
 		}
 	}
+	o.c = calloc(1, sizeof(*o.c));
+	if (!o.c)
+		return VC_EFAIL;
 	if (o.json) {
 		vc_json_init(&o.j, stdout);
 		vc_json_begin_obj(&o.j, NULL);
@@ -195,6 +226,7 @@ static int run(int argc, char **argv, bool brief, const char *cmd)
 		show_host(&o, etc);
 	if (o.json)
 		vc_json_end_obj(&o.j);
+	free(o.c);
 	if (r) {
 		vc_err("cannot list device-mapper devices: %s", strerror(-r));
 		return VC_EFAIL;

@@ -117,9 +117,9 @@ int vc_dm_message(const char *name, const char *msg)
 }
 
 /* STATUS or TABLE of @name: the one target's type and parameters. */
-static int get_params(const char *name, int type, struct dm_info *info,
-		      uint64_t *len, char *ttype, size_t tsize,
-		      char *params, size_t psize)
+static int get_params(const char *name, int type, bool inactive,
+		      struct dm_info *info, uint64_t *len, char *ttype,
+		      size_t tsize, char *params, size_t psize)
 {
 	char *target_type = NULL, *p = NULL;
 	uint64_t start, length = 0;
@@ -130,8 +130,9 @@ static int get_params(const char *name, int type, struct dm_info *info,
 	dmt = dm_task_create(type);
 	if (!dmt)
 		return -ENOMEM;
-	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt) ||
-	    !dm_task_get_info(dmt, info))
+	if (!dm_task_set_name(dmt, name) ||
+	    (inactive && !dm_task_query_inactive_table(dmt)) ||
+	    !dm_task_run(dmt) || !dm_task_get_info(dmt, info))
 		goto out;
 	ret = -ENODEV;
 	if (!info->exists)
@@ -163,7 +164,7 @@ int vc_dm_get(const char *name_arg, struct vc_map *m)
 		return -ENODEV;
 	snprintf(name, sizeof(name), "%s", name_arg);
 	memset(m, 0, sizeof(*m));
-	r = get_params(name, DM_DEVICE_STATUS, &info, &m->sectors, ttype,
+	r = get_params(name, DM_DEVICE_STATUS, false, &info, &m->sectors, ttype,
 		       sizeof(ttype), params, sizeof(params));
 	if (r)
 		return r;
@@ -176,7 +177,7 @@ int vc_dm_get(const char *name_arg, struct vc_map *m)
 	m->open_count = info.open_count;
 	m->suspended = info.suspended;
 	snprintf(m->name, sizeof(m->name), "%s", name);
-	r = get_params(name, DM_DEVICE_TABLE, &info, &m->sectors, ttype,
+	r = get_params(name, DM_DEVICE_TABLE, false, &info, &m->sectors, ttype,
 		       sizeof(ttype), params, sizeof(params));
 	if (r)
 		return r;
@@ -193,6 +194,83 @@ int vc_dm_get(const char *name_arg, struct vc_map *m)
 		dm_task_destroy(dmt);
 	}
 	return 0;
+}
+
+/* A task that names only the device: suspend, resume, clear. */
+static int name_task(int type, const char *name)
+{
+	struct dm_task *dmt;
+	int ok = 0;
+
+	dmt = dm_task_create(type);
+	if (!dmt)
+		return -ENOMEM;
+	if (dm_task_set_name(dmt, name))
+		ok = type == DM_DEVICE_RESUME ? run_cookie(dmt) :
+		     dm_task_run(dmt);
+	dm_task_destroy(dmt);
+	return ok ? 0 : -EIO;
+}
+
+int vc_dm_reload(const char *name, uint64_t sectors, char *state,
+		 size_t state_size)
+{
+	char ttype[32], params[1024], want[24];
+	struct vc_info inf;
+	struct dm_info info;
+	struct dm_task *dmt;
+	uint64_t len;
+	int r, ok = 0;
+
+	state[0] = '\0';
+	r = get_params(name, DM_DEVICE_STATUS, false, &info, &len, ttype,
+		       sizeof(ttype), params, sizeof(params));
+	if (r)
+		return r;
+	if (vc_parse_info(params, &inf))
+		return -EPROTO;
+	snprintf(want, sizeof(want), "%s", inf.state);
+	r = get_params(name, DM_DEVICE_TABLE, false, &info, &len, ttype,
+		       sizeof(ttype), params, sizeof(params));
+	if (r)
+		return r;
+
+	dmt = dm_task_create(DM_DEVICE_RELOAD);
+	if (!dmt)
+		return -ENOMEM;
+	if (dm_task_set_name(dmt, name) &&
+	    dm_task_add_target(dmt, 0, sectors, VC_TARGET, params))
+		ok = dm_task_run(dmt);
+	dm_task_destroy(dmt);
+	if (!ok)
+		return -EIO;	/* the kernel log has the constructor's reason */
+
+	/*
+	 * The new instance either found the key the live one holds, or has
+	 * posted a key request and would hold I/O: only the first may go live.
+	 */
+	r = get_params(name, DM_DEVICE_STATUS, true, &info, &len, ttype,
+		       sizeof(ttype), params, sizeof(params));
+	if (!r && vc_parse_info(params, &inf))
+		r = -EPROTO;
+	if (!r) {
+		snprintf(state, state_size, "%s", inf.state);
+		if (strcmp(inf.state, want))
+			r = -EKEYREJECTED;
+	}
+	if (!r)
+		r = name_task(DM_DEVICE_SUSPEND, name);
+	if (r) {
+		(void)name_task(DM_DEVICE_CLEAR, name);
+		return r;
+	}
+	r = name_task(DM_DEVICE_RESUME, name);
+	if (r) {
+		/* back to the live table rather than stay suspended */
+		(void)name_task(DM_DEVICE_CLEAR, name);
+		(void)name_task(DM_DEVICE_RESUME, name);
+	}
+	return r;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -318,7 +396,7 @@ static bool have_sys_admin(void)
  * /dev/mapper/control proves nothing (libdevmapper creates that node
  * whether or not a driver is behind it).
  */
-static bool have_dm(void)
+bool vc_dm_available(void)
 {
 	char line[128];
 	bool found = false;
@@ -343,7 +421,7 @@ int vc_dm_ready(void)
 		vc_err("permission denied: run as root (CAP_SYS_ADMIN)");
 		return VC_EPERM;
 	}
-	if (!have_dm()) {
+	if (!vc_dm_available()) {
 		vc_err("device-mapper not available: modprobe dm-mod");
 		return VC_ENOMOD;
 	}

@@ -19,7 +19,8 @@ static const struct vc_cmd cmds[] = {
 	{ "encrypt", cmd_encrypt,
 	  "encrypt DEV [NAME] [--key-id HEX [--key-bytes N]] [-c CONF] [--local]\n"
 	  "        [--cipher SPEC] [--sector-size 512|4096] [--label TEXT]\n"
-	  "        [--no-attach] [--key-timeout S] [--allow-discards] [--wait S]" },
+	  "        [--plaintext START:LEN]... [--no-attach] [--key-timeout S]\n"
+	  "        [--allow-discards] [--wait S]" },
 	{ "attach", cmd_attach,
 	  "attach DEV [NAME] [--key-timeout S] [--allow-discards] [--wait S]\n"
 	  "        [--background]" },
@@ -30,7 +31,10 @@ static const struct vc_cmd cmds[] = {
 	{ "decrypt-off", cmd_decrypt_off, "decrypt-off DEV|NAME --yes-destroy-data" },
 	{ "migrate", cmd_migrate,
 	  "migrate SRC DST [NAME] [--key-id HEX [--key-bytes N]] [-c CONF]\n"
-	  "        [--local] [--wait S] [--progress|--no-progress] [--no-verify]" },
+	  "        [--local] [--cipher SPEC] [--sector-size 512|4096] [--label TEXT]\n"
+	  "        [--plaintext START:LEN]... [--wait S]\n"
+	  "        [--progress|--no-progress] [--no-verify]" },
+	{ "resize", cmd_resize, "resize DEV|NAME [--size SECTORS] [--shrink]" },
 	{ "probe", cmd_probe, "probe DEV              (udev helper)" },
 	{ "setup", cmd_setup,
 	  "setup --server HOST[:PORT] --ca FILE [--cn NAME | --cert FILE --key FILE]\n"

@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include <linux/veil.h>
+#include "veil_md.h"
 
 /*
  * Exit codes.  Stable: scripts rely on them; listed in --help and in
@@ -147,6 +148,43 @@ int vc_dmcrypt_table(const struct veil_md *md, const char *dev,
 /* "8-4-4-4-12" hex of a 16-byte uuid (37 bytes with the NUL). */
 void vc_fmt_uuid(const uint8_t *uuid, char *out);
 
+/* ---- backup.c (no I/O: fuzzed by tests/fuzz/fuzz_hb.c) ---- */
+
+/* The header backup file: docs/format.md, "Header backup file". */
+#define VC_HB_VERSION	1
+#define VC_HB_SIZE	(3 * 4096)
+
+/* A parsed backup file; md[]/err[]/why[]/pick as in struct veil_md_copies. */
+struct vc_hb {
+	uint64_t lu_sectors;	/* LU size when the backup was taken */
+	uint64_t alt_offset;	/* byte offset the alternate block came from */
+	uint8_t uuid[16];
+	struct veil_md md[2];
+	int err[2];
+	const char *why[2];
+	int pick;
+};
+
+/*
+ * Build a backup file (VC_HB_SIZE bytes at @file) from the two 4096-byte
+ * metadata blocks read from an LU of @lu_sectors whose current copy has
+ * @uuid.
+ */
+void vc_hb_build(uint8_t *file, uint64_t lu_sectors, const uint8_t *uuid,
+		 const void *primary, const void *alternate);
+/*
+ * Check a backup file of @len bytes and decode its two copies against an
+ * LU of @lu_sectors (the target's current size).  0 with hb->pick the copy
+ * to restore; else nothing is usable and @why says what was wrong:
+ * -EBADMSG (not a backup: size or magic), -EPROTONOSUPPORT (other
+ * version), -EILSEQ (checksum), -EINVAL (inconsistent header) or -ENOENT
+ * (no copy in it is valid for this LU).
+ */
+int vc_hb_parse(const uint8_t *file, size_t len, uint64_t lu_sectors,
+		struct vc_hb *hb, char *why, size_t why_size);
+/* The file's CRC-32C (its csum field taken as zero), host byte order. */
+uint32_t vc_hb_csum(const uint8_t *file);
+
 /* ---- json.c ---- */
 
 struct vc_json {
@@ -188,6 +226,8 @@ struct vc_map {
  * VC_ENOMOD when the kernel has no device-mapper; the message is printed.
  */
 int vc_dm_ready(void);
+/* Does the kernel have device-mapper at all (so mappings can exist)? */
+bool vc_dm_available(void);
 /* Is the "veil" target registered, at a version we speak?  0 or VC_E*. */
 int vc_dm_target_check(bool *present);
 int vc_dm_create(const char *name, const char *uuid, uint64_t sectors,
@@ -196,6 +236,20 @@ int vc_dm_remove(const char *name);
 int vc_dm_message(const char *name, const char *msg);
 /* 0, -ENODEV (no such mapping), -ENOTTY (not a veil mapping), -EIO. */
 int vc_dm_get(const char *name, struct vc_map *m);
+/*
+ * Give the veil mapping @name a table of @sectors, keeping its parameters,
+ * with no moment where I/O fails: the new table is loaded beside the live
+ * one; it goes live only if it is in the live table's state (for a keyed
+ * mapping: it took the key the live table holds, so no key request was
+ * posted); then suspend (in-flight I/O completes, new I/O waits inside
+ * device-mapper) and resume with the new table.  Before the swap any
+ * failure clears the new table and leaves the live one untouched.  @state
+ * gets the new table's state.  0, -ENODEV/-ENOTTY (no such veil mapping),
+ * -EIO (device-mapper refused: the kernel log says why) or -EKEYREJECTED
+ * (the new table would have waited for a key).
+ */
+int vc_dm_reload(const char *name, uint64_t sectors, char *state,
+		 size_t state_size);
 /* Calls @fn for every veil mapping, in name order.  0 or -errno. */
 int vc_dm_each(int (*fn)(const struct vc_map *m, void *arg), void *arg);
 /*
@@ -311,6 +365,21 @@ int vc_cert_cn(const char *pem, char *cn, size_t size);
 /* The cert path from @etc/veild.conf, "" if none. */
 void vc_conf_cert_path(const char *etc, char *path, size_t size);
 
+/* ---- cmd_dump.c: the health of both metadata copies (dump, status) ---- */
+
+/*
+ * "valid", "stale" (valid, but older than the copy in use), "absent" (no
+ * veil metadata there), "newer-format" or "damaged".
+ */
+const char *vc_copy_state(const struct veil_md_copies *c, int i);
+/* Valid metadata, but not two current copies of it. */
+bool vc_copies_degraded(const struct veil_md_copies *c);
+/* "current", "degraded" and the "copies" array into the open object. */
+void vc_copies_json(struct vc_json *j, const struct veil_md_copies *c);
+/* One line per copy, and how to repair a degraded LU of @lu_sectors. */
+void vc_copies_text(const char *dev, const struct veil_md_copies *c,
+		    uint64_t lu_sectors);
+
 /* ---- subcommands ---- */
 int cmd_encrypt(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
@@ -326,6 +395,7 @@ int cmd_probe(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_header(int argc, char **argv);
 int cmd_dmcrypt_table(int argc, char **argv);
+int cmd_resize(int argc, char **argv);
 
 /* encrypt's core, shared with migrate. */
 struct vc_encrypt_opts {
@@ -337,11 +407,29 @@ struct vc_encrypt_opts {
 	uint32_t sector_size;
 	const char *label;
 	unsigned int n_plaintext;
-	struct veil_md_extent *plaintext;	/* n_plaintext ranges */
+	struct veil_md_extent plaintext[VEIL_MD_PLAINTEXT_MAX];
 	bool attach;
 	struct vc_attach_opts at;
 };
 int vc_encrypt_dev(const char *path, const struct vc_encrypt_opts *o,
 		   struct vc_map *out);
+
+/* The options of the new metadata, for encrypt's and migrate's tables. */
+#define VC_ENCRYPT_LONGOPTS \
+	{ "key-id", required_argument, NULL, 'k' }, \
+	{ "key-bytes", required_argument, NULL, 'B' }, \
+	{ "config", required_argument, NULL, 'c' }, \
+	{ "local", no_argument, NULL, 'L' }, \
+	{ "cipher", required_argument, NULL, 'C' }, \
+	{ "sector-size", required_argument, NULL, 'S' }, \
+	{ "label", required_argument, NULL, 'l' }, \
+	{ "plaintext", required_argument, NULL, 'P' }
+/*
+ * Take one of VC_ENCRYPT_LONGOPTS into @o: 0, VC_EUSAGE (bad value, said
+ * so), or -ENOENT when @c is not one of them.
+ */
+int vc_parse_encrypt_opt(int c, const char *arg, struct vc_encrypt_opts *o);
+/* Checks across options once all are parsed: VC_OK or VC_EUSAGE. */
+int vc_encrypt_opts_done(struct vc_encrypt_opts *o);
 
 #endif /* VEILCTL_H */

@@ -5,12 +5,16 @@
  * disks /dev/ram0..2 and a loop device; veil-keyd-stub plays the key
  * daemon.  Runs as root; skips when the modules or tools are missing.
  */
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <linux/fs.h>
 
 #include "kselftest_harness.h"
 #include "../veil_ksft.h"
@@ -75,7 +79,7 @@ static void cleanup(void)
 {
 	sh("for p in /tmp/stub.pid /tmp/holder.pid; do [ -f $p ] && kill $(cat $p) 2>/dev/null; rm -f $p; done; sleep 0.2");
 	sh("umount /mnt 2>/dev/null; losetup -d /dev/loop0 2>/dev/null; losetup -d /dev/loop1 2>/dev/null");
-	sh("rm -f /tmp/big.img /tmp/small.img /tmp/hb /tmp/hb.bad /tmp/data /tmp/d2 /tmp/key");
+	sh("rm -f /tmp/big.img /tmp/small.img /tmp/hb /tmp/hb.bad /tmp/data /tmp/d2 /tmp/key /tmp/src.img /tmp/io.stop");
 	sh("for d in $(dmsetup ls 2>/dev/null | cut -f1); do dmsetup remove $d; done 2>/dev/null");
 	sh("for d in /dev/ram0 /dev/ram1 /dev/ram2; do dd if=/dev/zero of=$d bs=1M count=2 2>/dev/null;"
 	   " dd if=/dev/zero of=$d bs=1M seek=14 count=2 2>/dev/null; done");
@@ -484,6 +488,306 @@ TEST_F(vc, encrypt_refuses_bad_state_first)
 	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram2 --key-id " K1 " --plaintext 0:2048 --wait 20"));
 	ASSERT_EQ(OK, run("veilctl dump /dev/ram2"));
 	EXPECT_TRUE(has("plaintext:     0:2048"));
+}
+
+/* A 16 MiB loop device over /tmp/big.img: the LU that resize grows. */
+static int loop_lu(const char *size)
+{
+	return sh("truncate -s %s /tmp/big.img && { [ -e /dev/loop0 ] || mknod /dev/loop0 b 7 0; } && losetup /dev/loop0 /tmp/big.img",
+		  size);
+}
+
+static int grow_lu(const char *size)
+{
+	return sh("truncate -s %s /tmp/big.img && losetup -c /dev/loop0", size);
+}
+
+/*
+ * Writer/verifier: until /tmp/io.stop exists (at most 20000 rounds), write
+ * a 4 KiB block tagged with its round into [first, first + 256) blocks of
+ * @dev with O_DIRECT and read it back, noting whether the device had
+ * changed size yet.  Exit status: 0 if every write and read succeeded and
+ * read back what was written, and rounds ran both before and after the
+ * size changed (so I/O was going on across the table swap); 1 on an I/O
+ * error or mismatch, 3 if I/O did not span the change, 2 if it could not
+ * start.
+ */
+static int io_child(const char *dev, unsigned int first)
+{
+	unsigned int round, errors = 0, before = 0, after = 0;
+	uint64_t size0 = 0, size;
+	double t, longest = 0;
+	char *w, *r;
+	off_t off;
+	int fd;
+
+	fd = open(dev, O_RDWR | O_DIRECT);
+	if (fd < 0 || posix_memalign((void **)&w, 4096, 4096) ||
+	    posix_memalign((void **)&r, 4096, 4096))
+		return 2;
+	if (ioctl(fd, BLKGETSIZE64, &size0))
+		return 2;
+	for (round = 0; round < 20000 && access("/tmp/io.stop", F_OK); round++) {
+		if (!ioctl(fd, BLKGETSIZE64, &size) && size != size0)
+			after++;
+		else
+			before++;
+		off = (off_t)(first + round % 256) * 4096;
+		t = now_s();
+		memset(w, 'a' + round % 26, 4096);
+		snprintf(w, 64, "round %u", round);
+		if (pwrite(fd, w, 4096, off) != 4096 ||
+		    pread(fd, r, 4096, off) != 4096 || memcmp(w, r, 4096)) {
+			printf("# io: round %u at byte %lld failed\n", round,
+			       (long long)off);
+			errors++;
+		}
+		t = now_s() - t;
+		if (t > longest)
+			longest = t;
+	}
+	printf("# io: %u rounds (%u before the size changed, %u after), %u errors, longest round %.0f ms\n",
+	       round, before, after, errors, longest * 1000);
+	fflush(stdout);
+	close(fd);
+	return errors ? 1 : !before || !after ? 3 : 0;
+}
+
+static pid_t io_start(const char *dev, unsigned int first)
+{
+	pid_t pid;
+
+	unlink("/tmp/io.stop");
+	fflush(stdout);
+	pid = fork();
+	if (!pid)
+		_exit(io_child(dev, first));
+	usleep(300000);		/* let it get going */
+	return pid;
+}
+
+static int io_stop(pid_t pid)
+{
+	int st;
+
+	usleep(300000);
+	sh("touch /tmp/io.stop");
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * The LU grows under a mounted-style workload: resize moves the alternate
+ * copy to the new end and reloads the mapping while a writer/verifier
+ * runs, with no I/O error; the data written before is intact and the new
+ * space is usable.
+ */
+TEST_F_TIMEOUT(vc, resize_grow_under_io, 180)
+{
+	double t;
+	pid_t io;
+
+	stub(NULL);
+	ASSERT_EQ(0, loop_lu("16M"));
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/loop0 --key-id " K1 " --wait 20"));
+	ASSERT_EQ(0, sh("dd if=/dev/urandom of=/tmp/data bs=1M count=2 2>/dev/null && dd if=/tmp/data of=/dev/mapper/veil-loop0 bs=1M oflag=direct 2>/dev/null"));
+	ASSERT_EQ(OK, run("veilctl resize /dev/loop0"));
+	EXPECT_TRUE(has("nothing to do"));
+	ASSERT_EQ(0, grow_lu("24M"));
+	/* the grown LU runs on the primary only, and status says so */
+	ASSERT_EQ(OK, run("veilctl status veil-loop0"));
+	EXPECT_TRUE(has("alternate copy: absent"));
+	EXPECT_TRUE(has("the LU grew from 32768 to 49152 sectors"));
+	EXPECT_TRUE(has("runs on one metadata copy"));
+
+	io = io_start("/dev/mapper/veil-loop0", 512);
+	ASSERT_LT(0, io);
+	t = now_s();
+	EXPECT_EQ(OK, run("veilctl resize veil-loop0"));
+	printf("# resize took %.0f ms\n", (now_s() - t) * 1000);
+	EXPECT_TRUE(has("data area 28672 -> 45056 sectors"));
+	EXPECT_TRUE(has("veil-loop0: mapping now 45056 sectors"));
+	EXPECT_EQ(0, io_stop(io));
+
+	EXPECT_EQ(0, sh("[ $(blockdev --getsz /dev/mapper/veil-loop0) = 45056 ]"));
+	EXPECT_EQ(0, sh("cmp -n 2097152 /tmp/data /dev/mapper/veil-loop0"));
+	EXPECT_EQ(0, sh("printf veil-new-space | dd of=/dev/mapper/veil-loop0 bs=512 seek=45055 conv=sync oflag=direct 2>/dev/null"));
+	EXPECT_EQ(0, sh("dd if=/dev/mapper/veil-loop0 bs=512 skip=45055 count=1 iflag=direct 2>/dev/null | grep -q veil-new-space"));
+	ASSERT_EQ(OK, run("veilctl status veil-loop0 --json"));
+	EXPECT_TRUE(has("\"state\":\"encrypted\""));
+	EXPECT_TRUE(has("\"degraded\":false"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/loop0"));
+	EXPECT_TRUE(has("primary copy:   valid, seqno 2"));
+	EXPECT_TRUE(has("alternate copy: valid, seqno 2"));
+	/* the copy left at the old end is gone from the data area */
+	EXPECT_NE(0, sh("dd if=/dev/loop0 bs=512 skip=30720 count=1 2>/dev/null | grep -q VEILeVLU"));
+	/* detached and attached again, the LU opens at its new size */
+	ASSERT_EQ(OK, run("veilctl detach veil-loop0"));
+	ASSERT_EQ(OK, run("veilctl attach /dev/loop0 --wait 20"));
+	EXPECT_EQ(0, sh("[ $(blockdev --getsz /dev/mapper/veil-loop0) = 45056 ]"));
+	EXPECT_EQ(0, sh("cmp -n 2097152 /tmp/data /dev/mapper/veil-loop0"));
+}
+
+/*
+ * The key daemon is gone before the resize: the new table takes the key
+ * the live one holds, so the mapping still grows, no key request is
+ * pending, and I/O goes on.
+ */
+TEST_F_TIMEOUT(vc, resize_without_key_daemon, 120)
+{
+	stub(NULL);
+	ASSERT_EQ(0, loop_lu("16M"));
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/loop0 --key-id " K1 " --wait 20"));
+	ASSERT_EQ(0, sh("dd if=/dev/urandom of=/tmp/data bs=1M count=1 2>/dev/null && dd if=/tmp/data of=/dev/mapper/veil-loop0 bs=1M oflag=direct 2>/dev/null"));
+	sh("kill $(cat /tmp/stub.pid); rm -f /tmp/stub.pid; sleep 0.5");
+	ASSERT_EQ(OK, run("veilctl status"));
+	EXPECT_TRUE(has("key daemon:    none registered"));
+	ASSERT_EQ(0, grow_lu("20M"));
+	ASSERT_EQ(OK, run("veilctl resize /dev/loop0"));
+	EXPECT_TRUE(has("mapping now 36864 sectors"));
+	ASSERT_EQ(OK, run("veilctl status veil-loop0"));
+	EXPECT_TRUE(has("state:       encrypted"));
+	EXPECT_TRUE(has("none registered (0 key requests pending)"));
+	EXPECT_EQ(0, sh("[ $(blockdev --getsz /dev/mapper/veil-loop0) = 36864 ]"));
+	EXPECT_EQ(0, sh("timeout 20 cmp -n 1048576 /tmp/data /dev/mapper/veil-loop0"));
+	EXPECT_EQ(0, sh("printf veil-new-space | timeout 20 dd of=/dev/mapper/veil-loop0 bs=512 seek=36000 conv=sync oflag=direct 2>/dev/null"));
+	EXPECT_EQ(0, sh("timeout 20 dd if=/dev/mapper/veil-loop0 bs=512 skip=36000 count=1 iflag=direct 2>/dev/null | grep -q veil-new-space"));
+}
+
+/*
+ * The metadata on disk names another key than the live table holds (a
+ * replica resynced under the mapping, no update yet) and no daemon runs:
+ * the new table would wait for its key, so it never goes live; the mapping
+ * keeps its size, its key and its I/O, and no inactive table is left.
+ */
+TEST_F_TIMEOUT(vc, resize_keeps_a_table_that_would_wait, 120)
+{
+	stub(NULL);
+	ASSERT_EQ(0, loop_lu("16M"));
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/loop0 --key-id " K1 " --wait 20"));
+	ASSERT_EQ(0, sh("dd if=/dev/urandom of=/tmp/data bs=1M count=1 2>/dev/null && dd if=/tmp/data of=/dev/mapper/veil-loop0 bs=1M oflag=direct 2>/dev/null"));
+	sh("kill $(cat /tmp/stub.pid); rm -f /tmp/stub.pid; sleep 0.5");
+	ASSERT_EQ(0, sh("veil-mdtool set-key-id /dev/loop0 " K2 " >/dev/null"));
+	ASSERT_EQ(0, grow_lu("20M"));
+	ASSERT_EQ(1, run("veilctl resize veil-loop0"));
+	EXPECT_TRUE(has("the new table would wait for its key (state waiting-for-key): left as it was"));
+	EXPECT_EQ(0, sh("[ $(blockdev --getsz /dev/mapper/veil-loop0) = 28672 ]"));
+	EXPECT_NE(0, sh("dmsetup info veil-loop0 | grep -q INACTIVE"));
+	ASSERT_EQ(OK, run("veilctl status veil-loop0"));
+	EXPECT_TRUE(has("state:       encrypted"));
+	EXPECT_TRUE(has("key-id:      " K1));
+	EXPECT_EQ(0, sh("timeout 20 cmp -n 1048576 /tmp/data /dev/mapper/veil-loop0"));
+}
+
+TEST_F_TIMEOUT(vc, resize_shrink_and_refusals, 120)
+{
+	stub(NULL);
+	ASSERT_EQ(0, loop_lu("16M"));
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/loop0 --key-id " K1 " --plaintext 0:8 --plaintext 20000:8 --wait 20"));
+	ASSERT_EQ(0, sh("dd if=/dev/urandom of=/tmp/data bs=1M count=4 2>/dev/null && dd if=/tmp/data of=/dev/mapper/veil-loop0 bs=1M oflag=direct 2>/dev/null"));
+	/* shrinking needs the flag; nothing changes without it */
+	ASSERT_EQ(USAGE, run("veilctl resize veil-loop0 --size 24576"));
+	EXPECT_TRUE(has("refusing to shrink the data area from 28672 to 24576 sectors without --shrink"));
+	EXPECT_EQ(0, sh("[ $(blockdev --getsz /dev/mapper/veil-loop0) = 28672 ]"));
+	/* bad sizes */
+	ASSERT_EQ(USAGE, run("veilctl resize veil-loop0 --size 16000 --shrink"));
+	EXPECT_TRUE(has("would cut the plaintext range 20000:8"));
+	ASSERT_EQ(USAGE, run("veilctl resize veil-loop0 --size 99999999"));
+	EXPECT_TRUE(has("beyond the device"));
+	ASSERT_EQ(USAGE, run("veilctl resize veil-loop0 --size 0 --shrink"));
+	EXPECT_TRUE(has("positive multiple"));
+	ASSERT_EQ(USAGE, run("veilctl resize veil-loop0 --size 12k"));
+	ASSERT_EQ(USAGE, run("veilctl resize"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/loop0"));
+	EXPECT_TRUE(has("28672 sectors at sector 2048"));
+	EXPECT_TRUE(has("seqno 1"));
+	/* with the flag: the mapping and the data area shrink */
+	ASSERT_EQ(OK, run("veilctl resize veil-loop0 --size 24576 --shrink"));
+	EXPECT_EQ(0, sh("[ $(blockdev --getsz /dev/mapper/veil-loop0) = 24576 ]"));
+	EXPECT_EQ(0, sh("cmp -n 4194304 /tmp/data /dev/mapper/veil-loop0"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/loop0"));
+	EXPECT_TRUE(has("24576 sectors at sector 2048"));
+	EXPECT_TRUE(has("alternate copy: valid, seqno 2"));
+	/* not an eVLU, no such mapping, 4096-byte sectors */
+	ASSERT_EQ(NOTEVLU, run("veilctl resize /dev/ram1"));
+	EXPECT_TRUE(has("not an eVLU"));
+	ASSERT_EQ(NODEV, run("veilctl resize nosuchmapping"));
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram2 --key-id " K2 " --sector-size 4096 --no-attach"));
+	ASSERT_EQ(USAGE, run("veilctl resize /dev/ram2 --size 16001 --shrink"));
+	EXPECT_TRUE(has("positive multiple of the encryption sector (4096 bytes: 8 sectors)"));
+	ASSERT_EQ(OK, run("veilctl resize /dev/ram2 --size 16000 --shrink"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/ram2"));
+	EXPECT_TRUE(has("16000 sectors at sector 2048"));
+}
+
+/*
+ * One copy damaged: status (text and JSON) says which and why; resize
+ * rewrites both copies from the valid one, also while growing the LU.
+ */
+TEST_F_TIMEOUT(vc, resize_and_status_with_a_damaged_copy, 120)
+{
+	stub(NULL);
+	ASSERT_EQ(0, loop_lu("16M"));
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/loop0 --key-id " K1 " --wait 20"));
+	ASSERT_EQ(OK, run("veilctl status veil-loop0"));
+	EXPECT_TRUE(has("primary copy:   valid, seqno 1 (in use)"));
+	EXPECT_TRUE(has("alternate copy: valid, seqno 1"));
+	EXPECT_FALSE(has("runs on one metadata copy"));
+	ASSERT_EQ(0, sh("veil-mdtool corrupt /dev/loop0 alternate csum >/dev/null"));
+	ASSERT_EQ(OK, run("veilctl status veil-loop0"));
+	EXPECT_TRUE(has("alternate copy: damaged: checksum mismatch"));
+	EXPECT_TRUE(has("runs on one metadata copy (primary valid, alternate damaged)"));
+	ASSERT_EQ(OK, run("veilctl status /dev/loop0 --json"));
+	EXPECT_TRUE(has("\"degraded\":true"));
+	EXPECT_TRUE(has("{\"copy\":\"alternate\",\"state\":\"damaged\",\"problem\":\"checksum mismatch\"}"));
+	ASSERT_EQ(OK, run("veilctl list"));
+	EXPECT_TRUE(has("runs on one metadata copy"));
+	ASSERT_EQ(0, grow_lu("20M"));
+	ASSERT_EQ(OK, run("veilctl resize /dev/loop0"));
+	EXPECT_TRUE(has("data area 28672 -> 36864 sectors"));
+	ASSERT_EQ(OK, run("veilctl status veil-loop0 --json"));
+	EXPECT_TRUE(has("\"degraded\":false"));
+	/* the primary damaged, the alternate current: repaired from it */
+	ASSERT_EQ(0, sh("veil-mdtool corrupt /dev/loop0 primary magic >/dev/null"));
+	ASSERT_EQ(OK, run("veilctl status veil-loop0"));
+	EXPECT_TRUE(has("primary copy:   absent"));
+	EXPECT_TRUE(has("alternate copy: valid, seqno 2 (in use)"));
+	ASSERT_EQ(OK, run("veilctl resize veil-loop0"));
+	EXPECT_TRUE(has("data area unchanged (36864 sectors), both metadata copies rewritten"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/loop0"));
+	EXPECT_TRUE(has("primary copy:   valid, seqno 3 (in use)"));
+	/* both damaged: refused, nothing written */
+	ASSERT_EQ(0, sh("veil-mdtool corrupt /dev/loop0 primary csum >/dev/null && veil-mdtool corrupt /dev/loop0 alternate csum >/dev/null"));
+	ASSERT_EQ(BADMD, run("veilctl resize veil-loop0"));
+	EXPECT_TRUE(has("no valid copy"));
+	ASSERT_EQ(OK, run("veilctl status veil-loop0"));
+	EXPECT_TRUE(has("primary copy:   damaged: checksum mismatch"));
+}
+
+/* migrate takes encrypt's --cipher and --plaintext, checked first. */
+TEST_F_TIMEOUT(vc, migrate_cipher_plaintext, 120)
+{
+	stub(NULL);
+	ASSERT_EQ(0, sh("dd if=/dev/urandom of=/tmp/src.img bs=1M count=6 2>/dev/null && { [ -e /dev/loop0 ] || mknod /dev/loop0 b 7 0; } && losetup /dev/loop0 /tmp/src.img"));
+	ASSERT_EQ(USAGE, run("veilctl migrate /dev/loop0 /dev/ram2 --key-id " K1 " --cipher aes-xts-foo"));
+	EXPECT_TRUE(has("unsupported IV mode"));
+	ASSERT_EQ(USAGE, run("veilctl migrate /dev/loop0 /dev/ram2 --key-id " K1 " --plaintext 0:99999999"));
+	EXPECT_TRUE(has("beyond the data area"));
+	ASSERT_EQ(USAGE, run("veilctl migrate /dev/loop0 /dev/ram2 --key-id " K1 " --plaintext 8"));
+	ASSERT_EQ(USAGE, run("veilctl migrate /dev/loop0 /dev/ram2 --cipher aes-xts-plain64 --key-bytes 64"));
+	EXPECT_TRUE(has("--key-bytes goes with --key-id"));
+	ASSERT_EQ(NOTEVLU, run("veilctl dump /dev/ram2"));
+	ASSERT_EQ(OK, run("veilctl migrate /dev/loop0 /dev/ram2 --key-id " K1 " --cipher aes-xts-plain --plaintext 0:2048 --label moved --no-progress"));
+	EXPECT_TRUE(has("verified: sha256 "));
+	ASSERT_EQ(0, sh("cmp -n 6291456 /tmp/src.img /dev/mapper/veil-ram2"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/ram2"));
+	EXPECT_TRUE(has("cipher:        aes-xts-plain, 64-byte key"));
+	EXPECT_TRUE(has("plaintext:     0:2048"));
+	EXPECT_TRUE(has("label:         moved"));
+	/* on the LU: the first MiB in the clear, the next one not */
+	EXPECT_EQ(0, sh("dd if=/dev/ram2 bs=512 skip=2048 count=2048 2>/dev/null | cmp -s -n 1048576 - /tmp/src.img"));
+	EXPECT_NE(0, sh("dd if=/dev/ram2 bs=512 skip=4096 count=2048 2>/dev/null | cmp -s -n 1048576 -i 0:1048576 - /tmp/src.img"));
 }
 
 TEST_F(vc, usage_errors)
