@@ -291,7 +291,7 @@ def main(kver, build, work):
         tap(True, "veil-fsd (sanitizer build) listens for g3, g4, g5, g6 on <uds>_564")
         forger(build, work)
         res = boot_guests(kver, build, work, certs, server.port, ids, sums)
-        rates = {}
+        rates, listing = {}, {}
         for cid in CIDS:
             rc, log = res[cid]
             lines = open(log, errors="replace").read().splitlines() if os.path.exists(log) else []
@@ -303,6 +303,9 @@ def main(kver, build, work):
                 m = re.match(r"^# rate cid (\d+): (\d+) bytes in ([0-9.]+) s", ln)
                 if m:
                     rates[int(m.group(1))] = int(m.group(2)) / max(float(m.group(3)), 0.01)
+                m = re.match(r"^# listing cid (\d+): ([0-9.]+) s", ln)
+                if m:
+                    listing[int(m.group(1))] = float(m.group(2))
             tap(rc == 0 and len(ok) >= MIN_TESTS[cid] and not bad,
                 f"guest CID {cid} ({ROLE[cid]}): runner exit {rc}, {len(ok)} passed, {len(bad)} failed"
                 f" (log {log})")
@@ -318,6 +321,15 @@ def main(kver, build, work):
         tap(r5 is not None and all(rates.get(c, 0) > r5 for c in (3, 4)),
             "shaping: the unthrottled CIDs 3 and 4 read faster than CID 5 (" +
             ", ".join(f"{c}: {rates.get(c, 0) / (r5 or 1):.1f}x" for c in (3, 4)) + ")")
+        # a Treaddir asks for up to msize (1 MiB) and gets a few hundred
+        # bytes: the shaped VM is charged what moved, so an ls takes far
+        # less than the 4 s one msize of its budget lasts
+        note(f"{kver}: ls -la of the tenant root: " +
+             ", ".join(f"CID {c} {listing.get(c, -1):.2f} s" for c in CIDS))
+        l5 = listing.get(5)
+        tap(l5 is not None and l5 < 0.5 * (1 << 20) / LIMIT,
+            f"shaping: a directory listing on CID 5 is charged the bytes it moved, not msize"
+            f" ({l5} s, one msize of budget: {(1 << 20) / LIMIT:.0f} s)")
         # what the guests did, seen from the host
         t = f"{work}/tenants"
 
