@@ -61,8 +61,14 @@ t "$([ "$(cat /mnt/t/hello 2>&1)" = "tenant of cid $CID" ] && echo 0 || echo 1)"
 	"reads its tenant's file ($(head -c 40 /mnt/t/hello 2>&1))"
 got=$(listing /mnt/t)
 t "$([ "$got" = "$LISTING" ] && echo 0 || echo 1)" "sees exactly its tenant's files ($got)"
-t "$([ "$(listing /mnt/t/..)" = "$(listing /mnt)" ] && echo 0 || echo 1)" \
-	".. of the mount is the guest's own /mnt"
+# diod-style exports take a host path as aname; veil-fsd's attach only
+# takes options, and the VM's root comes from its socket
+mkdir -p /mnt/o
+timeout 60 mount -t 9p -o "$OPTS,aname=$OTHER" 2 /mnt/o 2>/tmp/err
+rc=$?
+t "$([ "$rc" != 0 ] && ! grep -q ' /mnt/o 9p ' /proc/mounts && echo 0 || echo 1)" \
+	"an attach naming another tenant's host directory is refused ($(head -c 60 /tmp/err))"
+grep -q ' /mnt/o 9p ' /proc/mounts && umount /mnt/o
 
 # read timing: the host compares the guests' rates (CID 5 is shaped)
 sync
@@ -118,7 +124,16 @@ ro)
 		"access = ro: appending to an existing file fails with EROFS"
 	mkdir /mnt/t/d 2>/tmp/err
 	t "$([ $? != 0 ] && grep -q 'Read-only file system' /tmp/err && echo 0 || echo 1)" \
-		"access = ro: mkdir fails with EROFS";;
+		"access = ro: mkdir fails with EROFS"
+	if timeout 60 mount -t 9p -o "$OPTS,aname=rw" 2 /mnt/o 2>/tmp/err; then
+		echo x 2>/tmp/err >/mnt/o/new
+		rc=$?
+		umount /mnt/o
+	else
+		rc=0
+	fi
+	t "$([ "$rc" != 0 ] && grep -q 'Read-only file system' /tmp/err && echo 0 || echo 1)" \
+		"access = ro: a mount asking aname=rw still gets EROFS ($(head -c 60 /tmp/err))";;
 proof)
 	echo "written by cid $CID" >/mnt/t/from-guest
 	t $? "writes a file";;
