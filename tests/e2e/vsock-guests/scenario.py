@@ -298,8 +298,10 @@ def main(kver, build, work):
             lines = open(log, errors="replace").read().splitlines() if os.path.exists(log) else []
             ok = [ln for ln in lines if re.match(r"^ok \d+ - ", ln)]
             bad = [ln for ln in lines if re.match(r"^not ok \d+ - ", ln)]
-            for ln in ok + bad:
-                print(re.sub(r"^(not ok|ok) \d+ - ", r"\1 - ", ln))
+            for ln in lines:
+                m = re.match(r"^(not )?ok \d+ - (.*)", ln)
+                if m:
+                    tap(not m.group(1), m.group(2))
             for ln in lines:
                 m = re.match(r"^# rate cid (\d+): (\d+) bytes in ([0-9.]+) s", ln)
                 if m:
