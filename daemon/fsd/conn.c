@@ -192,6 +192,24 @@ static uint64_t data_bytes(const uint8_t *msg, size_t len)
 }
 
 /*
+ * A Tread, Treaddir or Twrite was charged the count it asked for when it
+ * arrived; once its reply (n bytes of out) is made, give back what that
+ * reply says did not move.  A directory read asks for up to msize and
+ * usually carries a few hundred bytes; an error moved nothing.
+ */
+static void refund_unused(struct conn *c, const uint8_t *in, size_t len,
+			  const uint8_t *out, long n)
+{
+	uint64_t asked = data_bytes(in, len), moved = 0;
+
+	if (!asked)
+		return;
+	if (n >= P9_HDRSZ + 4 && out[4] == in[4] + 1)
+		moved = p9_le32(out + P9_HDRSZ);
+	vm_state_refund(c->vs, asked, moved);
+}
+
+/*
  * Read len bytes, all of them by deadline (CLOCK_MONOTONIC ns).  0, or -1
  * with errno (ETIMEDOUT past the deadline; 0 when the peer closed).
  */
@@ -333,6 +351,7 @@ static void req_finish(struct conn *c, struct req *r, long n)
 	unsigned int done = 1;
 	struct flush_wait *w;
 
+	refund_unused(c, r->in, r->len, r->out, n);
 	pthread_mutex_lock(&c->send_lock);
 	pthread_mutex_lock(&c->qlock);
 	req_unlink(&c->running, r);
@@ -418,6 +437,7 @@ static int serve_here(struct conn *c, const uint8_t *msg, size_t len)
 
 	if (n < 0)
 		return -1;
+	refund_unused(c, msg, len, c->out, n);
 	pthread_mutex_lock(&c->send_lock);
 	rc = veil_send_full(c->sock, c->out, n);
 	pthread_mutex_unlock(&c->send_lock);

@@ -36,6 +36,8 @@ struct vm_state *vm_state_get(const struct vm_conf *vm);
 void vm_state_reconf(const struct fsd_conf *c);
 /* Charge a request and sleep as long as the shaper says. */
 void vm_state_shape(struct vm_state *vs, uint64_t bytes);
+/* A request charged `charged` bytes moved `used`: give the rest back. */
+void vm_state_refund(struct vm_state *vs, uint64_t charged, uint64_t used);
 /* One line per VM into buf (control "status"). */
 size_t vm_state_report(char *buf, size_t len);
 void vm_state_free_all(void);

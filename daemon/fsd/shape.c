@@ -82,14 +82,39 @@ static uint64_t ready_at(const struct tbucket *b, double need)
 	return b->t + (uint64_t)wait;
 }
 
+static double ops_of(const struct shaper *s, uint64_t bytes)
+{
+	return s->iops_size && bytes > s->iops_size ? (double)bytes / s->iops_size : 1;
+}
+
+void shape_refund(struct shaper *s, uint64_t now, uint64_t charged, uint64_t used)
+{
+	double back[4];
+	int i;
+
+	if (used >= charged)
+		return;
+	back[0] = back[1] = (double)(charged - used);
+	back[2] = back[3] = ops_of(s, charged) - ops_of(s, used);
+	for (i = 0; i < 4; i++) {
+		struct tbucket *b = &s->b[i];
+
+		if (b->rate <= 0)
+			continue;
+		refill(b, now);
+		b->level += back[i];
+		if (b->level > b->cap)
+			b->level = b->cap;
+	}
+}
+
 uint64_t shape_reserve(struct shaper *s, uint64_t now, uint64_t bytes)
 {
-	double cost[4], ops = 1;
+	double cost[4], ops;
 	uint64_t go = now;
 	int i;
 
-	if (s->iops_size && bytes > s->iops_size)
-		ops = (double)bytes / s->iops_size;
+	ops = ops_of(s, bytes);
 	cost[0] = cost[1] = bytes;
 	cost[2] = cost[3] = ops;
 	for (i = 0; i < 4; i++) {

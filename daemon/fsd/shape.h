@@ -57,5 +57,12 @@ void shape_update(struct shaper *s, const struct shape_conf *c, uint64_t now);
  * is booked at the returned time, so concurrent callers queue up in order.
  */
 uint64_t shape_reserve(struct shaper *s, uint64_t now, uint64_t bytes);
+/*
+ * A request reserved for `charged` bytes moved only `used` (a short read,
+ * a directory read, which asks for up to msize, an error): give the
+ * difference back to the buckets, in both dimensions, up to their
+ * capacity.
+ */
+void shape_refund(struct shaper *s, uint64_t now, uint64_t charged, uint64_t used);
 
 #endif

@@ -99,6 +99,16 @@ void vm_state_slot_put(struct vm_state *vs)
 	pthread_mutex_unlock(&vs->lock);
 }
 
+void vm_state_refund(struct vm_state *vs, uint64_t charged, uint64_t used)
+{
+	if (used >= charged)
+		return;
+	pthread_mutex_lock(&vs->lock);
+	shape_refund(&vs->shaper, fsd_now_ns(), charged, used);
+	vs->bytes -= charged - used;
+	pthread_mutex_unlock(&vs->lock);
+}
+
 size_t vm_state_report(char *buf, size_t len)
 {
 	struct vm_state *s;

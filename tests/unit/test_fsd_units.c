@@ -189,6 +189,30 @@ static void test_shape(void)
 	check(got > 950 && got < 1050, "a reload's new rate applies at once: %.0f/s", got);
 	c = (struct shape_conf){ .ops = { .avg = 10, .peak = 5 } };
 	check(shape_check(&c) != NULL, "peak below average is refused");
+
+	/* a directory read asks for 1 MiB and moves 300 bytes: it costs 300 */
+	c = (struct shape_conf){ .bytes = { .avg = 256 << 10 }, .ops = { .avg = 100 },
+				 .iops_size = 4096 };
+	now = 0;
+	shape_init(&s, &c, now);
+	{
+		uint64_t n0 = now;
+		int k;
+
+		for (k = 0; k < 100; k++) {
+			now += shape_reserve(&s, now, 1 << 20);
+			shape_refund(&s, now, 1 << 20, 300);
+		}
+		got = (double)(now - n0) / S;
+	}
+	check(got < 1.5, "100 reads of 1 MiB that moved 300 bytes each take %.2f s at 256 KiB/s "
+	      "and 100 ops/s (charged what moved: about 1 s)", got);
+	d = shape_reserve(&s, now, 300);
+	check(d < S / 10, "the bucket holds what was given back (next request waits %.3f s)",
+	      (double)d / S);
+	shape_refund(&s, now, 300, 300);
+	shape_refund(&s, now, 100, 1000);
+	check(s.b[0].level <= s.b[0].cap, "a refund never fills a bucket beyond its capacity");
 }
 
 /* ------------------------------------------------------------- config --- */

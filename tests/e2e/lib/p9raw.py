@@ -200,13 +200,14 @@ def closed_by_server(c, wait=5.0, silent=False):
 
 class Fsd:
     """veil-fsd run on conf, its output appended to log; returns once every
-    VM socket in uds has its <uds>_PORT listener."""
+    VM socket in uds has its <uds>_PORT listener.  args: more options for
+    veil-fsd (e.g. --expose DIR, -v)."""
 
-    def __init__(self, binary, conf, uds, log, env=None):
+    def __init__(self, binary, conf, uds, log, env=None, args=()):
         self.uds, self.log_path = list(uds), log
         self.log = open(log, "ab")
-        self.p = subprocess.Popen([binary, "-c", conf], stdout=self.log, stderr=self.log,
-                                  env=env)
+        self.p = subprocess.Popen([binary, "-c", conf] + list(args), stdout=self.log,
+                                  stderr=self.log, env=env)
         deadline = time.time() + 30
         while time.time() < deadline:
             if all(os.path.exists("%s_%d" % (u, PORT)) for u in self.uds):

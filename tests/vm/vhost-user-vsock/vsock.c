@@ -564,8 +564,13 @@ static int conn_rx(struct vuv_dev *d, struct vuv_conn *c, const struct vuv_chain
 		return 0;
 	}
 	if (n < 0) {
+		/*
+		 * E.g. ECONNRESET: the host closed with our data unread.  Send
+		 * the RST in this chain: c's fd is gone, so no later event
+		 * would bring it back to the pump.
+		 */
 		conn_reset(d, c);
-		return 0;
+		return conn_rx(d, c, ch, used);
 	}
 	if (n == 0) {
 		fill_hdr(d, &h, c, VSOCK_OP_SHUTDOWN);
