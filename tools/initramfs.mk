@@ -11,7 +11,7 @@ install: install-initramfs
 install-initramfs:
 	$(Q)for f in $(INITRAMFS_SCRIPTS); do \
 		install -d $(DESTDIR)$(INITRAMFS_DIR)/$$(dirname $$f) && \
-		sed 's|@SBINDIR@|$(SBINDIR)|g' tools/initramfs/$$f >$(DESTDIR)$(INITRAMFS_DIR)/$$f.tmp && \
+		sed 's|^SBIN=/usr/sbin$$|SBIN=$(SBINDIR)|' tools/initramfs/$$f >$(DESTDIR)$(INITRAMFS_DIR)/$$f.tmp && \
 		chmod 0755 $(DESTDIR)$(INITRAMFS_DIR)/$$f.tmp && \
 		mv $(DESTDIR)$(INITRAMFS_DIR)/$$f.tmp $(DESTDIR)$(INITRAMFS_DIR)/$$f || exit 1; \
 	done
