@@ -151,7 +151,7 @@ static int parse_lu(struct parse *p, const char *w, struct veiltab_entry *e)
 		}
 		if (r) {
 			bad(p, "LABEL=%.60s: %s", w + 6, !w[6] ? "empty label" :
-			    "bad escape: write a blank or '#' as \\x20 or \\x23 and a backslash as \\x5c");
+			    "bad escape: write a blank as \\x20 and a backslash as \\x5c");
 			return -EINVAL;
 		}
 		return 0;
