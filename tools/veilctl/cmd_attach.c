@@ -63,6 +63,12 @@ const struct veiltab *vc_veiltab(void)
 
 	if (tab_state)
 		return tab_state > 0 ? &tab : NULL;
+	/* a file named on the command line must exist; the default may not */
+	if (vc_veiltab_path && access(vc_veiltab_path, F_OK)) {
+		vc_err("%s: %s", vc_veiltab_path, strerror(errno));
+		tab_state = -1;
+		return NULL;
+	}
 	err = malloc(16384);
 	if (!err) {
 		tab_state = -1;
