@@ -125,8 +125,12 @@ static int auto_ok(const char *path, const struct vc_dev *d,
 			path);
 		return 0;
 	}
-	if (!t)
-		return 1;
+	if (!t) {
+		/* as for a bad auto-attach line: only what is listed, so nothing */
+		vc_info("%s: not attached: %s is unreadable", path,
+			vc_veiltab_path ? vc_veiltab_path : veiltab_default_path());
+		return 0;
+	}
 	if (e && (e->flags & VEILTAB_NOAUTO)) {
 		vc_info("%s: not attached: noauto (%s:%d)", path, t->path, e->line);
 		return 0;
@@ -160,7 +164,7 @@ int vc_attach_dev(const char *path, const struct vc_attach_opts *o,
 		  struct vc_map *out)
 {
 	const struct veiltab_entry *e = o->entry;
-	const struct veiltab *t = o->no_veiltab ? NULL : vc_veiltab();
+	const struct veiltab *t = vc_veiltab();
 	struct veil_md_copies *c;
 	char name[128], uuid[129], uhex[33], params[128], other[300];
 	const struct veil_md *md;

@@ -299,7 +299,6 @@ struct vc_attach_opts {
 	bool ro;		/* or veiltab's ro */
 	long wait;		/* seconds to wait for the key; 0: none */
 	bool auto_attach;	/* udev / veil-attach@: apply the policy */
-	bool no_veiltab;	/* ignore veiltab */
 	const struct veiltab_entry *entry;	/* NULL: look it up */
 };
 /* --veiltab FILE (NULL: VEIL_VEILTAB or /etc/veil/veiltab). */
