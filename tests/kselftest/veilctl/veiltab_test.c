@@ -313,6 +313,15 @@ TEST_F_TIMEOUT(vt, auto_attach_policy, 150)
 	tab("auto-attach = all\n");
 	ASSERT_EQ(OK, run("veilctl attach --auto /dev/ram0"));
 	EXPECT_TRUE(mapped("la"));
+	/* a veiltab that cannot be read (here a directory): nothing by itself */
+	sh("dmsetup remove la; rm -f " TAB "; mkdir " TAB);
+	ASSERT_EQ(OK, run("veilctl attach --auto /dev/ram0"));
+	EXPECT_TRUE(has("not attached: " TAB " is unreadable"));
+	EXPECT_FALSE(mapped("la"));
+	EXPECT_EQ(CONF, run("veilctl attach --all"));
+	ASSERT_EQ(OK, run("veilctl attach /dev/ram0"));
+	EXPECT_TRUE(mapped("la"));
+	sh("rmdir " TAB);
 	/* the RUN path without systemd: a detached child does the same */
 	sh("dmsetup remove la");
 	tab("auto-attach = listed\n");
