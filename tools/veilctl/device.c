@@ -444,6 +444,51 @@ static bool candidate(const char *kname)
 	return ok;
 }
 
+/*
+ * Block devices in @dh whose metadata matches @one's entry; the first in
+ * @path.  @cand: only candidate() devices (and stop at a second match,
+ * with the message printed); else only the others.
+ */
+static int scan(DIR *dh, const struct veiltab *one, struct veil_md_copies *c,
+		bool cand, char *path, size_t size)
+{
+	char p[PATH_MAX], majmin[32], dev[300];
+	struct dirent *de;
+	int found = 0;
+
+	while ((de = readdir(dh))) {
+		if (de->d_name[0] == '.' || candidate(de->d_name) != cand)
+			continue;
+		if (!cand) {
+			/* never read a veil mapping: its reads may wait for a key */
+			snprintf(p, sizeof(p), "/sys/class/block/%s/dm/uuid", de->d_name);
+			if (read_line(p, dev, sizeof(dev)) &&
+			    !strncmp(dev, VC_DM_UUID_PREFIX, strlen(VC_DM_UUID_PREFIX)))
+				continue;
+			snprintf(p, sizeof(p), "/sys/class/block/%s/size", de->d_name);
+			if (!strncmp(de->d_name, "sr", 2) || !strncmp(de->d_name, "fd", 2) ||
+			    !read_line(p, majmin, sizeof(majmin)) || !strcmp(majmin, "0"))
+				continue;
+		}
+		snprintf(p, sizeof(p), "/sys/class/block/%s/dev", de->d_name);
+		if (!read_line(p, majmin, sizeof(majmin)))
+			continue;
+		vc_devno_path(majmin, dev, sizeof(dev));
+		if (!dev[0] || vc_md_read(dev, c, NULL) || c->pick < 0 ||
+		    !vc_veiltab_match(one, dev, &c->md[c->pick]))
+			continue;
+		if (found++) {
+			vc_err("%s: refusing: both %s and %s hold this LU (two paths without multipath, or a copy): name one by its /dev/disk/by-id path",
+			       one->e->name, path, dev);
+			break;
+		}
+		snprintf(path, size, "%s", dev);
+		if (!cand)
+			break;
+	}
+	return found;
+}
+
 static int resolve(const char *link, char *path, size_t size)
 {
 	char real[PATH_MAX];
@@ -458,10 +503,9 @@ static int resolve(const char *link, char *path, size_t size)
 int vc_veiltab_find(const struct veiltab_entry *e, char *path, size_t size)
 {
 	struct veil_md_copies *c;
-	char p[PATH_MAX + 32], majmin[32], dev[300];
+	char p[PATH_MAX + 32];
 	struct veiltab one = { .n = 1, .e = (struct veiltab_entry *)e };
-	struct dirent *de;
-	int found = 0;
+	int found;
 	DIR *dh;
 
 	if (e->kind == VEILTAB_PATH)
@@ -478,22 +522,15 @@ int vc_veiltab_find(const struct veiltab_entry *e, char *path, size_t size)
 			closedir(dh);
 		return -ENOENT;
 	}
-	while ((de = readdir(dh))) {
-		if (de->d_name[0] == '.' || !candidate(de->d_name))
-			continue;
-		snprintf(p, sizeof(p), "/sys/class/block/%s/dev", de->d_name);
-		if (!read_line(p, majmin, sizeof(majmin)))
-			continue;
-		vc_devno_path(majmin, dev, sizeof(dev));
-		if (!dev[0] || vc_md_read(dev, c, NULL) || c->pick < 0 ||
-		    !vc_veiltab_match(&one, dev, &c->md[c->pick]))
-			continue;
-		if (found++) {
-			vc_err("%s: refusing: both %s and %s hold this LU (two paths without multipath, or a copy): name one by its /dev/disk/by-id path",
-			       e->name, path, dev);
-			break;
+	found = scan(dh, &one, c, true, path, size);
+	if (!found) {
+		/* say why, when the LU is there but on a device in use */
+		rewinddir(dh);
+		if (scan(dh, &one, c, false, p, sizeof(p)) > 0) {
+			vc_err("%s: refusing: the LU is on %s, which is in use (held by another device: a multipath map, md, LVM) or a device-mapper device other than a multipath map",
+			       e->name, p);
+			found = -1;
 		}
-		snprintf(path, size, "%s", dev);
 	}
 	closedir(dh);
 	free(c);

@@ -380,9 +380,11 @@ TEST_F_TIMEOUT(vt, multipath_and_md_refused, 150)
 	ASSERT_EQ(OK, run("veilctl attach --auto /dev/mapper/lvlike"));
 	EXPECT_TRUE(has("not a multipath map"));
 	EXPECT_FALSE(mapped("member"));
-	/* attach --all does not pick a held device */
+	/* attach --all does not pick a held device, and says why */
 	tab("m = LABEL=member\n");
-	ASSERT_EQ(NODEV, run("veilctl attach --all"));
+	ASSERT_EQ(BUSY, run("veilctl attach --all"));
+	EXPECT_TRUE(has("m: refusing: the LU is on /dev/"));
+	EXPECT_TRUE(has("which is in use"));
 	EXPECT_FALSE(mapped("m"));
 }
 
