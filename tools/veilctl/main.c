@@ -21,8 +21,9 @@ static const struct vc_cmd cmds[] = {
 	  "        [--cipher SPEC] [--sector-size 512|4096] [--label TEXT]\n"
 	  "        [--no-attach] [--key-timeout S] [--allow-discards] [--wait S]" },
 	{ "attach", cmd_attach,
-	  "attach DEV [NAME] [--key-timeout S] [--allow-discards] [--wait S]\n"
-	  "        [--background]" },
+	  "attach DEV [NAME] [--key-timeout S] [--allow-discards] [--read-only]\n"
+	  "        [--wait S] [--auto] [--background] [--veiltab FILE]\n"
+	  "      attach --all|--initrd [--wait S] [--veiltab FILE]" },
 	{ "detach", cmd_detach, "detach NAME|DEV" },
 	{ "status", cmd_status, "status [NAME|DEV] [--json] [--etc DIR]" },
 	{ "list", cmd_list, "list [--json]" },
@@ -31,7 +32,7 @@ static const struct vc_cmd cmds[] = {
 	{ "migrate", cmd_migrate,
 	  "migrate SRC DST [NAME] [--key-id HEX [--key-bytes N]] [-c CONF]\n"
 	  "        [--local] [--wait S] [--progress|--no-progress] [--no-verify]" },
-	{ "probe", cmd_probe, "probe DEV              (udev helper)" },
+	{ "probe", cmd_probe, "probe DEV | --mapping NAME   (udev helper)" },
 	{ "setup", cmd_setup,
 	  "setup --server HOST[:PORT] --ca FILE [--cn NAME | --cert FILE --key FILE]\n"
 	  "        [--server-name NAME] [--etc DIR] [--no-systemd]\n"
