@@ -42,6 +42,7 @@ static const struct vc_cmd cmds[] = {
 	{ "header", cmd_header,
 	  "header backup DEV FILE\n      header restore DEV FILE [--force]" },
 	{ "dmcrypt-table", cmd_dmcrypt_table, "dmcrypt-table DEV < KEY" },
+	{ "veiltab", cmd_veiltab, "veiltab [--initrd] [--quiet] [--veiltab FILE]" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

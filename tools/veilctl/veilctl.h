@@ -358,6 +358,7 @@ int cmd_setup(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_veiltab(int argc, char **argv);
 int cmd_header(int argc, char **argv);
 int cmd_dmcrypt_table(int argc, char **argv);
 

@@ -127,6 +127,19 @@ ln -sf /dev/null "$root/etc/systemd/system/serial-getty@ttyS0.service"
 mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
 ln -sf ../veil-rootfs-check.service "$root/etc/systemd/system/multi-user.target.wants/"
 
+# what the hook asks before it adds anything
+vt=$root/etc/veil/veiltab
+"$root/usr/sbin/veilctl" veiltab --initrd --quiet --veiltab "$vt"
+ok $? "veilctl veiltab --initrd: the table names an x-initrd.attach LU"
+printf 'data = LABEL=vdata nofail\n' >"$work/vt-none"
+"$root/usr/sbin/veilctl" veiltab --initrd --quiet --veiltab "$work/vt-none"
+[ $? = 11 ]
+ok $? "veilctl veiltab --initrd: exit 11 when none is marked (the hook adds nothing)"
+printf 'root = LABEL=vroot x-initrd.atach\n' >"$work/vt-bad"
+"$root/usr/sbin/veilctl" veiltab --initrd --quiet --veiltab "$work/vt-bad" 2>"$work/vt-bad.err"
+[ $? = 12 ] && grep -q 'vt-bad:1:' "$work/vt-bad.err"
+ok $? "veilctl veiltab: a bad line exits 12 naming FILE:LINE ($(head -n1 "$work/vt-bad.err"))"
+
 mkinitrd() { # output
 	mount -t proc proc "$root/proc" && mount --bind /sys "$root/sys" &&
 		mount --bind /dev "$root/dev" || return 1
@@ -145,6 +158,9 @@ for f in usr/sbin/veild usr/sbin/veilctl etc/veil/veiltab etc/veil/veild.conf et
 done
 grep -q '/dm-veil.ko' "$work/initrd.list"
 ok $? "the initramfs holds dm-veil.ko"
+m=$(stat -c %a "$work/initrd-hostb.img")
+[ "$m" = 600 ]
+ok $? "the initramfs, which holds the host key, is readable by root only (mode $m)"
 identity hostc
 mkinitrd "$work/initrd-hostc.img"
 ok $? "mkinitramfs with veil's hook (intruder)"
