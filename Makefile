@@ -167,7 +167,7 @@ vm-check: modules user ksft
 
 # End-to-end scenarios: tests/e2e/<name>/run.sh KVER OUT.tap, each starting
 # and stopping its own host-side servers and guests.
-E2E ?= $(filter-out rootfs,$(notdir $(patsubst %/run.sh,%,$(wildcard tests/e2e/*/run.sh))))
+E2E ?= $(notdir $(patsubst %/run.sh,%,$(wildcard tests/e2e/*/run.sh)))
 e2e-check: modules user $(addprefix $(BUILD)/san/bin/,$(PROGRAMS))
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)rc=0; for e in $(E2E); do \

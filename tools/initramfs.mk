@@ -19,7 +19,7 @@ install-initramfs:
 	$(Q)install -m 0644 tools/initramfs/conf-hooks.d/veil $(DESTDIR)$(INITRAMFS_DIR)/conf-hooks.d/veil
 
 # Root on veil, booted for real (Debian 12 tree, mkinitramfs, two boots per
-# kernel): minutes under TCG, so not part of make check.
+# kernel), alone; make check runs it with the other e2e scenarios.
 rootfs-check: modules-all user
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)rc=0; for k in $(KVERS); do \

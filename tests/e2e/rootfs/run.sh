@@ -17,7 +17,8 @@
 #     the real root's attach unit finds the mapping already attached and
 #     the key manager saw exactly one Get;
 #   - intruder: the boot stops in the initramfs with the reason.
-# Takes minutes under TCG: `make rootfs-check`, not part of make check.
+# About three minutes per kernel under TCG; in make check, and alone as
+# `make rootfs-check`.  The first run makes the Debian tree (debootstrap).
 set -u
 kver=${1:?usage: run.sh KVER OUT.tap}
 out=${2:?usage: run.sh KVER OUT.tap}
