@@ -21,7 +21,8 @@ PKGS="build-essential make gcc clang llvm lld libclang-rt-14-dev pkg-config
  qemu-system-x86 qemu-utils busybox-static cpio xz-utils zstd kmod
  libnl-3-dev libnl-genl-3-dev libssl-dev libdevmapper-dev libkmod-dev
  python3 python3-pykmip openssl socat diod fio dmsetup cryptsetup-bin
- linux-source-6.1 e2fsprogs udev rsync libseccomp-dev systemd ifupdown"
+ linux-source-6.1 e2fsprogs udev rsync libseccomp-dev systemd ifupdown
+ debootstrap initramfs-tools python3-cryptography"
 
 updated=
 apt_update_once() {

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-# make install [DESTDIR=...] [KVER=...]: programs, udev rule, systemd
-# units, man pages, veil-fsd's example configuration (as
+# make install [DESTDIR=...] [SBINDIR=...] [KVER=...]: programs, udev
+# rule, systemd units (both naming the programs in $(SBINDIR): the
+# sources say /usr/sbin/ and install writes SBINDIR over it), man pages, veil-fsd's example configuration (as
 # /etc/veil/veil-fsd.conf.example, and as /etc/veil/veil-fsd.conf when
 # there is none: an existing configuration is never replaced), and the
 # modules built for $(KVER) under /lib/modules/$(KVER)/updates/veil.
@@ -25,14 +26,20 @@ install: user
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)/etc/veil
 	$(Q)install -m 0755 $(addprefix $(BUILD)/bin/,$(filter $(PROGRAMS),$(INSTALL_PROGS))) \
 		$(DESTDIR)$(SBINDIR)/
-	$(Q)install -m 0644 tools/udev/60-veil.rules $(DESTDIR)$(UDEVRULESDIR)/
-	$(Q)install -m 0644 $(INSTALL_UNITS) $(DESTDIR)$(UNITDIR)/
+	$(Q)sed 's|/usr/sbin/|$(SBINDIR)/|g' tools/udev/60-veil.rules \
+		>$(DESTDIR)$(UDEVRULESDIR)/60-veil.rules && \
+		chmod 0644 $(DESTDIR)$(UDEVRULESDIR)/60-veil.rules
+	$(Q)for u in $(INSTALL_UNITS); do \
+		sed 's|/usr/sbin/|$(SBINDIR)/|g' $$u >$(DESTDIR)$(UNITDIR)/$${u##*/} && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
 	$(Q)install -m 0644 daemon/fsd/veil-fsd.conf.example $(DESTDIR)/etc/veil/
 	$(Q)if [ -e $(DESTDIR)/etc/veil/veil-fsd.conf ]; then \
 		echo "kept the existing $(DESTDIR)/etc/veil/veil-fsd.conf"; \
 	else \
 		install -m 0600 daemon/fsd/veil-fsd.conf.example $(DESTDIR)/etc/veil/veil-fsd.conf; \
 	fi
+	$(Q)if [ -e $(DESTDIR)/etc/veil/veiltab ]; then :; else \
+		install -m 0644 tools/veiltab.example $(DESTDIR)/etc/veil/veiltab; fi
 	$(Q)for m in $(wildcard docs/man/*.[1-8]); do \
 		install -d $(DESTDIR)$(MANDIR)/man$${m##*.}; \
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done

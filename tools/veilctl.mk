@@ -13,6 +13,7 @@ SRCS_veilctl := tools/veilctl/main.c tools/veilctl/cmd_encrypt.c \
 	tools/veilctl/cmd_setup.c tools/veilctl/cmd_probe.c \
 	tools/veilctl/cmd_dump.c tools/veilctl/cmd_header.c \
 	tools/veilctl/cmd_dmcrypt.c tools/veilctl/cmd_resize.c \
+	tools/veilctl/cmd_veiltab.c \
 	tools/veilctl/dm.c tools/veilctl/kmod.c tools/veilctl/family.c \
 	tools/veilctl/device.c tools/veilctl/provision.c tools/veilctl/cert.c \
 	$(VEILCTL_LIBSRCS)

@@ -11,3 +11,7 @@ FUZZ_TARGETS += fuzz_hb
 SRCS_fuzz_hb := tests/fuzz/fuzz_hb.c
 FUZZ_LIBSRCS_fuzz_hb := tools/veilctl/backup.c common/veil_md.c \
 	common/crc32c_user.c
+
+FUZZ_TARGETS += fuzz_veiltab
+SRCS_fuzz_veiltab := tests/fuzz/fuzz_veiltab.c
+FUZZ_LIBSRCS_fuzz_veiltab := lib/veiltab.c lib/conf.c lib/util.c

@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * veilctl detach NAME|DEV: remove a veil mapping.  The kernel wipes the
- * key (dm-veil frees it with kfree_sensitive); the LU keeps its metadata
- * and can be attached again.  Refuses while the mapping is open.
+ * veilctl detach NAME|DEV: remove a veil mapping (DEV may be the LU, or
+ * the multipath map /dev/mapper/NAME the mapping sits on).  The kernel
+ * wipes the key (dm-veil frees it with kfree_sensitive); the LU keeps its
+ * metadata and can be attached again.  Refuses while the mapping is open.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "veilctl.h"
 
 int cmd_detach(int argc, char **argv)
 {
+	char real[PATH_MAX];
 	struct vc_map m;
 	int r;
 
@@ -22,6 +26,10 @@ int cmd_detach(int argc, char **argv)
 	if (r)
 		return r;
 	r = vc_dm_find(argv[optind], &m);
+	if (r == -ENOTTY && !strncmp(argv[optind], "/dev/mapper/", 12) &&
+	    realpath(argv[optind], real))
+		/* another dm device (a multipath map): the mapping on it */
+		r = vc_dm_find(real, &m) ? -ENOTTY : 0;
 	if (r == -ENOTTY) {
 		vc_err("%s: not a veil mapping", argv[optind]);
 		return VC_ENOTEVLU;

@@ -9,6 +9,10 @@
  *   VEIL_BAD=1   metadata present but no valid copy, or from a newer veil
  *
  * Exit 0 if the device is an eVLU (VEIL_BAD included), 5 if not.
+ *
+ * veilctl probe --mapping NAME: for the dm device of veil mapping NAME,
+ * VEIL_MAP_UUID=<uuid> and VEIL_MAP_LABEL_ENC=<label, \xNN-escaped>, from
+ * which the rule makes /dev/disk/by-veil-uuid and by-veil-label links.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +30,8 @@ int cmd_probe(int argc, char **argv)
 	const u8 *u;
 	int r;
 
+	if (argc == 3 && !strcmp(argv[1], "--mapping"))
+		return vc_probe_mapping(argv[2]);
 	if (getopt_long(argc, argv, "", (struct option[]){ { 0 } }, NULL) != -1 ||
 	    argc - optind != 1)
 		return vc_usage("probe");

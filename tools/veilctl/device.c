@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 
 #include "md_io.h"
+#include "veiltab.h"
 #include "veilctl.h"
 
 int vc_dev_open_info(const char *path, struct vc_dev *d)
@@ -146,6 +147,30 @@ static int check_swaps(const char *path, char (*devs)[24], int n)
 	return busy;
 }
 
+/* Read the first line of a sysfs file; false if there is none. */
+static bool read_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	buf[0] = '\0';
+	if (!f)
+		return false;
+	ok = fgets(buf, (int)size, f) != NULL;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return ok;
+}
+
+/* Is block device @kname (a holder) a multipath map (DM_UUID mpath-*)? */
+static bool holder_is_mpath(const char *kname)
+{
+	char p[PATH_MAX], uuid[160];
+
+	snprintf(p, sizeof(p), "/sys/block/%s/dm/uuid", kname);
+	return read_line(p, uuid, sizeof(uuid)) && !strncmp(uuid, "mpath-", 6);
+}
+
 /* Holders of the device or a partition; @allow may hold it.  */
 static int check_holders(const char *path, char (*devs)[24], int n,
 			 const char *allow, bool *allowed)
@@ -177,6 +202,13 @@ static int check_holders(const char *path, char (*devs)[24], int n,
 			if (allow && !strcmp(name, allow)) {
 				*allowed = true;
 				continue;
+			}
+			if (holder_is_mpath(e->d_name)) {
+				vc_err("%s: refusing: a path of multipath map %s (%s): attach /dev/mapper/%s instead",
+				       path, name[0] ? name : e->d_name, e->d_name,
+				       name[0] ? name : e->d_name);
+				busy = 1;
+				break;
 			}
 			vc_err("%s: refusing: in use by %s%s%s%s (see /sys/dev/block/%s/holders)",
 			       path, e->d_name, name[0] ? " (" : "",
@@ -312,4 +344,195 @@ void vc_dev_label(const char *majmin, char *label, size_t size)
 	if (c && path[0] && !vc_md_read(path, c, NULL) && c->pick >= 0)
 		snprintf(label, size, "%s", c->md[c->pick].label);
 	free(c);
+}
+
+int vc_dev_dm_uuid(const struct vc_dev *d, char *uuid, size_t size)
+{
+	char p[96];
+
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/dm/uuid", d->major, d->minor);
+	if (access(p, F_OK))
+		return -ENOENT;
+	read_line(p, uuid, size);
+	return 0;
+}
+
+static bool same_dev(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return !stat(a, &sa) && !stat(b, &sb) && S_ISBLK(sa.st_mode) &&
+	       S_ISBLK(sb.st_mode) && sa.st_rdev == sb.st_rdev;
+}
+
+static bool partuuid_is(const char *path, const char *want)
+{
+	const char *env = getenv("ID_PART_ENTRY_UUID");
+	const char *dev = getenv("DEVNAME");
+	char link[PATH_MAX + 32];
+
+	snprintf(link, sizeof(link), "/dev/disk/by-partuuid/%s", want);
+	if (same_dev(link, path))
+		return true;
+	/* under udev, before its links exist: the event's own properties */
+	return env && dev && !strcasecmp(env, want) && same_dev(dev, path);
+}
+
+const struct veiltab_entry *vc_veiltab_match(const struct veiltab *t,
+					     const char *path,
+					     const struct veil_md *md)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		const struct veiltab_entry *e = &t->e[i];
+		bool hit = false;
+
+		switch (e->kind) {
+		case VEILTAB_UUID:
+			hit = !memcmp(e->uuid, md->uuid, sizeof(md->uuid));
+			break;
+		case VEILTAB_LABEL:
+			hit = md->label[0] && !strcmp(e->lu, md->label);
+			break;
+		case VEILTAB_PATH:
+			hit = same_dev(e->lu, path);
+			break;
+		case VEILTAB_PARTUUID:
+			hit = partuuid_is(path, e->lu);
+			break;
+		}
+		if (hit)
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * May block device @kname hold an eVLU that attach --all looks at?  Not a
+ * dm device other than a multipath map, not empty, not held by anything
+ * but a veil mapping (a multipath path, md member or LVM PV is held).
+ */
+static bool candidate(const char *kname)
+{
+	char p[PATH_MAX], buf[160];
+	struct dirent *h;
+	bool ok = true;
+	DIR *dh;
+
+	if (!strncmp(kname, "sr", 2) || !strncmp(kname, "fd", 2))
+		return false;
+	snprintf(p, sizeof(p), "/sys/class/block/%s/size", kname);
+	if (!read_line(p, buf, sizeof(buf)) || !strcmp(buf, "0"))
+		return false;
+	snprintf(p, sizeof(p), "/sys/class/block/%s/dm/uuid", kname);
+	if (!access(p, F_OK) && (!read_line(p, buf, sizeof(buf)) ||
+				 strncmp(buf, "mpath-", 6)))
+		return false;
+	snprintf(p, sizeof(p), "/sys/class/block/%s/holders", kname);
+	dh = opendir(p);
+	if (!dh)
+		return true;
+	while (ok && (h = readdir(dh))) {
+		if (h->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/sys/class/block/%s/dm/uuid", h->d_name);
+		ok = read_line(p, buf, sizeof(buf)) &&
+		     !strncmp(buf, VC_DM_UUID_PREFIX, strlen(VC_DM_UUID_PREFIX));
+	}
+	closedir(dh);
+	return ok;
+}
+
+/*
+ * Block devices in @dh whose metadata matches @one's entry; the first in
+ * @path.  @cand: only candidate() devices (and stop at a second match,
+ * with the message printed); else only the others.
+ */
+static int scan(DIR *dh, const struct veiltab *one, struct veil_md_copies *c,
+		bool cand, char *path, size_t size)
+{
+	char p[PATH_MAX], majmin[32], dev[300];
+	struct dirent *de;
+	int found = 0;
+
+	while ((de = readdir(dh))) {
+		if (de->d_name[0] == '.' || candidate(de->d_name) != cand)
+			continue;
+		if (!cand) {
+			/* never read a veil mapping: its reads may wait for a key */
+			snprintf(p, sizeof(p), "/sys/class/block/%s/dm/uuid", de->d_name);
+			if (read_line(p, dev, sizeof(dev)) &&
+			    !strncmp(dev, VC_DM_UUID_PREFIX, strlen(VC_DM_UUID_PREFIX)))
+				continue;
+			snprintf(p, sizeof(p), "/sys/class/block/%s/size", de->d_name);
+			if (!strncmp(de->d_name, "sr", 2) || !strncmp(de->d_name, "fd", 2) ||
+			    !read_line(p, majmin, sizeof(majmin)) || !strcmp(majmin, "0"))
+				continue;
+		}
+		snprintf(p, sizeof(p), "/sys/class/block/%s/dev", de->d_name);
+		if (!read_line(p, majmin, sizeof(majmin)))
+			continue;
+		vc_devno_path(majmin, dev, sizeof(dev));
+		if (!dev[0] || vc_md_read(dev, c, NULL) || c->pick < 0 ||
+		    !vc_veiltab_match(one, dev, &c->md[c->pick]))
+			continue;
+		if (found++) {
+			vc_err("%s: refusing: both %s and %s hold this LU (two paths without multipath, or a copy): name one by its /dev/disk/by-id path",
+			       one->e->name, path, dev);
+			break;
+		}
+		snprintf(path, size, "%s", dev);
+		if (!cand)
+			break;
+	}
+	return found;
+}
+
+static int resolve(const char *link, char *path, size_t size)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (!realpath(link, real) || stat(real, &st) || !S_ISBLK(st.st_mode))
+		return -ENOENT;
+	snprintf(path, size, "%s", real);
+	return 0;
+}
+
+int vc_veiltab_find(const struct veiltab_entry *e, char *path, size_t size)
+{
+	struct veil_md_copies *c;
+	char p[PATH_MAX + 32];
+	struct veiltab one = { .n = 1, .e = (struct veiltab_entry *)e };
+	int found;
+	DIR *dh;
+
+	if (e->kind == VEILTAB_PATH)
+		return resolve(e->lu, path, size);
+	if (e->kind == VEILTAB_PARTUUID) {
+		snprintf(p, sizeof(p), "/dev/disk/by-partuuid/%s", e->lu);
+		return resolve(p, path, size);
+	}
+	c = calloc(1, sizeof(*c));
+	dh = opendir("/sys/class/block");
+	if (!c || !dh) {
+		free(c);
+		if (dh)
+			closedir(dh);
+		return -ENOENT;
+	}
+	found = scan(dh, &one, c, true, path, size);
+	if (!found) {
+		/* say why, when the LU is there but on a device in use */
+		rewinddir(dh);
+		if (scan(dh, &one, c, false, p, sizeof(p)) > 0) {
+			vc_err("%s: refusing: the LU is on %s, which is in use (held by another device: a multipath map, md, LVM) or a device-mapper device other than a multipath map",
+			       e->name, p);
+			found = -1;
+		}
+	}
+	closedir(dh);
+	free(c);
+	return found == 1 ? 0 : found ? -EBUSY : -ENOENT;
 }

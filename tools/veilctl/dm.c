@@ -72,13 +72,19 @@ out:
 int vc_dm_create(const char *name, const char *uuid, uint64_t sectors,
 		 const char *params)
 {
+	return vc_dm_create_flags(name, uuid, sectors, params, false);
+}
+
+int vc_dm_create_flags(const char *name, const char *uuid, uint64_t sectors,
+		       const char *params, bool ro)
+{
 	struct dm_task *dmt;
 	int ok = 0;
 
 	dmt = dm_task_create(DM_DEVICE_CREATE);
 	if (!dmt)
 		return -ENOMEM;
-	if (dm_task_set_name(dmt, name) &&
+	if (dm_task_set_name(dmt, name) && (!ro || dm_task_set_ro(dmt)) &&
 	    (!uuid || dm_task_set_uuid(dmt, uuid)) &&
 	    dm_task_add_target(dmt, 0, sectors, VC_TARGET, params))
 		ok = run_cookie(dmt);

@@ -22,8 +22,9 @@ static const struct vc_cmd cmds[] = {
 	  "        [--plaintext START:LEN]... [--no-attach] [--key-timeout S]\n"
 	  "        [--allow-discards] [--wait S]" },
 	{ "attach", cmd_attach,
-	  "attach DEV [NAME] [--key-timeout S] [--allow-discards] [--wait S]\n"
-	  "        [--background]" },
+	  "attach DEV [NAME] [--key-timeout S] [--allow-discards] [--read-only]\n"
+	  "        [--wait S] [--auto] [--background] [--veiltab FILE]\n"
+	  "      attach --all|--initrd [--wait S] [--veiltab FILE]" },
 	{ "detach", cmd_detach, "detach NAME|DEV" },
 	{ "status", cmd_status, "status [NAME|DEV] [--json] [--etc DIR]" },
 	{ "list", cmd_list, "list [--json]" },
@@ -35,7 +36,7 @@ static const struct vc_cmd cmds[] = {
 	  "        [--plaintext START:LEN]... [--wait S]\n"
 	  "        [--progress|--no-progress] [--no-verify]" },
 	{ "resize", cmd_resize, "resize DEV|NAME [--size SECTORS] [--shrink]" },
-	{ "probe", cmd_probe, "probe DEV              (udev helper)" },
+	{ "probe", cmd_probe, "probe DEV | --mapping NAME   (udev helper)" },
 	{ "setup", cmd_setup,
 	  "setup --server HOST[:PORT] --ca FILE [--cn NAME | --cert FILE --key FILE]\n"
 	  "        [--server-name NAME] [--etc DIR] [--no-systemd]\n"
@@ -45,6 +46,7 @@ static const struct vc_cmd cmds[] = {
 	{ "header", cmd_header,
 	  "header backup DEV FILE\n      header restore DEV FILE [--force]" },
 	{ "dmcrypt-table", cmd_dmcrypt_table, "dmcrypt-table DEV < KEY" },
+	{ "veiltab", cmd_veiltab, "veiltab [--initrd] [--quiet] [--veiltab FILE]" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -7,7 +7,8 @@
  *   dm.c       libdevmapper: every ioctl veilctl issues, udev cookies
  *   kmod.c     libkmod: load veil.ko / dm-veil.ko when missing
  *   family.c   the "veil" generic netlink family: is a key daemon there?
- *   device.c   block devices: size, busy checks, metadata reading
+ *   device.c   block devices: size, busy checks, metadata reading,
+ *              finding the device of a veiltab line
  *   parse.c    pure parsers and formatters (unit tested)
  *   json.c     a minimal JSON writer (unit tested)
  *   provision.c  creating a key on the key manager (libveil's KMIP client)
@@ -232,6 +233,9 @@ bool vc_dm_available(void);
 int vc_dm_target_check(bool *present);
 int vc_dm_create(const char *name, const char *uuid, uint64_t sectors,
 		 const char *params);
+/* The same, read-only when @ro (the table opens its device read-only). */
+int vc_dm_create_flags(const char *name, const char *uuid, uint64_t sectors,
+		       const char *params, bool ro);
 int vc_dm_remove(const char *name);
 int vc_dm_message(const char *name, const char *msg);
 /* 0, -ENODEV (no such mapping), -ENOTTY (not a veil mapping), -EIO. */
@@ -323,16 +327,46 @@ int vc_wait_state(const char *name, long secs, struct vc_map *m);
 /* One-line summary of a mapping on stdout. */
 void vc_print_state(const struct vc_map *m);
 
+struct veiltab;
+struct veiltab_entry;
+struct veil_md;
+
+/* dm/uuid of a device-mapper device: 0, or -ENOENT if @d is not one. */
+int vc_dev_dm_uuid(const struct vc_dev *d, char *uuid, size_t size);
+/* The first veiltab entry naming the LU at @path with metadata @md. */
+const struct veiltab_entry *vc_veiltab_match(const struct veiltab *t,
+					     const char *path,
+					     const struct veil_md *md);
+/*
+ * The device of entry @e: a path, a by-partuuid link, or the one block
+ * device (not held by another, except by a veil mapping; not a dm device
+ * other than a multipath map) whose metadata has the uuid or label.
+ * 0, -ENOENT, or -EBUSY when two devices match (message printed).
+ */
+int vc_veiltab_find(const struct veiltab_entry *e, char *path, size_t size);
+
 /* Create the mapping of an eVLU (shared by attach, encrypt, migrate). */
 struct vc_attach_opts {
-	const char *name;	/* NULL: default */
-	unsigned int key_timeout;	/* 0: target default */
-	bool discards;
+	const char *name;	/* NULL: veiltab's, else from the metadata */
+	unsigned int key_timeout;	/* 0: veiltab's, else target default */
+	bool discards;		/* or veiltab's discard */
+	bool ro;		/* or veiltab's ro */
 	long wait;		/* seconds to wait for the key; 0: none */
+	bool auto_attach;	/* udev / veil-attach@: apply the policy */
+	const struct veiltab_entry *entry;	/* NULL: look it up */
 };
+/* --veiltab FILE (NULL: VEIL_VEILTAB or /etc/veil/veiltab). */
+extern const char *vc_veiltab_path;
+/* veiltab, read once (bad lines reported); NULL if unreadable. */
+const struct veiltab *vc_veiltab(void);
+/* udev properties of mapping @name for its by-veil-* links (probe --mapping). */
+int vc_probe_mapping(const char *name);
 int vc_attach_dev(const char *path, const struct vc_attach_opts *o,
 		  struct vc_map *out);
-/* --key-timeout (T), --allow-discards (D), --wait (w).  0 or VC_EUSAGE. */
+/*
+ * --key-timeout (T), --allow-discards (D), --read-only (r), --wait (w).
+ * 0 or VC_EUSAGE.
+ */
 int vc_parse_attach_opt(int c, const char *arg, struct vc_attach_opts *o);
 
 /* ---- provision.c ---- */
@@ -393,6 +427,7 @@ int cmd_setup(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_veiltab(int argc, char **argv);
 int cmd_header(int argc, char **argv);
 int cmd_dmcrypt_table(int argc, char **argv);
 int cmd_resize(int argc, char **argv);

@@ -17,6 +17,10 @@ wait_for /dev/mapper/veil-vdb 60
 ok $? "udev recognised the eVLU and attached it as veil-vdb"
 wait_state veil-vdb encrypted 60
 ok $? "veil-vdb unlocked with no manual step"
+udevadm settle --timeout=30
+[ "$(readlink -f /dev/disk/by-veil-label/replicated)" = "$(readlink -f /dev/mapper/veil-vdb)" ] &&
+	ls /dev/disk/by-veil-uuid/ | grep -qE '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$'
+ok $? "udev links it as /dev/disk/by-veil-label/replicated and by-veil-uuid/"
 veilctl status veil-vdb | sed 's/^/    /'
 json b veil-vdb
 

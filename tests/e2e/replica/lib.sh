@@ -25,6 +25,8 @@ enrol() {
 	veilctl setup --server 10.0.2.100:5696 --ca /pki/ca.pem \
 		--cert "/pki/host$1.pem" --key "/pki/host$1-key.pem" --no-systemd
 	ok $? "veilctl setup installs the CA, the host identity and veild.conf"
+	# the scenario's scripts name mappings by kernel name (veil-vda)
+	echo 'names = kernel' >/etc/veil/veiltab
 	modprobe dm-veil
 	veild >/tmp/veild.log 2>&1 &
 	VEILD=$!

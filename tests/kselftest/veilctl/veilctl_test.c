@@ -92,6 +92,9 @@ FIXTURE(vc) {
 FIXTURE_SETUP(vc)
 {
 	setenv("DM_DISABLE_UDEV", "1", 1);
+	/* these tests use the kernel-name mapping names (veil-ram0) */
+	sh("echo 'names = kernel' >/tmp/veiltab.kernel-names");
+	setenv("VEIL_VEILTAB", "/tmp/veiltab.kernel-names", 1);
 	if (sh("command -v veilctl >/dev/null && command -v veil-keyd-stub >/dev/null"))
 		SKIP(return, "veilctl or veil-keyd-stub not built");
 	if (access("/dev/ram2", F_OK)) {

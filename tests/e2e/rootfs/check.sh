@@ -1,0 +1,27 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Installed into the test's root file system as
+# /usr/local/sbin/veil-rootfs-check and run by veil-rootfs-check.service
+# once multi-user.target is reached: reports on the console (VEIL-ROOT
+# lines, read by run.sh) and powers the guest off.
+exec >/dev/ttyS0 2>&1
+i=0
+while [ $i -lt 120 ]; do
+	s=$(systemctl is-system-running)
+	[ "$s" = starting ] || break
+	sleep 1
+	i=$((i + 1))
+done
+echo "VEIL-ROOT system $s"
+echo "VEIL-ROOT source $(findmnt -n -o SOURCE /)"
+echo "VEIL-ROOT fstype $(findmnt -n -o FSTYPE /)"
+/usr/sbin/veilctl status root 2>&1 | sed 's/^/VEIL-ROOT status /'
+for u in $(systemctl list-units --all --plain --no-legend 'veil-attach@*' | cut -d' ' -f1); do
+	echo "VEIL-ROOT unit $u $(systemctl show -p ActiveState --value "$u") $(systemctl show -p Result --value "$u")"
+	journalctl -b -u "$u" --no-pager -o cat | sed 's/^/VEIL-ROOT unitlog /'
+done
+systemctl --failed --plain --no-legend | sed 's/^/VEIL-ROOT failed /'
+echo "VEIL-ROOT write $(echo ok >/var/tmp/veil-root-write && cat /var/tmp/veil-root-write)"
+echo "VEIL-ROOT tainted $(cat /proc/sys/kernel/tainted)"
+echo "VEIL-ROOT-UP"
+systemctl poweroff
