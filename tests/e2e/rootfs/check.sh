@@ -21,6 +21,7 @@ for u in $(systemctl list-units --all --plain --no-legend 'veil-attach@*' | cut 
 	journalctl -b -u "$u" --no-pager -o cat | sed 's/^/VEIL-ROOT unitlog /'
 done
 systemctl --failed --plain --no-legend | sed 's/^/VEIL-ROOT failed /'
+journalctl -b --no-pager -o cat | grep -i 'ordering cycle' | sed 's/^/VEIL-ROOT cycle /'
 echo "VEIL-ROOT write $(echo ok >/var/tmp/veil-root-write && cat /var/tmp/veil-root-write)"
 echo "VEIL-ROOT tainted $(cat /proc/sys/kernel/tainted)"
 echo "VEIL-ROOT-UP"

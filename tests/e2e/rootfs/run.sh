@@ -214,6 +214,8 @@ grep -q '^VEIL-ROOT unitlog .*already attached' "$L"
 ok $? "authorised host: ... as already attached (no second attach)"
 ! grep -q '^VEIL-ROOT failed ' "$L"
 ok $? "authorised host: no failed units$(sed -n 's/^VEIL-ROOT failed /; /p' "$L" | tr -d '\n')"
+! grep -q '^VEIL-ROOT cycle ' "$L"
+ok $? "authorised host: the journal reports no ordering cycle$(sed -n 's/^VEIL-ROOT cycle /; /p' "$L" | head -n 3 | tr -d '\n')"
 gets1=$(grep -c "Processing operation: Get\b" "$kmslog" 2>/dev/null)
 [ $((gets1 - gets0)) = 1 ]
 ok $? "authorised host: the key manager served exactly one Get ($((gets1 - gets0)))"
