@@ -22,6 +22,18 @@ for u in $(systemctl list-units --all --plain --no-legend 'veil-attach@*' | cut 
 done
 systemctl --failed --plain --no-legend | sed 's/^/VEIL-ROOT failed /'
 journalctl -b --no-pager -o cat | grep -i 'ordering cycle' | sed 's/^/VEIL-ROOT cycle /'
+# the data LU: attached by udev, unlocked by the real root's veild, mounted _netdev,nofail
+i=0
+while [ $i -lt 90 ] && ! mountpoint -q /srv/data; do
+	sleep 1
+	i=$((i + 1))
+done
+echo "VEIL-ROOT data $(findmnt -n -o SOURCE /srv/data) after ${i}s"
+echo "VEIL-ROOT hello $(cat /srv/data/hello 2>&1)"
+for l in /dev/disk/by-veil-label/* /dev/disk/by-veil-uuid/*; do
+	echo "VEIL-ROOT link ${l#/dev/disk/} -> $(readlink "$l")"
+done
+/usr/sbin/veilctl status vdata 2>&1 | sed 's/^/VEIL-ROOT status /'
 echo "VEIL-ROOT write $(echo ok >/var/tmp/veil-root-write && cat /var/tmp/veil-root-write)"
 echo "VEIL-ROOT tainted $(cat /proc/sys/kernel/tainted)"
 echo "VEIL-ROOT-UP"

@@ -14,8 +14,10 @@
 #   - authorised: the initramfs attaches the LU, veild fetches its key
 #     over the guest's network (guestfwd to the host's key manager), the
 #     root is mounted from /dev/mapper/root, systemd reaches multi-user,
-#     the real root's attach unit finds the mapping already attached and
-#     the key manager saw exactly one Get;
+#     the real root's attach unit finds the mapping already attached; a
+#     second eVLU (not in veiltab) is attached by udev under its label,
+#     unlocked by the real root's veild and mounted _netdev through its
+#     /dev/disk/by-veil-label link; the key manager saw one Get per LU;
 #   - intruder: the boot stops in the initramfs with the reason.
 # About three minutes per kernel under TCG; in make check, and alone as
 # `make rootfs-check`.  The first run makes the Debian tree (debootstrap).
@@ -89,6 +91,10 @@ kid=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 key=$(od -An -N64 -tx1 /dev/urandom | tr -d ' \n')
 $py "$top/tests/e2e/keypath/kmsctl.py" register "$work/certs" "$port" "veil-$kid" "$key" >/dev/null ||
 	die "the root LU's key registered on the key manager"
+dkid=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+dkey=$(od -An -N64 -tx1 /dev/urandom | tr -d ' \n')
+$py "$top/tests/e2e/keypath/kmsctl.py" register "$work/certs" "$port" "veil-$dkid" "$dkey" >/dev/null ||
+	die "the data LU's key registered on the key manager"
 
 # host identity: $1 (hostb: authorised, hostc: the intruder)
 identity() {
@@ -104,14 +110,15 @@ kms.veil_conf(sys.argv[2], sys.argv[3], sys.argv[4], 5696, addr="10.0.2.100",
 }
 identity hostb
 
-uuid=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 cat >"$root/etc/veil/veiltab" <<TAB
 # NAME = LU [OPTIONS]: see veiltab(5)
 root = LABEL=vroot x-initrd.attach
 TAB
 cat >"$root/etc/fstab" <<TAB
 /dev/mapper/root / ext4 defaults 0 1
+/dev/disk/by-veil-label/vdata /srv/data ext4 _netdev,nofail 0 2
 TAB
+mkdir -p "$root/srv/data"
 echo veilroot >"$root/etc/hostname"
 install -m 0755 "$here/check.sh" "$root/usr/local/sbin/veil-rootfs-check"
 cat >"$root/etc/systemd/system/veil-rootfs-check.service" <<'UNIT'
@@ -167,17 +174,25 @@ mkinitrd "$work/initrd-hostc.img"
 ok $? "mkinitramfs with veil's hook (intruder)"
 identity hostb
 
-# --------------------------------------------------- the eVLU image ---
-mb=$(( $(du -sm "$root" | cut -f1) * 13 / 10 + 200 ))
-mke2fs -q -t ext4 -L root -d "$root" "$work/fs.img" "${mb}M" || die "mke2fs -d of the tree"
-fsb=$(stat -c %s "$work/fs.img")
-truncate -s $((fsb + 4 * 1048576)) "$work/evlu.img"
-"$build/bin/veil-mdtool" format "$work/evlu.img" --key-id "$kid" --sector-size 4096 \
-	--label vroot >/dev/null || die "eVLU metadata"
-show=$("$build/bin/veil-mdtool" show "$work/evlu.img")
+# --------------------------------------------------- the eVLU images ---
+# evlu IMAGE FSIMG KEYID KEYHEX LABEL: an eVLU holding FSIMG, encrypted
+evlu() {
+	truncate -s $(($(stat -c %s "$2") + 4 * 1048576)) "$1"
+	"$build/bin/veil-mdtool" format "$1" --key-id "$3" --sector-size 4096 \
+		--label "$5" >/dev/null || return 1
+	show=$("$build/bin/veil-mdtool" show "$1")
+	$py "$here/mkevlu.py" "$1" "$2" "$4" "$(field data_offset)" \
+		"$(field data_sectors)" "$(field sector_size)"
+}
 field() { echo "$show" | sed -n "s/^  $1: //p" | head -n1; }
-$py "$here/mkevlu.py" "$work/evlu.img" "$work/fs.img" "$key" "$(field data_offset)" \
-	"$(field data_sectors)" "$(field sector_size)"
+mkdir -p "$work/data"
+echo "data on a second eVLU" >"$work/data/hello"
+mke2fs -q -t ext4 -b 4096 -d "$work/data" "$work/datafs.img" 16M && \
+	evlu "$work/data.img" "$work/datafs.img" "$dkid" "$dkey" vdata
+ok $? "a data file system written encrypted into a second eVLU (label vdata)"
+mb=$(( $(du -sm "$root" | cut -f1) * 13 / 10 + 200 ))
+mke2fs -q -t ext4 -b 4096 -L root -d "$root" "$work/fs.img" "${mb}M" || die "mke2fs -d of the tree"
+evlu "$work/evlu.img" "$work/fs.img" "$kid" "$key" vroot
 ok $? "root file system written encrypted into the eVLU ($mb MiB)"
 rm -f "$work/fs.img"
 
@@ -189,6 +204,7 @@ boot() { # initrd log timeout
 		-kernel "$vmlinux" -initrd "$1" \
 		-append "root=/dev/mapper/root rw console=ttyS0 loglevel=5 panic=2 ip=dhcp veil_wait=60 net.ifnames=0" \
 		-drive "file=$work/evlu.img,if=virtio,format=raw,cache=unsafe" \
+		-drive "file=$work/data.img,if=virtio,format=raw,cache=unsafe" \
 		-netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:5696-cmd:socat - TCP:127.0.0.1:$port" \
 		-device virtio-net-pci,netdev=n0 </dev/null >"$2" 2>&1
 }
@@ -217,8 +233,15 @@ ok $? "authorised host: no failed units$(sed -n 's/^VEIL-ROOT failed /; /p' "$L"
 ! grep -q '^VEIL-ROOT cycle ' "$L"
 ok $? "authorised host: the journal reports no ordering cycle$(sed -n 's/^VEIL-ROOT cycle /; /p' "$L" | head -n 3 | tr -d '\n')"
 gets1=$(grep -c "Processing operation: Get\b" "$kmslog" 2>/dev/null)
-[ $((gets1 - gets0)) = 1 ]
-ok $? "authorised host: the key manager served exactly one Get ($((gets1 - gets0)))"
+[ $((gets1 - gets0)) = 2 ]
+ok $? "authorised host: the key manager served one Get per LU, none again for the root ($((gets1 - gets0)) for 2 LUs)"
+grep -q '^VEIL-ROOT data /dev/mapper/vdata ' "$L"
+ok $? "authorised host: udev attached the data LU as vdata (its label) and it mounted _netdev through /dev/disk/by-veil-label/vdata ($(sed -n 's/^VEIL-ROOT data //p' "$L"))"
+grep -q '^VEIL-ROOT hello data on a second eVLU' "$L"
+ok $? "authorised host: the data LU reads back"
+grep -q '^VEIL-ROOT link by-veil-label/vdata -> .*dm-' "$L" &&
+	grep -q '^VEIL-ROOT link by-veil-uuid/[0-9a-f-]\{36\} -> .*dm-' "$L"
+ok $? "authorised host: udev made the by-veil-label and by-veil-uuid links"
 t=$(sed -n 's/^VEIL-ROOT tainted //p' "$L" | tr -d '\r')
 [ -n "$t" ] && [ $((t & ~((1 << 12) | (1 << 13)))) = 0 ] &&
 	! grep -qE 'WARNING:|BUG:|Oops|hung_task|soft lockup' "$L"
