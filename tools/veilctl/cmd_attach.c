@@ -135,9 +135,14 @@ static int auto_ok(const char *path, const struct vc_dev *d,
 		vc_info("%s: not attached: noauto (%s:%d)", path, t->path, e->line);
 		return 0;
 	}
-	if (!e && t->auto_attach != VEILTAB_AUTO_ALL) {
-		vc_info("%s: not attached: not listed in %s (auto-attach = %s)",
-			path, t->path, veiltab_auto_str(t->auto_attach));
+	if (t->auto_attach == VEILTAB_AUTO_NONE) {
+		vc_info("%s: not attached: auto-attach = none (%s:%d)", path,
+			t->path, t->auto_line);
+		return 0;
+	}
+	if (!e && t->auto_attach == VEILTAB_AUTO_LISTED) {
+		vc_info("%s: not attached: not listed in %s (auto-attach = listed)",
+			path, t->path);
 		return 0;
 	}
 	return 1;

@@ -7,15 +7,45 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "veilctl.h"
 
+struct on_arg {
+	char dev[32];
+	struct vc_map *m;
+	bool found;
+};
+
+static int on_one(const struct vc_map *m, void *arg)
+{
+	struct on_arg *a = arg;
+
+	if (!a->found && !strcmp(m->dev, a->dev)) {
+		*a->m = *m;
+		a->found = true;
+	}
+	return 0;
+}
+
+/* The veil mapping on another dm device (a multipath map): 0 or -ENODEV. */
+static int on_dm_device(const char *path, struct vc_map *m)
+{
+	struct on_arg a = { .m = m };
+	struct stat st;
+
+	if (stat(path, &st) || !S_ISBLK(st.st_mode))
+		return -ENODEV;
+	snprintf(a.dev, sizeof(a.dev), "%u:%u", major(st.st_rdev),
+		 minor(st.st_rdev));
+	return !vc_dm_each(on_one, &a) && a.found ? 0 : -ENODEV;
+}
+
 int cmd_detach(int argc, char **argv)
 {
-	char real[PATH_MAX];
 	struct vc_map m;
 	int r;
 
@@ -27,9 +57,8 @@ int cmd_detach(int argc, char **argv)
 		return r;
 	r = vc_dm_find(argv[optind], &m);
 	if (r == -ENOTTY && !strncmp(argv[optind], "/dev/mapper/", 12) &&
-	    realpath(argv[optind], real))
-		/* another dm device (a multipath map): the mapping on it */
-		r = vc_dm_find(real, &m) ? -ENOTTY : 0;
+	    !on_dm_device(argv[optind], &m))
+		r = 0;
 	if (r == -ENOTTY) {
 		vc_err("%s: not a veil mapping", argv[optind]);
 		return VC_ENOTEVLU;

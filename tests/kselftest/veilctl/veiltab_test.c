@@ -288,12 +288,19 @@ TEST_F_TIMEOUT(vt, auto_attach_policy, 150)
 	ASSERT_EQ(OK, run("veilctl attach --auto /dev/ram0"));
 	EXPECT_TRUE(mapped("la"));
 	sh("dmsetup remove la");
-	/* none: nothing by itself, a listed LU neither */
-	snprintf(t, sizeof(t), "auto-attach = none\n");
+	/* none: nothing by itself, a listed LU neither; by hand and --all, yes */
+	snprintf(t, sizeof(t), "auto-attach = none\nsecond = UUID=%s\n", self->u1);
 	tab(t);
 	ASSERT_EQ(OK, run("veilctl attach --auto /dev/ram0"));
-	EXPECT_TRUE(has("not listed in " TAB " (auto-attach = none)"));
+	EXPECT_TRUE(has("not attached: auto-attach = none (" TAB ":1)"));
 	EXPECT_FALSE(mapped("la"));
+	ASSERT_EQ(OK, run("veilctl attach --auto /dev/ram1"));
+	EXPECT_TRUE(has("auto-attach = none"));
+	EXPECT_FALSE(mapped("second"));
+	ASSERT_EQ(OK, run("veilctl attach --all"));
+	EXPECT_TRUE(mapped("second"));
+	EXPECT_FALSE(mapped("la"));
+	sh("dmsetup remove second");
 	/* listed: only what the file names, under its name */
 	tab("auto-attach = listed\nsecond = LABEL=lb\n");
 	ASSERT_EQ(OK, run("veilctl attach --auto /dev/ram0"));
