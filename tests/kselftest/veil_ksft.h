@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers the veil kselftest programs share, next to the kernel's
- * kselftest_harness.h: run a shell command, read a monotonic clock.
+ * kselftest_harness.h: run a shell command (and capture its output), read a
+ * monotonic clock.
  */
 #ifndef VEIL_KSFT_H
 #define VEIL_KSFT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -33,6 +36,63 @@ int sh(const char *fmt, ...)
 	}
 	rc = system(cmd);
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/*
+ * Run a shell command built printf-style with stderr joined to stdout,
+ * capture what it prints into @out (NUL-terminated, cut at @n - 1 bytes)
+ * and, with @echo, copy each line to stdout as a TAP comment.  Its exit
+ * status, or -1 if it did not exit normally or the command did not fit.
+ */
+static inline int vsh_out(char *out, size_t n, bool echo, const char *fmt, va_list ap)
+{
+	char cmd[4096], *p, *nl;
+	size_t got = 0, r;
+	FILE *f;
+	int len, rc;
+
+	len = vsnprintf(cmd, sizeof(cmd) - 5, fmt, ap);
+	if (len < 0 || (size_t)len >= sizeof(cmd) - 5) {
+		fprintf(stderr, "# sh_out: command longer than %zu bytes not run\n",
+			sizeof(cmd) - 6);
+		return -1;
+	}
+	strcat(cmd, " 2>&1");
+	out[0] = '\0';
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (got + 1 < n && (r = fread(out + got, 1, n - 1 - got, f)))
+		got += r;
+	out[got] = '\0';
+	rc = pclose(f);
+	rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	if (!echo)
+		return rc;
+	printf("# $ %s -> %d\n", cmd, rc);
+	for (p = out; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl) {
+			printf("#   %s\n", p);
+			break;
+		}
+		printf("#   %.*s\n", (int)(nl - p), p);
+	}
+	fflush(stdout);
+	return rc;
+}
+
+/* vsh_out() without the echo. */
+static inline __attribute__((format(printf, 3, 4)))
+int sh_out(char *out, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vsh_out(out, n, false, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* Seconds on the monotonic clock. */

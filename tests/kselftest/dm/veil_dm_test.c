@@ -43,34 +43,6 @@ static char key_hex[129];
 
 /* ------------------------------------------------------------ helpers --- */
 
-/* Run a command, capture its output (stdout and stderr) into out. */
-static int sh_out(char *out, size_t n, const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	size_t got = 0;
-	FILE *f;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	while (got + 1 < n) {
-		size_t r = fread(out + got, 1, n - 1 - got, f);
-
-		if (!r)
-			break;
-		got += r;
-	}
-	out[got] = '\0';
-	rc = pclose(f);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static void init_keys(void)
 {
 	int i;

@@ -32,35 +32,12 @@ static char out[16384];
 /* Run, capture stdout+stderr into out[], echo it as TAP comments. */
 static int __attribute__((format(printf, 1, 2))) run(const char *fmt, ...)
 {
-	char cmd[2048], *p, *nl;
-	size_t got = 0, r;
 	va_list ap;
-	FILE *f;
 	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	rc = vsh_out(out, sizeof(out), true, fmt, ap);
 	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	while (got + 1 < sizeof(out) &&
-	       (r = fread(out + got, 1, sizeof(out) - 1 - got, f)))
-		got += r;
-	out[got] = '\0';
-	rc = pclose(f);
-	rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-	printf("# $ %s -> %d\n", cmd, rc);
-	for (p = out; *p; p = nl + 1) {
-		nl = strchr(p, '\n');
-		if (!nl) {
-			printf("#   %s\n", p);
-			break;
-		}
-		printf("#   %.*s\n", (int)(nl - p), p);
-	}
-	fflush(stdout);
 	return rc;
 }
 
