@@ -34,6 +34,15 @@ for l in /dev/disk/by-veil-label/* /dev/disk/by-veil-uuid/*; do
 	echo "VEIL-ROOT link ${l#/dev/disk/} -> $(readlink "$l")"
 done
 /usr/sbin/veilctl status vdata 2>&1 | sed 's/^/VEIL-ROOT status /'
+# what vdata sits on (the multipath map's DM_UUID starts mpath-), and every
+# veil mapping with its device
+dev=$(dmsetup deps -o devname vdata 2>/dev/null | sed -n 's/.*(\(.*\)).*/\1/p')
+echo "VEIL-ROOT under vdata $(dmsetup info -c --noheadings -o uuid "$dev" 2>&1) ($dev)"
+dmsetup ls --target veil | sed 's/^/VEIL-ROOT veilmap /'
+multipath -ll 2>&1 | sed 's/^/VEIL-ROOT multipath /'
+for d in sda sdb; do
+	udevadm info -q property -n /dev/$d | grep -E 'ID_SERIAL|DM_MULTIPATH|ID_WWN' | sed "s/^/VEIL-ROOT prop $d /"
+done
 echo "VEIL-ROOT write $(echo ok >/var/tmp/veil-root-write && cat /var/tmp/veil-root-write)"
 echo "VEIL-ROOT tainted $(cat /proc/sys/kernel/tainted)"
 echo "VEIL-ROOT-UP"

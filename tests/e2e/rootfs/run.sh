@@ -15,9 +15,11 @@
 #     over the guest's network (guestfwd to the host's key manager), the
 #     root is mounted from /dev/mapper/root, systemd reaches multi-user,
 #     the real root's attach unit finds the mapping already attached; a
-#     second eVLU (not in veiltab) is attached by udev under its label,
-#     unlocked by the real root's veild and mounted _netdev through its
-#     /dev/disk/by-veil-label link; the key manager saw one Get per LU;
+#     second eVLU (not in veiltab), presented on two SCSI paths with one
+#     WWN, is made one map by multipath-tools, attached by udev on that
+#     map (never on a path) under its label, unlocked by the real root's
+#     veild and mounted _netdev through its /dev/disk/by-veil-label link;
+#     the key manager saw one Get per LU;
 #   - intruder: the boot stops in the initramfs with the reason.
 # About three minutes per kernel under TCG; in make check, and alone as
 # `make rootfs-check`.  The first run makes the Debian tree (debootstrap).
@@ -49,7 +51,8 @@ ok() { # status description
 die() { ok 1 "$1"; exit 1; }
 
 # ---------------------------------------------- a Debian 12 tree, cached ---
-base=$cache/rootfs/bookworm
+# the name changes with the package list, so an old tree is not reused
+base=$cache/rootfs/bookworm-mp
 if [ ! -e "$base/.complete" ]; then
 	mkdir -p "$cache/rootfs"
 	(
@@ -58,7 +61,7 @@ if [ ! -e "$base/.complete" ]; then
 			rm -rf "$base.tmp"
 			echo "# debootstrap of Debian 12 into $base (once)"
 			debootstrap --variant=minbase \
-				--include=systemd-sysv,udev,kmod,initramfs-tools,busybox,dmsetup,libssl3,libnl-genl-3-200,libnl-3-200,libseccomp2,e2fsprogs,iproute2 \
+				--include=systemd-sysv,udev,kmod,initramfs-tools,busybox,dmsetup,libssl3,libnl-genl-3-200,libnl-3-200,libseccomp2,e2fsprogs,iproute2,multipath-tools \
 				bookworm "$base.tmp" http://deb.debian.org/debian >"$cache/rootfs/debootstrap.log" 2>&1 &&
 				touch "$base.tmp/.complete" && mv "$base.tmp" "$base"
 		fi
@@ -119,6 +122,15 @@ cat >"$root/etc/fstab" <<TAB
 /dev/disk/by-veil-label/vdata /srv/data ext4 _netdev,nofail 0 2
 TAB
 mkdir -p "$root/srv/data"
+# the data LU is presented twice, as a SAN LUN is: two SCSI disks with one
+# WWN.  multipathd makes one map of the two paths, and veil must attach the
+# map, never a path.
+cat >"$root/etc/multipath.conf" <<CONF
+defaults {
+	find_multipaths no
+	user_friendly_names yes
+}
+CONF
 echo veilroot >"$root/etc/hostname"
 install -m 0755 "$here/check.sh" "$root/usr/local/sbin/veil-rootfs-check"
 cat >"$root/etc/systemd/system/veil-rootfs-check.service" <<'UNIT'
@@ -204,7 +216,11 @@ boot() { # initrd log timeout
 		-kernel "$vmlinux" -initrd "$1" \
 		-append "root=/dev/mapper/root rw console=ttyS0 loglevel=5 panic=2 ip=dhcp veil_wait=60 net.ifnames=0" \
 		-drive "file=$work/evlu.img,if=virtio,format=raw,cache=unsafe" \
-		-drive "file=$work/data.img,if=virtio,format=raw,cache=unsafe" \
+		-device virtio-scsi-pci,id=scsi0 \
+		-drive "file=$work/data.img,if=none,id=p1,format=raw,cache=none,file.locking=off" \
+		-device scsi-hd,bus=scsi0.0,scsi-id=1,drive=p1,wwn=0x5000c500a1b2c3d4,serial=VEILDATA,share-rw=on \
+		-drive "file=$work/data.img,if=none,id=p2,format=raw,cache=none,file.locking=off" \
+		-device scsi-hd,bus=scsi0.0,scsi-id=2,drive=p2,wwn=0x5000c500a1b2c3d4,serial=VEILDATA,share-rw=on \
 		-netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:5696-cmd:socat - TCP:127.0.0.1:$port" \
 		-device virtio-net-pci,netdev=n0 </dev/null >"$2" 2>&1
 }
@@ -239,6 +255,12 @@ grep -q '^VEIL-ROOT data /dev/mapper/vdata ' "$L"
 ok $? "authorised host: udev attached the data LU as vdata (its label) and it mounted _netdev through /dev/disk/by-veil-label/vdata ($(sed -n 's/^VEIL-ROOT data //p' "$L"))"
 grep -q '^VEIL-ROOT hello data on a second eVLU' "$L"
 ok $? "authorised host: the data LU reads back"
+grep -q '^VEIL-ROOT under vdata mpath-' "$L"
+ok $? "authorised host: the data LU, presented on two paths, is attached on the multipath map ($(sed -n 's/^VEIL-ROOT under vdata //p' "$L" | tr -d '\r'))"
+[ "$(grep -c '^VEIL-ROOT veilmap ' "$L")" = 2 ]
+ok $? "authorised host: two veil mappings in all (root and vdata), none on a path device:$(sed -n 's/^VEIL-ROOT veilmap / /p' "$L" | tr -d '\r\n')"
+! grep -q '^VEIL-ROOT unit veil-attach@sd' "$L" && grep -q '^VEIL-ROOT unit veil-attach@dm' "$L"
+ok $? "authorised host: udev started an attach for the map and none for the two paths"
 grep -q '^VEIL-ROOT link by-veil-label/vdata -> .*dm-' "$L" &&
 	grep -q '^VEIL-ROOT link by-veil-uuid/[0-9a-f-]\{36\} -> .*dm-' "$L"
 ok $? "authorised host: udev made the by-veil-label and by-veil-uuid links"
