@@ -3,8 +3,9 @@
 # tests/e2e/udev-rule/run.sh KVER OUT.tap: host-side checks of what
 # make install writes and of 60-veil.rules' decisions (KVER is accepted
 # for the e2e convention and unused).
-#   - make install DESTDIR=root SBINDIR=/opt/x/sbin: the rule and every
-#     unit name /opt/x/sbin (and no /usr/sbin), the programs are there,
+#   - make install DESTDIR=root SBINDIR=/opt/x/sbin: the rule, every unit
+#     and the initramfs-tools scripts name /opt/x/sbin (and no /usr/sbin),
+#     the programs are there,
 #     and systemd-analyze verifies veil-attach@ in that root;
 #   - the installed rule, run by the host's own udevd rule engine
 #     ("udevadm test", systemd 252 has no "udevadm verify") on a loop
@@ -72,6 +73,12 @@ done <"$work/progs" >"$work/progs.log"
 [ -s "$work/progs" ] && [ $bad = 0 ]
 ok $? "every program the rule and units run is $(grep -c . "$work/progs") of /opt/x/sbin, installed" \
 	"$work/progs.log"
+ird=$R/usr/share/initramfs-tools
+grep -h '^SBIN=' "$ird/hooks/veil" "$ird/scripts/local-top/veil" >"$work/ird.log" 2>&1
+[ "$(sort -u "$work/ird.log")" = "SBIN=/opt/x/sbin" ] && [ -x "$ird/scripts/init-bottom/veil" ] &&
+	grep -qx 'UMASK=0077' "$ird/conf-hooks.d/veil"
+ok $? "the initramfs-tools hook and scripts name /opt/x/sbin; the conf-hook keeps the initramfs root-only" \
+	"$work/ird.log"
 if [ -d /lib/systemd/system ] && command -v systemd-analyze >/dev/null; then
 	cp -an /lib/systemd/system "$R/lib/systemd/"
 	mkdir -p "$R/etc/veil" && touch "$R/etc/veil/veild.conf"
