@@ -261,10 +261,11 @@ static int run(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: veild [-c CONF] [-d] [-t] [--takeover]\n"
+		"usage: veild [-c CONF] [-d] [-t | --list-files] [--takeover]\n"
 		"  -c, --config CONF  configuration file (default " DEFAULT_CONF ")\n"
 		"  -d, --debug        debug logging\n"
 		"  -t, --test         check the configuration and the TLS files, then exit\n"
+		"      --list-files   as -t, then print the TLS files it names, one a line\n"
 		"      --takeover     replace a key daemon already registered with veil.ko\n"
 		"  -h, --help         this help\n"
 		"      --version      release, kernel ABI and metadata format versions\n"
@@ -277,7 +278,7 @@ int main(int argc, char **argv)
 	const char *conf_path = DEFAULT_CONF;
 	struct veil_kmip_conf conf;
 	struct vcache *cache = NULL;
-	bool debug = false, test = false;
+	bool debug = false, test = false, list_files = false;
 	char err[VCACHE_ERR_MAX];
 	SSL_CTX *ctx;
 	sigset_t set;
@@ -288,6 +289,7 @@ int main(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'd' },
 		{ "test", no_argument, NULL, 't' },
 		{ "takeover", no_argument, NULL, 'T' },
+		{ "list-files", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -297,6 +299,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'T':
 			takeover = true;
+			break;
+		case 'L':
+			list_files = test = true;
 			break;
 		case 'V':
 			veil_print_version(stdout, "veild");
@@ -346,8 +351,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (test) {
+	if (list_files) {
+		/* what a copy of this configuration needs (the initramfs hook) */
+		printf("%s\n%s\n%s\n", conf.ca, conf.cert, conf.key);
+	} else if (test) {
 		printf("%s: ok\n", conf_path);
+	}
+	if (test) {
 		vcache_close(cache);
 		SSL_CTX_free(ctx);
 		return 0;
