@@ -1,14 +1,16 @@
 #!/bin/bash
 # fsd.sh KVER: the vsock filesystem against the file servers a QEMU user
 # picks today, every server native on the host and one TCG guest (2 vCPUs)
-# mounting each in turn.  The servers all serve the same host directory on
+# mounting them all at once (/mnt/CASE) and running each workload on one
+# server after the other.  The servers all serve the same host directory on
 # tmpfs (/dev/shm):
 #   fsd_*   veil-fsd (plain build) over virtio-vsock, the guest's device
 #           served by vhost-user-vsock (plain build) whose host side is
 #           the hybrid-vsock socket veil-fsd listens on;
 #   diod_*  diod behind the same vhost-user-vsock, one diod per connection
 #           on the unix connection itself (socat accepts and execs it);
-#   v9p_*   QEMU's own virtio-9p (-fsdev local,security_model=passthrough);
+#   v9p_*   QEMU's own virtio-9p (-fsdev local,security_model=passthrough),
+#           one device per cache mode (a device serves one mount);
 #   vfs_*   Debian's virtiofsd, cache=none and cache=auto (vhost-user-fs).
 # 9P mounts use msize BENCH_MSIZE (512000: virtio-9p's largest on 6.1;
 # diod's own limit lowers it for diod, and the negotiated msize is
@@ -29,17 +31,19 @@
 #   readdir_10k: a directory of 10,000 entries read three times;
 #   untar: a source tree (a few thousand files from /usr/src's linux-source
 #     tarball, subtree BENCH_TREE, or a generated tree without it) from
-#     guest tmpfs onto the mount (entries/s);
+#     guest tmpfs onto the mount, entries/s over what was extracted when
+#     the time cap stops it (the short default stops it on every server);
 #   walk: nftw + lstat of that tree from a dropped dentry cache (entries/s).
 # Then every ratio: veil-fsd / virtio-9p at the same msize and cache mode;
 # the user's mount / virtio-9p cache=none; veil-fsd / virtiofsd (both
 # modes); veil-fsd / diod.  Figures only: nothing here passes or fails.
 # The guest is emulated and the host is shared, so absolute figures are
-# noisy; ratios within one run are what to read.
+# noisy; ratios within one run are what to read, and BENCH_ROUNDS > 1
+# reports each figure's median over the rounds.
 #
 # Knobs: BENCH_RUNTIME (3), BENCH_SIZE (128), BENCH_LOOSE_WRITE (16),
 # BENCH_FILES (1000), BENCH_MSIZE (512000), BENCH_TREE (fs),
-# BENCH_UNTAR_SECS (20), BENCH_CASES (all of the above, in order),
+# BENCH_UNTAR_SECS (20), BENCH_ROUNDS (1), BENCH_CASES (all of the above),
 # BENCH_PERF=1 (record veil-fsd with perf during its cases, report under
 # build/bench/).
 set -euo pipefail
@@ -54,6 +58,7 @@ nfiles=${BENCH_FILES:-1000}
 msize=${BENCH_MSIZE:-512000}
 tree=${BENCH_TREE:-fs}
 untar_secs=${BENCH_UNTAR_SECS:-20}
+rounds=${BENCH_ROUNDS:-1}
 cases=${BENCH_CASES:-"fsd_none fsd_loose v9p_none v9p_loose vfs_none vfs_auto diod_none"}
 user_case=fsd_loose
 virtiofsd=/usr/lib/qemu/virtiofsd
@@ -322,91 +327,106 @@ LOOSE_WRITE=$loose_write
 NFILES=$nfiles
 MSIZE=$msize
 UNTAR_SECS=$untar_secs
+ROUNDS=$rounds
 CASES="$cases"
 DATA=$data
 JOB
 cat >>"$job" <<'JOB'
 modprobe 9pnet_vsock; modprobe 9pnet_virtio; modprobe virtiofs
-mkdir -p /mnt/b
 now() { cut -d' ' -f1 /proc/uptime; }
-row() { echo "BENCHROW $CASE $*"; }
 dropc() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
-fio_row() { # metric rw engine [jobs]
-	local depth=1 jobs=${4:-1} extra= out f=/mnt/b/r sz=${SIZE}M bs=1M
-	[ $3 = libaio ] && depth=8
-	case $2 in
-	write)	extra=--end_fsync=1; f=/mnt/b/w.$CASE
-		[ $CACHE = loose ] && sz=${LOOSE_WRITE}M ;;
+fio_row() { # case metric rw engine [jobs]
+	local c=$1 depth=1 jobs=${5:-1} extra= out f=/mnt/$1/r sz=${SIZE}M bs=1M
+	[ $4 = libaio ] && depth=8
+	case $3 in
+	write)	extra=--end_fsync=1; f=/mnt/$c/w.$c
+		case $c in *_loose) sz=${LOOSE_WRITE}M ;; esac ;;
 	read) dropc ;;
 	randread) dropc; bs=4k; extra="--time_based --group_reporting" ;;
 	esac
-	out=$(timeout $((RUNTIME * 4 + 60)) fio --name=b --filename=$f --ioengine=$3 --iodepth=$depth \
-		--numjobs=$jobs --bs=$bs --rw=$2 --size=$sz --runtime=$RUNTIME $extra \
+	out=$(timeout $((RUNTIME * 4 + 60)) fio --name=b --filename=$f --ioengine=$4 --iodepth=$depth \
+		--numjobs=$jobs --bs=$bs --rw=$3 --size=$sz --runtime=$RUNTIME $extra \
 		--minimal --terse-version=3 2>/tmp/fio.err) ||
-		{ echo "fsd bench: $CASE $1: fio failed: $(tail -n1 /tmp/fio.err)"; rm -f /mnt/b/w.$CASE; return 0; }
+		{ echo "fsd bench: $c $2: fio failed: $(tail -n1 /tmp/fio.err)"; rm -f /mnt/$c/w.$c; return 0; }
 	# terse v3: 7 read bw KiB/s, 48 write bw KiB/s
-	echo "$out" | awk -F';' -v c="$CASE" -v m="$1" '{
+	echo "$out" | awk -F';' -v c="$c" -v m="$2" '{
 		bw = (m ~ /read/) ? $7 : $48; printf "BENCHROW %s %s %.1f MB/s\n", c, m, bw*1024/1e6 }'
-	[ $2 = write ] && rm -f $f
+	[ $3 = write ] && rm -f $f
 	return 0
 }
 
-run_case() { # case mount-arguments...
-	CASE=$1; shift
-	if ! timeout 60 mount "$@" /mnt/b; then
-		echo "fsd bench: $CASE: mount $* failed"
-		return 0
+# Every server mounted at once, on /mnt/CASE: each workload then runs on
+# one server after the other, so that a burst of load on the shared host
+# falls on few figures of one workload rather than on all of one server.
+o9=version=9p2000.L,msize=$MSIZE
+up=
+for c in $CASES; do
+	cache=${c#*_}
+	case $c in
+	fsd_*)	set -- -t 9p -o trans=vsock,port=564,$o9,cache=$cache 2 ;;
+	diod_*)	set -- -t 9p -o trans=vsock,port=5640,$o9,cache=$cache,aname=$DATA,uname=root,access=user 2 ;;
+	v9p_*)	set -- -t 9p -o trans=virtio,$o9,cache=$cache p9$cache ;;
+	vfs_*)	set -- -t virtiofs vf$cache ;;
+	*)	echo "fsd bench: unknown case $c"; continue ;;
+	esac
+	mkdir -p /mnt/$c
+	if ! timeout 60 mount "$@" /mnt/$c; then
+		echo "fsd bench: $c: mount $* failed"
+		continue
 	fi
-	case $CASE in
+	up="$up $c"
+	case $c in
 	vfs_*) ;;
-	*)	neg=$(awk '$2 == "/mnt/b" { print $4 }' /proc/mounts | tr , '\n' | sed -n 's/^msize=//p')
+	*)	neg=$(awk -v m=/mnt/$c '$2 == m { print $4 }' /proc/mounts | tr , '\n' | sed -n 's/^msize=//p')
 		if [ -z "$neg" ]; then	# v9fs shows it when not the default
 			case $(uname -r) in 6.1.*) neg=8192 ;; *) neg=131072 ;; esac
 		fi
-		row msize $neg bytes ;;
-	esac
-	fio_row seqwrite_psync write psync
-	fio_row seqread_psync read psync
-	fio_row seqwrite_libaio write libaio
-	fio_row seqread_libaio read libaio
-	fio_row randread4 randread psync 4
-	timeout $((RUNTIME * 20 + 60)) veil-bench-meta smallfile /mnt/b/small.$CASE $NFILES $RUNTIME |
-		sed "s/^/BENCHROW $CASE /"
-	timeout $((RUNTIME * 20 + 60)) veil-bench-meta readdir /mnt/b/dir10k 3 | sed "s/^/BENCHROW $CASE /"
-	t=/mnt/b/t.$CASE
-	mkdir $t
-	s=$(now)
-	timeout $UNTAR_SECS tar -xf /bench.tar -C $t || echo "fsd bench: $CASE: untar stopped after ${UNTAR_SECS}s"
-	sync
-	e=$(now)
-	dropc
-	timeout $((RUNTIME * 20 + 60)) veil-bench-meta walk $t >/tmp/walk
-	sed "s/^/BENCHROW $CASE /" /tmp/walk
-	n=$(sed -n 's/^walk_entries \([0-9]*\).*/\1/p' /tmp/walk)
-	[ -n "$n" ] && awk -v n=$n -v s=$s -v e=$e -v c=$CASE \
-		'BEGIN { d = e - s; if (d <= 0) d = 0.01; printf "BENCHROW %s untar %.1f entries/s\n", c, n / d }'
-	timeout 300 rm -rf $t
-	umount /mnt/b
-}
-
-o9=version=9p2000.L,msize=$MSIZE
-for CASE in $CASES; do
-	CACHE=${CASE#*_}
-	case $CASE in
-	fsd_*)	run_case $CASE -t 9p -o trans=vsock,port=564,$o9,cache=$CACHE 2 ;;
-	diod_*)	run_case $CASE -t 9p -o trans=vsock,port=5640,$o9,cache=$CACHE,aname=$DATA,uname=root,access=user 2 ;;
-	v9p_*)	run_case $CASE -t 9p -o trans=virtio,$o9,cache=$CACHE p9bench ;;
-	vfs_*)	run_case $CASE -t virtiofs vf$CACHE ;;
-	*)	echo "fsd bench: unknown case $CASE" ;;
+		echo "BENCHROW $c msize $neg bytes" ;;
 	esac
 done
+
+tmo=$((RUNTIME * 20 + 60))
+for round in $(seq $ROUNDS); do
+	for c in $up; do fio_row $c seqwrite_psync write psync; done
+	for c in $up; do fio_row $c seqread_psync read psync; done
+	for c in $up; do fio_row $c seqwrite_libaio write libaio; done
+	for c in $up; do fio_row $c seqread_libaio read libaio; done
+	for c in $up; do fio_row $c randread4 randread psync 4; done
+	for c in $up; do
+		timeout $tmo veil-bench-meta smallfile /mnt/$c/small.$c $NFILES $RUNTIME | sed "s/^/BENCHROW $c /"
+	done
+	for c in $up; do
+		timeout $tmo veil-bench-meta readdir /mnt/$c/dir10k 3 | sed "s/^/BENCHROW $c /"
+	done
+	for c in $up; do
+		t=/mnt/$c/t.$c
+		mkdir $t
+		s=$(now)
+		timeout $UNTAR_SECS tar -xf /bench.tar -C $t || echo "fsd bench: $c: untar stopped after ${UNTAR_SECS}s"
+		sync
+		echo "$s $(now)" >/tmp/untar.$c
+	done
+	dropc
+	for c in $up; do
+		timeout $tmo veil-bench-meta walk /mnt/$c/t.$c >/tmp/walk
+		sed "s/^/BENCHROW $c /" /tmp/walk
+		n=$(sed -n 's/^walk_entries \([0-9]*\).*/\1/p' /tmp/walk)
+		[ -n "$n" ] && awk -v n=$n -v c=$c '{ d = $2 - $1; if (d <= 0) d = 0.01
+			printf "BENCHROW %s untar %.1f entries/s\n", c, n / d }' /tmp/untar.$c
+	done
+	for c in $up; do timeout 300 rm -rf /mnt/$c/t.$c; done
+done
+for c in $up; do umount /mnt/$c; done
 exit 0
 JOB
 
 ncases=$(echo $cases | wc -w)
-qa=(--qemu-arg=-fsdev --qemu-arg="local,id=p9,path=$data,security_model=passthrough"
-	--qemu-arg=-device --qemu-arg="virtio-9p-pci,fsdev=p9,mount_tag=p9bench")
+qa=()
+for c in none loose; do	# a virtio-9p device serves one mount at a time
+	qa+=(--qemu-arg=-fsdev --qemu-arg="local,id=p9$c,path=$data,security_model=passthrough"
+		--qemu-arg=-device --qemu-arg="virtio-9p-pci,fsdev=p9$c,mount_tag=p9$c")
+done
 for c in none auto; do
 	qa+=(--qemu-arg=-chardev --qemu-arg="socket,id=vf$c,path=$work/vf-$c.sock"
 		--qemu-arg=-device --qemu-arg="vhost-user-fs-pci,chardev=vf$c,tag=vf$c")
@@ -415,7 +435,7 @@ log=$build/vm/logs/bench-fsd-$kver.log
 rc=0
 VEILVM_VSOCKD=$build/bin/vhost-user-vsock python3 "$here/../vm/veilvm.py" boot --kver "$kver" \
 	--name bench-fsd --log "$log" --stream none --mem 2048 --smp 2 \
-	--timeout $((ncases * (40 * runtime + 2 * untar_secs + 120) + 300)) \
+	--timeout $((rounds * ncases * (40 * runtime + 2 * untar_secs + 120) + 300)) \
 	--vsock "3:$uds" "${qa[@]}" --module virtiofs --module 9pnet_virtio \
 	--bin /usr/bin/fio --file "$work/meta=/usr/bin/veil-bench-meta" --file "$tarball=/bench.tar" \
 	--job "$job" || rc=$?
@@ -431,11 +451,18 @@ fi
 grep -h '^fsd bench: ' "$log" >&2 || true
 grep -h '^BENCHROW ' "$log" | cut -d' ' -f2- | USER_CASE=$user_case python3 -c '
 import os, sys
+import statistics
 rows = [l.split() for l in sys.stdin if len(l.split()) == 4]
-fig = {(c, m): float(v) for c, m, v, u in rows}
-for r in rows:
-    print(" ".join(r))
-cases = list(dict.fromkeys(c for c, m, v, u in rows))
+# with BENCH_ROUNDS > 1, the median of the rounds
+vals, units = {}, {}
+for c, m, v, u in rows:
+    vals.setdefault((c, m), []).append(float(v))
+    units[(c, m)] = u
+fig = {k: statistics.median(v) for k, v in vals.items()}
+for c in dict.fromkeys(c for c, m, v, u in rows):
+    for (c2, m), v in fig.items():
+        if c2 == c:
+            print(c, m, f"{v:.1f}", units[(c, m)])
 user = os.environ["USER_CASE"]
 thru = ("seqwrite_psync", "seqread_psync", "seqwrite_libaio", "seqread_libaio", "randread4")
 meta = ("create", "stat", "unlink", "smallfile", "readdir_10k", "untar", "walk")
