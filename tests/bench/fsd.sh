@@ -1,51 +1,94 @@
 #!/bin/bash
-# fsd.sh KVER: the vsock filesystem (veil-fsd behind 9pnet_vsock) against
-# diod behind the same transport and against QEMU's own virtio-9p.
+# fsd.sh KVER: the vsock filesystem against the file servers a QEMU user
+# picks today, every server native on the host and one TCG guest (2 vCPUs)
+# mounting them all at once (/mnt/CASE) and running each workload on one
+# server after the other.  The servers all serve the same host directory on
+# tmpfs (/dev/shm):
+#   fsd_*   veil-fsd (plain build) over virtio-vsock, the guest's device
+#           served by vhost-user-vsock (plain build) whose host side is
+#           the hybrid-vsock socket veil-fsd listens on;
+#   diod_*  diod behind the same vhost-user-vsock, one diod per connection
+#           on the unix connection itself (socat accepts and execs it);
+#   v9p_*   QEMU's own virtio-9p (-fsdev local,security_model=passthrough),
+#           one device per cache mode (a device serves one mount);
+#   vfs_*   Debian's virtiofsd, cache=none and cache=auto (vhost-user-fs).
+# 9P mounts use msize BENCH_MSIZE (512000: virtio-9p's largest on 6.1;
+# diod's own limit lowers it for diod, and the negotiated msize is
+# printed) and 9P2000.L.  Cache modes: cache=none for every 9P server, and
+# cache=loose for veil-fsd and virtio-9p: a tenant root belongs to one
+# guest and nothing changes it under the guest, the case cache=loose is
+# for, and what a user wanting speed picks (as virtiofs users keep its
+# default cache=auto).  fsd_loose is "the user's mount" in the ratios.
 #
-# One guest.  veil-fsd and diod run inside it on tmpfs and the guest mounts
-# them over vsock loopback (CID 1); veil-fsd also over trans=unix (its
-# hybrid-vsock socket) for reference; diod listens on TCP and socat carries
-# vsock to it.  virtio-9p serves a host directory on /dev/shm.  For each
-# case (server, transport, msize, cache mode):
-#   fio, one job, 1 MiB blocks, one pass over BENCH_SIZE MiB capped at
-#   BENCH_RUNTIME s (with cache=loose, writes are of BENCH_LOOSE_WRITE MiB
-#   and include the final fsync): sequential write and read, psync and
-#   libaio (iodepth 8); small files: create (for at most BENCH_RUNTIME s),
-#   stat and unlink of up to BENCH_FILES files, and the three together
-#   (ops/s); readdir of a directory of 10,000 entries (entries/s).
-#   msize 512000 (virtio-9p's largest on 6.1) and 8192, each cache=none,
-#   512000 also cache=loose; and 65536 (diod's largest) for veil-fsd and
-#   diod alone.
-# Then the ratios the vsock filesystem is aimed at: veil-fsd / virtio-9p at
-# the same msize and cache mode, veil-fsd / diod, and the small-file
-# workload of veil-fsd / virtio-9p cache=none.  Figures only: nothing here
-# passes or fails.
+# Workloads, each bounded by BENCH_RUNTIME seconds (fio's cap) or
+# BENCH_UNTAR_SECS:
+#   seqwrite/seqread psync and libaio (QD8): fio, one job, 1 MiB blocks,
+#     one pass over BENCH_SIZE MiB (writes include the final fsync; with
+#     cache=loose they are BENCH_LOOSE_WRITE MiB, as 6.1 writes back a page
+#     per request); reads start from a dropped page cache;
+#   randread4: 4 fio jobs reading 4 KiB at random offsets of one file;
+#   create/stat/unlink/smallfile: BENCH_FILES empty files (ops/s);
+#   readdir_10k: a directory of 10,000 entries read three times;
+#   untar: a source tree (a few thousand files from /usr/src's linux-source
+#     tarball, subtree BENCH_TREE, or a generated tree without it) from
+#     guest tmpfs onto the mount, entries/s over what was extracted when
+#     the time cap stops it (the short default stops it on every server);
+#   walk: nftw + lstat of that tree from a dropped dentry cache (entries/s).
+# Then every ratio: veil-fsd / virtio-9p at the same msize and cache mode;
+# the user's mount / virtio-9p cache=none; veil-fsd / virtiofsd (both
+# modes); veil-fsd / diod.  Figures only: nothing here passes or fails.
+# The guest is emulated and the host is shared, so absolute figures are
+# noisy; ratios within one run are what to read, and BENCH_ROUNDS > 1
+# reports each figure's median over the rounds.
 #
-# Read with care: the guest is emulated (TCG), and veil-fsd and diod run as
-# emulated guest code while QEMU's virtio-9p server runs natively on the
-# host, so the virtio-9p ratios charge veil-fsd for its server's CPU and
-# virtio-9p for none of its own.
-#
-# The runner has no option for extra QEMU arguments: virtio-9p is added by a
-# qemu-system-x86_64 wrapper placed first in PATH for this run only.
+# Knobs: BENCH_RUNTIME (3), BENCH_SIZE (128), BENCH_LOOSE_WRITE (16),
+# BENCH_FILES (1000), BENCH_MSIZE (512000), BENCH_TREE (fs),
+# BENCH_UNTAR_SECS (20), BENCH_ROUNDS (1), BENCH_CASES (all of the above),
+# BENCH_PERF=1 (record veil-fsd with perf during its cases, report under
+# build/bench/).
 set -euo pipefail
 kver=$1
 here=$(cd "$(dirname "$0")" && pwd)
-build=${BUILD:-$(cd "$here/../.." && pwd)/build}
-runtime=${BENCH_RUNTIME:-8}
-size=${BENCH_SIZE:-256}
-nfiles=${BENCH_FILES:-1000}
-msizes=${BENCH_MSIZES:-"512000 8192"}
+top=$(cd "$here/../.." && pwd)
+build=${BUILD:-$top/build}
+runtime=${BENCH_RUNTIME:-3}
+size=${BENCH_SIZE:-128}
 loose_write=${BENCH_LOOSE_WRITE:-16}
+nfiles=${BENCH_FILES:-1000}
+msize=${BENCH_MSIZE:-512000}
+tree=${BENCH_TREE:-fs}
+untar_secs=${BENCH_UNTAR_SECS:-20}
+rounds=${BENCH_ROUNDS:-1}
+cases=${BENCH_CASES:-"fsd_none fsd_loose v9p_none v9p_loose vfs_none vfs_auto diod_none"}
+user_case=fsd_loose
+virtiofsd=/usr/lib/qemu/virtiofsd
 
-tmp=$(mktemp -d)
-share=$(mktemp -d /dev/shm/veil-bench-9p.XXXXXX)
-trap 'rm -rf "$tmp" "$share"' EXIT
+for p in "$build/bin/veil-fsd" "$build/bin/vhost-user-vsock"; do
+	[ -x "$p" ] || { echo "fsd bench: $p missing: run make user" >&2; exit 1; }
+done
+for p in "$virtiofsd" /usr/sbin/diod /usr/bin/socat /usr/bin/fio; do
+	[ -x "$p" ] || { echo "fsd bench: $p missing: run scripts/setup-host.sh" >&2; exit 1; }
+done
 
-# The small-file and readdir workloads: one C program, built for this run.
-cat >"$tmp/meta.c" <<'EOF'
+# Unix socket paths must stay short: the work directory is under /tmp.
+work=$(mktemp -d /tmp/veil-bench.XXXXXX)
+share=$(mktemp -d /dev/shm/veil-bench.XXXXXX)	# 0700: veil-fsd wants a closed parent
+data=$share/data
+pids=
+stop() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$work" "$share"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+# The workload program: small files, readdir, the tree walk.
+cat >"$work/meta.c" <<'EOF'
+#define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,8 +128,8 @@ static int mkfiles(const char *dir, int n)
 	return 0;
 }
 
-/* create (for at most secs seconds), stat and unlink up to n files in a
- * new directory under dir */
+/* create (for at most secs seconds), stat and unlink up to n files in the
+ * new directory dir */
 static int smallfile(const char *dir, int n, double secs)
 {
 	double t0, t1, t2, t3;
@@ -94,7 +137,7 @@ static int smallfile(const char *dir, int n, double secs)
 	char p[32];
 	int i, fd;
 
-	if (chdir(dir) || mkdir("small", 0755) || chdir("small"))
+	if (mkdir(dir, 0755) || chdir(dir))
 		die("mkdir", dir);
 	t0 = now();
 	for (i = 0; i < n; i++) {
@@ -121,7 +164,7 @@ static int smallfile(const char *dir, int n, double secs)
 			die("unlink", p);
 	}
 	t3 = now();
-	if (chdir("..") || rmdir("small"))
+	if (chdir("..") || rmdir(dir))
 		die("rmdir", dir);
 	printf("create %.1f ops/s\n", n / (t1 - t0));
 	printf("stat %.1f ops/s\n", n / (t2 - t1));
@@ -151,6 +194,29 @@ static int readdir_rate(const char *dir, int rounds)
 	return 0;
 }
 
+static long walked;
+
+static int walk_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path; (void)st; (void)ftw;
+	if (flag == FTW_NS)
+		die("lstat", path);
+	walked++;
+	return 0;
+}
+
+/* find + stat: every entry of the tree, lstat'ed (nftw does it) */
+static int walk(const char *dir)
+{
+	double t0 = now();
+
+	if (nftw(dir, walk_one, 64, FTW_PHYS))
+		die("nftw", dir);
+	printf("walk_entries %ld entries\n", walked);
+	printf("walk %.1f entries/s\n", walked / (now() - t0));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "mkfiles"))
@@ -159,168 +225,261 @@ int main(int argc, char **argv)
 		return smallfile(argv[2], atoi(argv[3]), atof(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "readdir"))
 		return readdir_rate(argv[2], atoi(argv[3]));
-	fprintf(stderr, "usage: meta mkfiles|readdir DIR N, meta smallfile DIR N SECS\n");
+	if (argc == 3 && !strcmp(argv[1], "walk"))
+		return walk(argv[2]);
+	fprintf(stderr, "usage: meta mkfiles|readdir DIR N, meta smallfile DIR N SECS, meta walk DIR\n");
 	return 2;
 }
 EOF
-cc -O2 -Wall -Wextra -Werror -o "$tmp/meta" "$tmp/meta.c"
+cc -O2 -Wall -Wextra -Werror -o "$work/meta" "$work/meta.c"
 
-# virtio-9p's directory on the host: the read file and the 10k directory,
-# as the guest makes them for its own servers.
-dd if=/dev/zero of="$share/r" bs=1M count="$size" status=none
-"$tmp/meta" mkfiles "$share/dir10k" 10000
-real_qemu=$(command -v qemu-system-x86_64)
-mkdir "$tmp/wrap"
-cat >"$tmp/wrap/qemu-system-x86_64" <<EOF
-#!/bin/sh
-echo "# fsd bench: adding -virtfs local,path=$share,mount_tag=bench9p" >&2
-exec $real_qemu "\$@" -virtfs local,path=$share,mount_tag=bench9p,security_model=none,id=bench9p
+# The source tree to untar: a subtree of the installed linux-source tarball,
+# kept uncompressed under build/bench/ (unpacking the tarball is slow); or,
+# without linux-source, a generated tree of about the same shape.
+mkdir -p "$build/bench"
+src=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n1 || true)
+if [ -n "$src" ]; then
+	top_dir=$(basename "$src" .tar.xz)
+	tarball=$build/bench/$top_dir-$(echo "$tree" | tr ' /' '__').tar
+	tree_what="$top_dir/{$tree} from $src"
+	if [ ! -s "$tarball" ]; then
+		mkdir "$work/src"
+		# shellcheck disable=SC2046
+		tar -C "$work/src" -xJf "$src" $(for t in $tree; do echo "$top_dir/$t"; done)
+		tar -C "$work/src" -cf "$tarball.tmp" "$top_dir"
+		mv "$tarball.tmp" "$tarball"
+		rm -rf "$work/src"
+	fi
+else
+	tarball=$build/bench/generated-tree.tar
+	tree_what="a generated tree (no linux-source under /usr/src): 100 directories of 25 files, 1-64 KiB"
+	if [ ! -s "$tarball" ]; then
+		python3 - "$work/gen" <<'EOF'
+import os, random, sys
+r = random.Random(1)
+for d in range(100):
+    p = os.path.join(sys.argv[1], "tree", f"d{d // 10}", f"s{d}")
+    os.makedirs(p)
+    for f in range(25):
+        with open(os.path.join(p, f"f{f}.c"), "wb") as out:
+            out.write(r.randbytes(r.randint(1, 64) * 1024))
 EOF
-chmod +x "$tmp/wrap/qemu-system-x86_64"
+		tar -C "$work/gen" -cf "$tarball.tmp" tree
+		mv "$tarball.tmp" "$tarball"
+		rm -rf "$work/gen"
+	fi
+fi
+echo "fsd bench: untar source: $tree_what ($(tar -tf "$tarball" | wc -l) entries)" >&2
 
-job=$tmp/job
+# The shared directory: the read file and the 10,000-entry directory are
+# made here, natively, once for every server.
+mkdir -m 0755 "$data"
+dd if=/dev/zero of="$data/r" bs=1M count="$size" status=none
+"$work/meta" mkfiles "$data/dir10k" 10000
+
+# veil-fsd, plain build, knowing the guest by its hybrid-vsock socket.
+uds=$work/v
+cat >"$work/fsd.conf" <<EOF
+vsock = no
+port = 564
+msize_max = 1M
+[vm bench]
+uds = $uds
+root = $data
+access = rw
+EOF
+# cache=loose keeps a host descriptor per cached dentry: room for them
+ulimit -n "$(ulimit -Hn)"
+perf_data=
+if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+	perf_data=$build/bench/fsd-perf-$kver.data
+	perf record -g -o "$perf_data" -- "$build/bin/veil-fsd" -c "$work/fsd.conf" 2>"$work/fsd.log" &
+else
+	"$build/bin/veil-fsd" -c "$work/fsd.conf" 2>"$work/fsd.log" &
+fi
+pids="$pids $!"
+# diod: one per connection, serving the unix connection socat accepted as
+# its stdin/stdout (nofork: socat execs it on the socket itself).
+socat UNIX-LISTEN:"${uds}_5640",fork \
+	EXEC:"/usr/sbin/diod -r 0 -w 1 -n -N -e $data -L $work/diod.log -c /dev/null",nofork \
+	2>"$work/socat.log" &
+pids="$pids $!"
+# virtiofsd, one per device; each serves one QEMU and exits with it.
+for c in none auto; do
+	"$virtiofsd" --socket-path="$work/vf-$c.sock" -o source="$data" -o cache=$c \
+		2>"$work/virtiofsd-$c.log" &
+	pids="$pids $!"
+done
+for s in "${uds}_564" "${uds}_5640" "$work/vf-none.sock" "$work/vf-auto.sock"; do
+	i=0
+	until [ -S "$s" ]; do
+		i=$((i + 1))
+		[ $i -le 100 ] || { echo "fsd bench: no server on $s" >&2; cat "$work"/*.log >&2; exit 1; }
+		sleep 0.1
+	done
+done
+
+job=$work/job
 cat >"$job" <<JOB
 RUNTIME=$runtime
 SIZE=$size
-NFILES=$nfiles
 LOOSE_WRITE=$loose_write
-MSIZES="$msizes"
+NFILES=$nfiles
+MSIZE=$msize
+UNTAR_SECS=$untar_secs
+ROUNDS=$rounds
+CASES="$cases"
+DATA=$data
 JOB
 cat >>"$job" <<'JOB'
-modprobe 9p; modprobe 9pnet_fd; modprobe 9pnet_virtio
-have_vsock=0
-modprobe vsock_loopback 2>/dev/null && modprobe 9pnet_vsock 2>/dev/null && have_vsock=1
-[ -f /etc/hosts ] || echo '127.0.0.1 localhost' > /etc/hosts	# diod resolves its peer
-mkdir -p /bench /run/bench /mnt/b
-mount -t tmpfs -o size=$((3 * SIZE + 300))m tmpfs /bench	# two read files, one written
-chmod 0700 /bench	# veil-fsd serves a root only from under a directory closed to others
-for s in fsd diod; do
-	mkdir /bench/$s
-	dd if=/dev/zero of=/bench/$s/r bs=1M count=$SIZE 2>/dev/null
-	veil-bench-meta mkfiles /bench/$s/dir10k 10000
-done
-cat > /run/bench/fsd.conf <<EOF
-vsock = yes
-port = 564
-msize_max = 1M
-loopback_cid = yes	# the guest is its own peer over vsock loopback
-[vm bench]
-cid = 1
-uds = /run/bench/vm.sock
-root = /bench/fsd
-access = rw
-EOF
-# The guest's default RLIMIT_NOFILE (1024) equals veil-fsd's default
-# per-VM budget, and with cache=loose the server then runs into EMFILE
-# (tests/kselftest/fsd-scale shows it): give it room so the figures exist.
-( ulimit -n 4096; exec veil-fsd -c /run/bench/fsd.conf 2>/run/bench/fsd.log ) &
-fsd=$!
-diod -f -n -N -e /bench/diod -l 127.0.0.1:5640 -L /run/bench/diod.log -c /dev/null &
-diod=$!
-socat VSOCK-LISTEN:5641,fork,reuseaddr TCP:127.0.0.1:5640 2>/run/bench/socat.log &
-socat=$!
-i=0; until [ -S /run/bench/vm.sock_564 ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i+1)); done
-sleep 1
-tag9p=$(cat /sys/bus/virtio/devices/*/mount_tag 2>/dev/null | tr -d '\0' | head -n1)
+modprobe 9pnet_vsock; modprobe 9pnet_virtio; modprobe virtiofs
+now() { cut -d' ' -f1 /proc/uptime; }
+dropc() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
-fio_row() { # metric rw engine
-	local depth=1 extra= out
-	[ $3 = libaio ] && depth=8
-	case $2 in
-	write)	# cache=loose writes back a page per request on 6.1 (and the
-		# flush is part of the figure): a smaller file keeps it short
-		extra=--end_fsync=1; f=/mnt/b/w; sz=${SIZE}M
-		[ $CACHE = loose ] && sz=${LOOSE_WRITE}M ;;
-	read) f=/mnt/b/r; sz=${SIZE}M; sync; echo 3 > /proc/sys/vm/drop_caches ;;
+fio_row() { # case metric rw engine [jobs]
+	local c=$1 depth=1 jobs=${5:-1} extra= out f=/mnt/$1/r sz=${SIZE}M bs=1M
+	[ $4 = libaio ] && depth=8
+	case $3 in
+	write)	extra=--end_fsync=1; f=/mnt/$c/w.$c
+		case $c in *_loose) sz=${LOOSE_WRITE}M ;; esac ;;
+	read) dropc ;;
+	randread) dropc; bs=4k; extra="--time_based --group_reporting" ;;
 	esac
-	out=$(fio --name=b --filename=$f --ioengine=$3 --iodepth=$depth --bs=1M --rw=$2 \
-		--size=$sz --runtime=$RUNTIME $extra --minimal --terse-version=3 2>/tmp/fio.err) ||
-		{ echo "fsd bench: $CASE $1: fio failed: $(tail -n1 /tmp/fio.err)"; rm -f /mnt/b/w; return 0; }
+	out=$(timeout $((RUNTIME * 4 + 60)) fio --name=b --filename=$f --ioengine=$4 --iodepth=$depth \
+		--numjobs=$jobs --bs=$bs --rw=$3 --size=$sz --runtime=$RUNTIME $extra \
+		--minimal --terse-version=3 2>/tmp/fio.err) ||
+		{ echo "fsd bench: $c $2: fio failed: $(tail -n1 /tmp/fio.err)"; rm -f /mnt/$c/w.$c; return 0; }
 	# terse v3: 7 read bw KiB/s, 48 write bw KiB/s
-	echo "$out" | awk -F';' -v c="$CASE" -v m="$1" '{
+	echo "$out" | awk -F';' -v c="$c" -v m="$2" '{
 		bw = (m ~ /read/) ? $7 : $48; printf "BENCHROW %s %s %.1f MB/s\n", c, m, bw*1024/1e6 }'
-	[ $2 = write ] && rm -f $f
+	[ $3 = write ] && rm -f $f
 	return 0
 }
 
-run_case() { # case mount-source mount-options msize
-	CASE=$1
-	if ! mount -t 9p -o "$3" "$2" /mnt/b; then
-		echo "fsd bench: $CASE: mount $2 -o $3 failed"
-		return 0
+# Every server mounted at once, on /mnt/CASE: each workload then runs on
+# one server after the other, so that a burst of load on the shared host
+# falls on few figures of one workload rather than on all of one server.
+o9=version=9p2000.L,msize=$MSIZE
+up=
+for c in $CASES; do
+	cache=${c#*_}
+	case $c in
+	fsd_*)	set -- -t 9p -o trans=vsock,port=564,$o9,cache=$cache 2 ;;
+	diod_*)	set -- -t 9p -o trans=vsock,port=5640,$o9,cache=$cache,aname=$DATA,uname=root,access=user 2 ;;
+	v9p_*)	set -- -t 9p -o trans=virtio,$o9,cache=$cache p9$cache ;;
+	vfs_*)	set -- -t virtiofs vf$cache ;;
+	*)	echo "fsd bench: unknown case $c"; continue ;;
+	esac
+	mkdir -p /mnt/$c
+	if ! timeout 60 mount "$@" /mnt/$c; then
+		echo "fsd bench: $c: mount $* failed"
+		continue
 	fi
-	# the msize the server agreed to (v9fs shows it when not the default)
-	neg=$(awk '$2 == "/mnt/b" { print $4 }' /proc/mounts | tr , '\n' | sed -n 's/^msize=//p')
-	if [ -z "$neg" ]; then
-		case $(uname -r) in 6.1.*) neg=8192 ;; *) neg=131072 ;; esac
-	fi
-	echo "BENCHROW $CASE msize $neg bytes"
-	fio_row seqwrite_psync write psync
-	fio_row seqread_psync read psync
-	fio_row seqwrite_libaio write libaio
-	fio_row seqread_libaio read libaio
-	rm -rf /mnt/b/small
-	veil-bench-meta smallfile /mnt/b $NFILES $RUNTIME | sed "s/^/BENCHROW $CASE /"
-	veil-bench-meta readdir /mnt/b/dir10k 3 | sed "s/^/BENCHROW $CASE /"
-	umount /mnt/b
-}
-
-for m in $MSIZES 65536; do
-	caches=none
-	[ $m = 512000 ] && caches="none loose"
-	for c in $caches; do
-		o=version=9p2000.L,msize=$m,cache=$c
-		CACHE=$c
-		k=${m}_$c
-		if [ $have_vsock = 1 ]; then
-			run_case fsd_vsock_$k 1 trans=vsock,port=564,$o
-			run_case diod_vsock_$k 1 trans=vsock,port=5641,$o,aname=/bench/diod,uname=root,access=user
-		else
-			echo "fsd bench: 9pnet_vsock.ko not available: vsock cases skipped"
+	up="$up $c"
+	case $c in
+	vfs_*) ;;
+	*)	neg=$(awk -v m=/mnt/$c '$2 == m { print $4 }' /proc/mounts | tr , '\n' | sed -n 's/^msize=//p')
+		if [ -z "$neg" ]; then	# v9fs shows it when not the default
+			case $(uname -r) in 6.1.*) neg=8192 ;; *) neg=131072 ;; esac
 		fi
-		# the 64 KiB pass only puts veil-fsd and diod at diod's own msize
-		[ $m = 65536 ] && continue
-		run_case fsd_unix_$k /run/bench/vm.sock_564 trans=unix,$o
-		if [ -n "$tag9p" ]; then
-			run_case virtio9p_$k "$tag9p" trans=virtio,$o
-		else
-			echo "fsd bench: no virtio-9p device: virtio9p cases skipped"
-		fi
-	done
+		echo "BENCHROW $c msize $neg bytes" ;;
+	esac
 done
-if grep -q 'Too many open files' /run/bench/fsd.log; then echo "fsd bench: veil-fsd logged EMFILE"; fi
-kill $socat $diod $fsd 2>/dev/null
-wait 2>/dev/null
+
+tmo=$((RUNTIME * 20 + 60))
+for round in $(seq $ROUNDS); do
+	for c in $up; do fio_row $c seqwrite_psync write psync; done
+	for c in $up; do fio_row $c seqread_psync read psync; done
+	for c in $up; do fio_row $c seqwrite_libaio write libaio; done
+	for c in $up; do fio_row $c seqread_libaio read libaio; done
+	for c in $up; do fio_row $c randread4 randread psync 4; done
+	for c in $up; do
+		timeout $tmo veil-bench-meta smallfile /mnt/$c/small.$c $NFILES $RUNTIME | sed "s/^/BENCHROW $c /"
+	done
+	for c in $up; do
+		timeout $tmo veil-bench-meta readdir /mnt/$c/dir10k 3 | sed "s/^/BENCHROW $c /"
+	done
+	for c in $up; do
+		t=/mnt/$c/t.$c
+		mkdir $t
+		s=$(now)
+		timeout $UNTAR_SECS tar -xf /bench.tar -C $t || echo "fsd bench: $c: untar stopped after ${UNTAR_SECS}s"
+		sync
+		echo "$s $(now)" >/tmp/untar.$c
+	done
+	dropc
+	for c in $up; do
+		timeout $tmo veil-bench-meta walk /mnt/$c/t.$c >/tmp/walk
+		sed "s/^/BENCHROW $c /" /tmp/walk
+		n=$(sed -n 's/^walk_entries \([0-9]*\).*/\1/p' /tmp/walk)
+		[ -n "$n" ] && awk -v n=$n -v c=$c '{ d = $2 - $1; if (d <= 0) d = 0.01
+			printf "BENCHROW %s untar %.1f entries/s\n", c, n / d }' /tmp/untar.$c
+	done
+	for c in $up; do timeout 300 rm -rf /mnt/$c/t.$c; done
+done
+for c in $up; do umount /mnt/$c; done
 exit 0
 JOB
-PATH="$tmp/wrap:$PATH" python3 "$here/../vm/veilvm.py" boot --kver "$kver" --name bench-fsd --stream none \
-	--mem 2048 --timeout 3600 --bin /usr/bin/fio --bin /usr/sbin/diod --bin /usr/bin/socat \
-	--file "$tmp/meta=/usr/bin/veil-bench-meta" --job "$job" ||
-	{ echo "fsd bench: guest failed (see $build/vm/logs/bench-fsd-$kver.log)" >&2; exit 1; }
+
+ncases=$(echo $cases | wc -w)
+qa=()
+for c in none loose; do	# a virtio-9p device serves one mount at a time
+	qa+=(--qemu-arg=-fsdev --qemu-arg="local,id=p9$c,path=$data,security_model=passthrough"
+		--qemu-arg=-device --qemu-arg="virtio-9p-pci,fsdev=p9$c,mount_tag=p9$c")
+done
+for c in none auto; do
+	qa+=(--qemu-arg=-chardev --qemu-arg="socket,id=vf$c,path=$work/vf-$c.sock"
+		--qemu-arg=-device --qemu-arg="vhost-user-fs-pci,chardev=vf$c,tag=vf$c")
+done
 log=$build/vm/logs/bench-fsd-$kver.log
+rc=0
+VEILVM_VSOCKD=$build/bin/vhost-user-vsock python3 "$here/../vm/veilvm.py" boot --kver "$kver" \
+	--name bench-fsd --log "$log" --stream none --mem 2048 --smp 2 \
+	--timeout $((rounds * ncases * (40 * runtime + 2 * untar_secs + 120) + 300)) \
+	--vsock "3:$uds" "${qa[@]}" --module virtiofs --module 9pnet_virtio \
+	--bin /usr/bin/fio --file "$work/meta=/usr/bin/veil-bench-meta" --file "$tarball=/bench.tar" \
+	--job "$job" || rc=$?
+[ $rc = 0 ] || echo "fsd bench: guest failed (exit $rc, see $log)" >&2
+if [ -n "$perf_data" ]; then
+	kill $pids 2>/dev/null || true
+	wait 2>/dev/null || true
+	pids=
+	perf report -i "$perf_data" --no-children --percent-limit 1 --stdio \
+		>"$build/bench/fsd-perf-$kver.txt" 2>/dev/null || true
+	echo "fsd bench: veil-fsd profile in $build/bench/fsd-perf-$kver.txt" >&2
+fi
 grep -h '^fsd bench: ' "$log" >&2 || true
-grep -h '^BENCHROW ' "$log" | cut -d' ' -f2- | python3 -c '
-import sys
+grep -h '^BENCHROW ' "$log" | cut -d' ' -f2- | USER_CASE=$user_case python3 -c '
+import os, sys
+import statistics
 rows = [l.split() for l in sys.stdin if len(l.split()) == 4]
-fig = {(c, m): float(v) for c, m, v, u in rows}
-for r in rows:
-    print(" ".join(r))
-cases = sorted({c for c, m, v, u in rows})
-thru = ("seqwrite_psync", "seqread_psync", "seqwrite_libaio", "seqread_libaio")
-meta = ("smallfile", "readdir_10k")
-def ratio(name, a, b, metrics):
+# with BENCH_ROUNDS > 1, the median of the rounds
+vals, units = {}, {}
+for c, m, v, u in rows:
+    vals.setdefault((c, m), []).append(float(v))
+    units[(c, m)] = u
+fig = {k: statistics.median(v) for k, v in vals.items()}
+for c in dict.fromkeys(c for c, m, v, u in rows):
+    for (c2, m), v in fig.items():
+        if c2 == c:
+            print(c, m, f"{v:.1f}", units[(c, m)])
+user = os.environ["USER_CASE"]
+thru = ("seqwrite_psync", "seqread_psync", "seqwrite_libaio", "seqread_libaio", "randread4")
+meta = ("create", "stat", "unlink", "smallfile", "readdir_10k", "untar", "walk")
+def ratio(a, b, metrics):
     for m in metrics:
         if fig.get((a, m)) and fig.get((b, m)):
-            print(f"{name} {m} {fig[(a, m)] / fig[(b, m)]:.2f} x")
-for c in cases:
-    if not c.startswith("fsd_vsock_"):
-        continue
-    k = c[len("fsd_vsock_"):]
-    # throughput: veil-fsd / virtio-9p at the same msize and cache (target >= 1.0)
-    ratio(f"ratio_fsd_vs_virtio9p_{k}", c, "virtio9p_" + k, thru)
-    # throughput: veil-fsd / diod behind the same transport (target >= 1.0)
-    ratio(f"ratio_fsd_vs_diod_{k}", c, "diod_vsock_" + k, thru + meta)
-    # small files: veil-fsd / virtio-9p cache=none (target >= 2.0)
-    if k.endswith("_none"):
-        ratio(f"ratio_fsd_vs_virtio9p_{k}", c, "virtio9p_" + k, meta)
+            print(f"ratio_{a}/{b} {m} {fig[(a, m)] / fig[(b, m)]:.2f} x")
+# veil-fsd / virtio-9p, same msize and cache mode (throughput target >= 1.0)
+for k in ("none", "loose"):
+    ratio("fsd_" + k, "v9p_" + k, thru + meta)
+# the user mount / virtio-9p cache=none on small files (target >= 2.0)
+ratio(user, "v9p_none", meta)
+# veil-fsd / virtiofsd on every line (small files at cache=none: aim >= 1.0)
+for a in ("fsd_none", user):
+    for b in ("vfs_none", "vfs_auto"):
+        ratio(a, b, thru + meta)
+# veil-fsd / diod behind the same vsock back end
+ratio("fsd_none", "diod_none", thru + meta)
 ' | python3 "$here/report.py" fsd "$kver"
+exit $rc

@@ -343,11 +343,13 @@ class Guest:
             ro = ",readonly=on" if "ro" in opts.split(",") else ""
             cmd += ["-drive", f"file={path},if=none,id=vd{i},format=raw,cache=unsafe{ro}",
                     "-device", f"virtio-blk-pci,drive=vd{i},serial=veil{i}"]
-        if self.vhost_sock:
+        qargs = a.qemu_arg or []
+        if self.vhost_sock or any("vhost-user" in q for q in qargs):
             # vhost-user maps guest RAM in the back end: it must be a shared fd.
             cmd += ["-object", f"memory-backend-memfd,id=mem,size={a.mem}M,share=on",
-                    "-numa", "node,memdev=mem",
-                    "-chardev", f"socket,id=vvsock,path={self.vhost_sock}",
+                    "-numa", "node,memdev=mem"]
+        if self.vhost_sock:
+            cmd += ["-chardev", f"socket,id=vvsock,path={self.vhost_sock}",
                     "-device", "vhost-user-vsock-pci,chardev=vvsock"]
         if a.fwd:
             net = "user,id=n0,restrict=on"
@@ -357,7 +359,7 @@ class Guest:
                     die(f"--fwd wants GUESTPORT=HOSTPORT, got {fw!r}")
                 net += f",guestfwd=tcp:10.0.2.100:{gport}-cmd:socat - TCP:127.0.0.1:{hport}"
             cmd += ["-netdev", net, "-device", "virtio-net-pci,netdev=n0"]
-        return cmd
+        return cmd + qargs
 
     def start_backend(self):
         """Start the vhost-user-vsock back end; wait for its socket."""
@@ -699,6 +701,9 @@ def main():
         p.add_argument("--vsock", metavar="CID:UDS",
                        help="a virtio-vsock device with guest CID CID, served by vhost-user-vsock whose "
                             "host side is the hybrid-vsock socket UDS (guest port P: UDS_P)")
+        p.add_argument("--qemu-arg", action="append", metavar="ARG",
+                       help="append ARG to QEMU's command line (repeatable; write --qemu-arg=-opt for "
+                            "an ARG starting with '-'); an ARG naming vhost-user makes guest RAM a shared memfd")
         p.add_argument("--module", action="append", help="extra kernel module to include")
         p.add_argument("--append", help="extra kernel command line")
         p.add_argument("--log", help="console log path (default build/vm/logs/NAME-KVER.log)")
