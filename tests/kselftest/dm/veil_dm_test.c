@@ -543,7 +543,8 @@ TEST_F(dm, bad_tables)
 		"veil /dev/nonexistent",
 		"veil " RAM " 1",
 		"veil " RAM " 1 key_timeout:0",
-		"veil " RAM " 1 key_timeout:601",
+		"veil " RAM " 1 key_timeout:61",
+		"veil " RAM " 1 key_timeout:600",
 		"veil " RAM " 1 key_timeout:5x",
 		"veil " RAM " 1 no_such_option",
 		"veil " RAM " 2 allow_discards allow_discards",
@@ -561,7 +562,8 @@ TEST_F(dm, bad_tables)
 		}
 		dm_remove();
 	}
-	EXPECT_EQ(0, sh("dmesg | grep -q 'veil: key_timeout must be 1 to 600 seconds'"));
+	EXPECT_EQ(0, sh("dmesg | grep -q 'veil: key_timeout must be 1 to 60 seconds'"));
+	EXPECT_EQ(0, sh("dmesg | grep -q 'veil: key_timeout may be at most 60 seconds'"));
 	EXPECT_EQ(0, sh("dmesg | grep -q 'veil: Unknown or repeated optional argument'"));
 
 	/* Unsupported cipher in otherwise valid metadata: refused, said why. */
@@ -622,17 +624,21 @@ TEST_F(dm, numbers_never_wrap)
 		const char *args;
 		const char *why;
 	} bad[] = {
-		{ "1 key_timeout:4294967297", "key_timeout must be 1 to 600 seconds" },
-		{ "1 key_timeout:4294967896", "key_timeout must be 1 to 600 seconds" },
-		{ "1 key_timeout:18446744073709551621", "key_timeout must be 1 to 600 seconds" },
-		{ "1 key_timeout:99999999999999999999999999", "key_timeout must be 1 to 600 seconds" },
-		{ "1 key_timeout:-1", "key_timeout must be 1 to 600 seconds" },
-		{ "1 key_timeout:-4294967295", "key_timeout must be 1 to 600 seconds" },
-		{ "1 key_timeout:+5", "key_timeout must be 1 to 600 seconds" },
-		{ "1 key_timeout:\\ 5", "key_timeout must be 1 to 600 seconds" },
-		{ "1 key_timeout:5\\ ", "key_timeout must be 1 to 600 seconds" },
-		{ "1 key_timeout:0x10", "key_timeout must be 1 to 600 seconds" },
-		{ "1 key_timeout:", "key_timeout must be 1 to 600 seconds" },
+		{ "1 key_timeout:4294967297", "key_timeout may be at most 60 seconds" },
+		{ "1 key_timeout:4294967356", "key_timeout may be at most 60 seconds" },
+		{ "1 key_timeout:4294967896", "key_timeout may be at most 60 seconds" },
+		{ "1 key_timeout:18446744073709551621", "key_timeout may be at most 60 seconds" },
+		{ "1 key_timeout:99999999999999999999999999", "key_timeout may be at most 60 seconds" },
+		{ "1 key_timeout:61", "key_timeout may be at most 60 seconds" },
+		{ "1 key_timeout:600", "key_timeout may be at most 60 seconds" },
+		{ "1 key_timeout:0", "key_timeout must be 1 to 60 seconds" },
+		{ "1 key_timeout:-1", "key_timeout must be 1 to 60 seconds" },
+		{ "1 key_timeout:-4294967295", "key_timeout must be 1 to 60 seconds" },
+		{ "1 key_timeout:+5", "key_timeout must be 1 to 60 seconds" },
+		{ "1 key_timeout:\\ 5", "key_timeout must be 1 to 60 seconds" },
+		{ "1 key_timeout:5\\ ", "key_timeout must be 1 to 60 seconds" },
+		{ "1 key_timeout:0x10", "key_timeout must be 1 to 60 seconds" },
+		{ "1 key_timeout:", "key_timeout must be 1 to 60 seconds" },
 		{ "4294967297 allow_discards", "Invalid number of optional arguments" },
 		{ "4294967298 allow_discards key_timeout:5", "Invalid number of optional arguments" },
 		{ "18446744073709551617 allow_discards", "Invalid number of optional arguments" },
@@ -641,7 +647,7 @@ TEST_F(dm, numbers_never_wrap)
 		{ "\\ 1 allow_discards", "Invalid number of optional arguments" },
 		{ "3 allow_discards key_timeout:5 x", "Invalid number of optional arguments" },
 	};
-	static const char *const good[] = { "1", "600", "60" };
+	static const char *const good[] = { "1", "59", "60" };
 	char table[256], out[512], want[256];
 	struct stat st;
 	unsigned int i;
