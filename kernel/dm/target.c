@@ -240,12 +240,26 @@ static int veil_parse_uint(const char *s, unsigned int min, unsigned int max,
 	return 0;
 }
 
+/* "key_timeout:<s>": 1 to VEIL_KEY_TIMEOUT_MAX seconds (dm-veil.h). */
+static int veil_parse_key_timeout(struct veil_c *vc, const char *s)
+{
+	int r = veil_parse_uint(s, 1, VEIL_KEY_TIMEOUT_MAX, &vc->key_timeout);
+
+	if (r == -ERANGE)
+		vc->ti->error = "key_timeout may be at most "
+			__stringify(VEIL_KEY_TIMEOUT_MAX)
+			" seconds (held I/O must stay well under the 120 s hung-task timeout)";
+	else if (r)
+		vc->ti->error = "key_timeout must be 1 to "
+			__stringify(VEIL_KEY_TIMEOUT_MAX) " seconds";
+	return r;
+}
+
 static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
 {
 	struct dm_target *ti = vc->ti;
 	unsigned int n;
 	const char *arg;
-	int r;
 
 	if (!as->argc)
 		return 0;	/* no optional arguments */
@@ -261,20 +275,8 @@ static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
 			vc->allow_discards = true;
 		} else if (!strncasecmp(arg, "key_timeout:", 12) &&
 			   !vc->key_timeout_set) {
-			r = veil_parse_uint(arg + 12, 1, VEIL_KEY_TIMEOUT_MAX,
-					    &vc->key_timeout);
-			if (r == -ERANGE) {
-				ti->error = "key_timeout may be at most "
-					__stringify(VEIL_KEY_TIMEOUT_MAX)
-					" seconds (held I/O must stay well under the 120 s hung-task timeout)";
+			if (veil_parse_key_timeout(vc, arg + 12))
 				return -EINVAL;
-			}
-			if (r) {
-				ti->error = "key_timeout must be 1 to "
-					__stringify(VEIL_KEY_TIMEOUT_MAX)
-					" seconds";
-				return -EINVAL;
-			}
 			vc->key_timeout_set = true;
 		} else {
 			ti->error = "Unknown or repeated optional argument";
