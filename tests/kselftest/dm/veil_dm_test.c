@@ -492,6 +492,12 @@ TEST_F(dm, round_trip_cbc_256)
 	round_trip(_metadata, self, 512, "aes-cbc-plain64", 32, false);
 }
 
+/* No IV: whole page segments go to the cipher in one request each. */
+TEST_F(dm, round_trip_ecb_512)
+{
+	round_trip(_metadata, self, 512, "aes-ecb", 32, false);
+}
+
 TEST_F(dm, round_trip_null_cipher)
 {
 	round_trip(_metadata, self, 512, "cipher_null-ecb", 16, true);
