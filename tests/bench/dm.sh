@@ -24,7 +24,8 @@
 # every case, interleaved, default 3; medians are reported: single runs on
 # a shared TCG host swing by 10-20 %), BENCH_CASES (a subset of the cases)
 # and BENCH_LINES (a subset of the lines) tune a run.  BENCH_BUSY=1 runs
-# the lines once more (reported as "dm-busy") with a second guest beside
+# the lines once more (reported as "dm-busy"; BENCH_BUSY=only: just those,
+# without the memory figures) with a second guest beside
 # the measured one, loading both of its CPUs and a RAM disk, which stops by
 # itself after BENCH_BUSY_SECONDS at most (default: long enough for the
 # run) or when the measured guest is done.
@@ -261,6 +262,6 @@ measure() { # bench-name memdevs busy(0/1)
 		python3 "$here/dm_summary.py" | python3 "$here/report.py" "$name" "$kver"
 }
 
-measure dm "$memdevs" 0
-[ "$busy" = 1 ] && measure dm-busy 0 1
+[ "$busy" = only ] || measure dm "$memdevs" 0
+case $busy in 1 | only) measure dm-busy 0 1 ;; esac
 exit 0
