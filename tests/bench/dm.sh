@@ -238,11 +238,11 @@ measure() { # bench-name memdevs busy(0/1)
 		write_busy_job "$secs"
 		truncate -s 0 "$stopimg"
 		truncate -s 1M "$stopimg"
-		python3 "$here/../vm/veilvm.py" boot --kver "$kver" --name bench-dm-busy --stream none \
-			--mem 512 --timeout $((secs + 120)) --bin /usr/bin/fio --disk "$stopimg" \
+		python3 "$here/../vm/veilvm.py" boot --kver "$kver" --name bench-dm-neighbour --stream none \
+			--mem 1024 --timeout $((secs + 120)) --bin /usr/bin/fio --disk "$stopimg" \
 			--job "$busyjob" >/dev/null 2>&1 &
 		busy_pid=$!
-		log=$build/vm/logs/bench-dm-busy-$kver.log
+		log=$build/vm/logs/bench-dm-neighbour-$kver.log
 		for _ in $(seq 1 120); do
 			grep -qs '^BUSY-START' "$log" && break
 			sleep 1
