@@ -238,26 +238,35 @@ static int veil_job_run(struct veil_job *j)
 	while (left) {
 		struct bio_vec in = bio_iter_iovec(j->src, j->si);
 		struct bio_vec out = bio_iter_iovec(j->dst, j->di);
+		unsigned int len = key->unit;
 
 		/* io_hints make every unit lie within one page segment. */
 		if (unlikely(in.bv_len < key->unit || out.bv_len < key->unit)) {
 			r = -EIO;
 			break;
 		}
-		sg_set_page(&sg_in, in.bv_page, key->unit, in.bv_offset);
-		sg_set_page(&sg_out, out.bv_page, key->unit, out.bv_offset);
+		/*
+		 * Without an IV (ecb) a unit's ciphertext does not depend on
+		 * its number: every whole unit the two segments share goes in
+		 * one request, which is the same as one request per unit.
+		 */
+		if (key->iv == VEIL_IV_NONE)
+			len = rounddown(min3(in.bv_len, out.bv_len, left),
+					key->unit);
+		sg_set_page(&sg_in, in.bv_page, len, in.bv_offset);
+		sg_set_page(&sg_out, out.bv_page, len, out.bv_offset);
 		veil_iv(key, iv, unit);
 		skcipher_request_set_crypt(req, &sg_in, inplace ? &sg_in : &sg_out,
-					   key->unit, iv);
+					   len, iv);
 		r = crypto_wait_req(j->encrypt ? crypto_skcipher_encrypt(req) :
 						 crypto_skcipher_decrypt(req),
 				    &wait);
 		if (r)
 			break;
-		bio_advance_iter_single(j->src, &j->si, key->unit);
-		bio_advance_iter_single(j->dst, &j->di, key->unit);
-		unit++;
-		left -= key->unit;
+		bio_advance_iter_single(j->src, &j->si, len);
+		bio_advance_iter_single(j->dst, &j->di, len);
+		unit += len / key->unit;
+		left -= len;
 	}
 	if (!j->req)
 		mempool_free(req, &key->req_pool);

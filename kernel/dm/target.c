@@ -6,10 +6,11 @@
  *   <start> <len> veil <dev> [<#opt_args> <opt_args>...]
  * Optional arguments:
  *   key_timeout:<s>  how long a bio for the encrypted region may wait for
- *                    the key, 1..600 seconds (default 60: longer than a key
+ *                    the key, 1..60 seconds (default 60: longer than a key
  *                    manager round trip with the daemon's retries and a
- *                    SCSI command timeout, shorter than the 120 s after
- *                    which the kernel reports hung tasks).  There is no
+ *                    SCSI command timeout; at most half the 120 s after
+ *                    which the kernel reports hung tasks, dm-veil.h).
+ *                    A larger value refuses the table.  There is no
  *                    "wait forever": every wait is bounded.  Suspend and
  *                    remove never wait for a key: a noflush suspend hands
  *                    held bios back to dm (mapped again after resume),
@@ -49,6 +50,7 @@
 #include <linux/blkdev.h>
 #include <linux/kstrtox.h>
 #include <linux/module.h>
+#include <linux/stringify.h>
 
 #include "dm-veil.h"
 
@@ -215,17 +217,42 @@ static void veil_dtr(struct dm_target *ti)
  * and nothing that wraps: sscanf("%u") and dm_read_arg() reduce 2^32 + 1
  * to 1, kstrtouint() refuses it.
  */
+/*
+ * Plain decimal digits only.  -ERANGE: a number above @max (however many
+ * digits); -EINVAL: anything else that is not a number in [@min, @max].
+ */
 static int veil_parse_uint(const char *s, unsigned int min, unsigned int max,
 			   unsigned int *out)
 {
 	unsigned int v;
+	int r;
 
 	if (!*s || s[strspn(s, "0123456789")] != '\0')
 		return -EINVAL;
-	if (kstrtouint(s, 10, &v) || v < min || v > max)
+	r = kstrtouint(s, 10, &v);
+	if (r)
+		return r == -ERANGE ? -ERANGE : -EINVAL;
+	if (v > max)
+		return -ERANGE;
+	if (v < min)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+/* "key_timeout:<s>": 1 to VEIL_KEY_TIMEOUT_MAX seconds (dm-veil.h). */
+static int veil_parse_key_timeout(struct veil_c *vc, const char *s)
+{
+	int r = veil_parse_uint(s, 1, VEIL_KEY_TIMEOUT_MAX, &vc->key_timeout);
+
+	if (r == -ERANGE)
+		vc->ti->error = "key_timeout may be at most "
+			__stringify(VEIL_KEY_TIMEOUT_MAX)
+			" seconds (held I/O must stay well under the 120 s hung-task timeout)";
+	else if (r)
+		vc->ti->error = "key_timeout must be 1 to "
+			__stringify(VEIL_KEY_TIMEOUT_MAX) " seconds";
+	return r;
 }
 
 static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
@@ -248,11 +275,8 @@ static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
 			vc->allow_discards = true;
 		} else if (!strncasecmp(arg, "key_timeout:", 12) &&
 			   !vc->key_timeout_set) {
-			if (veil_parse_uint(arg + 12, 1, VEIL_KEY_TIMEOUT_MAX,
-					    &vc->key_timeout)) {
-				ti->error = "key_timeout must be 1 to 600 seconds";
+			if (veil_parse_key_timeout(vc, arg + 12))
 				return -EINVAL;
-			}
 			vc->key_timeout_set = true;
 		} else {
 			ti->error = "Unknown or repeated optional argument";

@@ -1,49 +1,162 @@
 #!/bin/bash
-# dm.sh KVER: dm-veil against dm-crypt on the same memory-backed device.
+# dm.sh KVER: dm-veil against dm-crypt and dm-linear on one memory-backed
+# device, and the kernel memory an idle dm-veil device costs.
 #
-# One guest, one brd device, fio (psync, O_DIRECT, one job) for sequential
-# 1 MiB and random 4 KiB reads and writes through: the raw device, dm-crypt
-# with its default workqueues, dm-crypt with no_read_workqueue and
-# no_write_workqueue, dm-veil with the same cipher/key size/sector size, and
-# the null-cipher forms of dm-crypt and dm-veil (the cost of queueing alone).
-# Prints every figure and, per line, dm-veil divided by the better dm-crypt.
+# One guest, one brd device, fio (O_DIRECT) through: the raw device,
+# dm-linear (the limit of any dm target), dm-crypt with its default
+# workqueues, dm-crypt with no_read_workqueue and no_write_workqueue,
+# dm-veil with the same cipher/key size/sector size, and the null-cipher
+# forms of dm-crypt and dm-veil (the cost of queueing alone).  Lines:
+#   seq*_1M, rand*_4K        psync, queue depth 1, one job
+#   seq*_1M_qd8              libaio, iodepth 8, one job
+#   rand*_4K_qd32x2          libaio, iodepth 32, two jobs (group_reporting)
+# Per line it prints dm-veil / the better dm-crypt and null-cipher dm-veil /
+# dm-linear.  MB/s for 1M, IOPS for 4K.
+#
+# Memory: BENCH_MEMDEVS (default 256) small brd devices get, in turn,
+# nothing, a dm-linear device each, a dm-crypt device each (same cipher)
+# and an attached idle dm-veil device each (key pushed); /proc/meminfo deltas divided by the count give bytes per
+# device: slab, kernel stacks (the workqueue rescuers), per-cpu, and what
+# MemFree lost besides those (mostly the pages the per-device pools keep
+# in reserve).  0 skips it.
+#
 # BENCH_RUNTIME (seconds per fio run, default 5), BENCH_REPEAT (runs of
 # every case, interleaved, default 3; medians are reported: single runs on
-# a shared TCG host swing by 10-20 %) and BENCH_CASES (a subset) tune a run.
-# MB/s for 1M, IOPS for 4K.  Figures only: nothing here passes or fails.
+# a shared TCG host swing by 10-20 %), BENCH_CASES (a subset of the cases)
+# and BENCH_LINES (a subset of the lines) tune a run.  BENCH_BUSY=1 runs
+# the lines once more (reported as "dm-busy"; BENCH_BUSY=only: just those,
+# without the memory figures) with a second guest beside
+# the measured one, loading both of its CPUs and a RAM disk, which stops by
+# itself after BENCH_BUSY_SECONDS at most (default: long enough for the
+# run) or when the measured guest is done.
+# Figures only: nothing here passes or fails.
 set -euo pipefail
 kver=$1
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-$(cd "$here/../.." && pwd)/build}
 runtime=${BENCH_RUNTIME:-5}
-# BENCH_CASES="crypt_noqueue veil ...": run only these cases (default: all)
 cases=${BENCH_CASES:-}
-# BENCH_REPEAT=N: run every case N times, interleaved, and report medians
+lines=${BENCH_LINES:-}
 repeat=${BENCH_REPEAT:-3}
+memdevs=${BENCH_MEMDEVS:-256}
+busy=${BENCH_BUSY:-0}
 job=$(mktemp)
-trap 'rm -f "$job"' EXIT
-cat >"$job" <<JOB
+busyjob=$(mktemp)
+stopimg=$(mktemp)
+busy_pid=
+cleanup() {
+	# stop the busy guest (ours) if it still runs
+	if [ -n "$busy_pid" ]; then
+		printf 'STOP' | dd of="$stopimg" conv=notrunc status=none
+		wait "$busy_pid" 2>/dev/null || true
+	fi
+	rm -f "$job" "$busyjob" "$stopimg"
+}
+trap cleanup EXIT
+
+all_cases="raw linear crypt_default crypt_noqueue crypt_null_default crypt_null_noqueue veil veil_null"
+all_lines="seqwrite_1M seqread_1M randwrite_4K randread_4K seqwrite_1M_qd8 seqread_1M_qd8 randwrite_4K_qd32x2 randread_4K_qd32x2"
+ncases=$(echo ${cases:-$all_cases} | wc -w)
+nlines=$(echo ${lines:-$all_lines} | wc -w)
+
+# The guest's job: $1 is the number of devices for the memory figures.
+write_job() {
+	cat >"$job" <<JOB
 set -e
 RUNTIME=$runtime
 CASES="$cases"
+LINES="$lines"
 REPEAT=$repeat
+MEMDEVS=$1
 JOB
-cat >>"$job" <<'JOB'
+	cat >>"$job" <<'JOB'
 KEY=$(head -c 64 /dev/urandom | od -An -tx1 -v | tr -d ' \n')
 KEYID=00112233445566778899aabbccddeeff
-modprobe brd rd_nr=1 rd_size=$((640 * 1024))
+# ram0 for fio; ram1..ramN (sparse: brd allocates only what is written)
+# for the memory figures
+modprobe brd rd_nr=$((1 + MEMDEVS)) rd_size=$((640 * 1024))
 modprobe dm-crypt
 modprobe dm-veil 2>/dev/null || true
 dev=/dev/ram0
 sectors=$(blockdev --getsz $dev)
+have_veil() { grep -q '^dm_veil ' /proc/modules && dmsetup targets | grep -q '^veil '; }
 want() { [ -z "$CASES" ] || case " $CASES " in *" $1 "*) ;; *) return 1 ;; esac; }
-run_fio() { # case
+want_line() { [ -z "$LINES" ] || case " $LINES " in *" $1 "*) ;; *) return 1 ;; esac; }
+data_sectors() { veil-mdtool show $1 | sed -n 's/^ *data_sectors[ :=]*\([0-9]*\).*/\1/p' | head -n1; }
+
+mem_snap() { # -> MemFree Slab KernelStack Percpu (KiB) and bio slabs (KiB), settled
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	sleep 2
+	echo 3 > /proc/sys/vm/drop_caches
+	sleep 1
+	b=$(awk '$1 ~ /^(biovec-|bio-[0-9])/ { t += $3 * $4 } END { printf "%d", t / 1024 }' /proc/slabinfo)
+	awk -v b=$b '/^(MemFree|Slab|KernelStack|Percpu):/ { v[$1] = $2 }
+	     END { print v["MemFree:"], v["Slab:"], v["KernelStack:"], v["Percpu:"], b }' /proc/meminfo
+}
+mem_rows() { # case base now: bytes per device
+	echo "$2 $3" | awk -v c=$1 -v n=$MEMDEVS '{
+		free = ($1 - $6) * 1024 / n; slab = ($7 - $2) * 1024 / n
+		ks = ($8 - $3) * 1024 / n; pc = ($9 - $4) * 1024 / n; bio = ($10 - $5) * 1024 / n
+		printf "BENCHROW mem_%s slab_per_dev %.0f B\n", c, slab
+		printf "BENCHROW mem_%s slab_bio_pools_per_dev %.0f B\n", c, bio
+		printf "BENCHROW mem_%s slab_rest_per_dev %.0f B\n", c, slab - bio
+		printf "BENCHROW mem_%s kstack_per_dev %.0f B\n", c, ks
+		printf "BENCHROW mem_%s percpu_per_dev %.0f B\n", c, pc
+		printf "BENCHROW mem_%s pages_per_dev %.0f B\n", c, free - slab - ks - pc
+		printf "BENCHROW mem_%s total_per_dev %.0f B\n", c, free }'
+}
+mem_figures() {
+	[ "$MEMDEVS" -gt 0 ] && have_veil || return 0
+	local i n vs base now
+	for i in $(seq 1 $MEMDEVS); do
+		veil-mdtool format /dev/ram$i --key-id $KEYID --cipher aes-xts-plain64 \
+			--key-bytes 64 >/dev/null
+	done
+	vs=$(data_sectors /dev/ram1)
+	base=$(mem_snap)
+	for i in $(seq 1 $MEMDEVS); do
+		dmsetup create mlin$i --table "0 $vs linear /dev/ram$i 2048"
+	done
+	now=$(mem_snap)
+	mem_rows linear "$base" "$now"
+	for i in $(seq 1 $MEMDEVS); do dmsetup remove mlin$i; done
+	base=$(mem_snap)
+	for i in $(seq 1 $MEMDEVS); do
+		dmsetup create mcrypt$i --table "0 $vs crypt aes-xts-plain64 $KEY 0 /dev/ram$i 2048"
+	done
+	now=$(mem_snap)
+	mem_rows crypt "$base" "$now"
+	for i in $(seq 1 $MEMDEVS); do dmsetup remove mcrypt$i; done
+	base=$(mem_snap)
+	veil-keyd-stub serve --key-id $KEYID=$KEY --count $MEMDEVS --timeout 600 >/dev/null &
+	kd=$!
+	for i in $(seq 1 $MEMDEVS); do
+		dmsetup create mveil$i --table "0 $vs veil /dev/ram$i 0"
+	done
+	i=0
+	until [ "$(dmsetup status --target veil | grep -c ' encrypted ')" -ge $MEMDEVS ] ||
+	      [ $i -ge 600 ]; do sleep 0.5; i=$((i + 1)); done
+	n=$(dmsetup status --target veil | grep -c ' encrypted ' || true)
+	[ "$n" -eq $MEMDEVS ] || echo "memory: only $n of $MEMDEVS devices unlocked"
+	now=$(mem_snap)
+	mem_rows veil "$base" "$now"
+	for i in $(seq 1 $MEMDEVS); do dmsetup remove mveil$i; done
+	wait $kd || true
+}
+
+run_fio() { # with $T the device, $CASE the case
 	want "$CASE" || return 0
-	for spec in "seqwrite_1M write 1M" "seqread_1M read 1M" "randwrite_4K randwrite 4k" "randread_4K randread 4k"; do
+	for spec in "seqwrite_1M write 1M psync 1 1" "seqread_1M read 1M psync 1 1" \
+		    "randwrite_4K randwrite 4k psync 1 1" "randread_4K randread 4k psync 1 1" \
+		    "seqwrite_1M_qd8 write 1M libaio 8 1" "seqread_1M_qd8 read 1M libaio 8 1" \
+		    "randwrite_4K_qd32x2 randwrite 4k libaio 32 2" \
+		    "randread_4K_qd32x2 randread 4k libaio 32 2"; do
 		set -- $spec
-		out=$(fio --name=b --filename=$T --direct=1 --ioengine=psync --numjobs=1 \
-			--bs=$3 --rw=$2 --size=512M --runtime=$RUNTIME --time_based \
-			--minimal --terse-version=3 2>/dev/null)
+		want_line $1 || continue
+		out=$(fio --name=b --filename=$T --direct=1 --ioengine=$4 --iodepth=$5 \
+			--numjobs=$6 --group_reporting --bs=$3 --rw=$2 --size=512M \
+			--runtime=$RUNTIME --time_based --minimal --terse-version=3 2>/dev/null)
 		# terse v3: 7 read bw KiB/s, 8 read iops, 48 write bw KiB/s, 49 write iops
 		echo "$out" | awk -F';' -v c="$CASE" -v m="$1" -v bs="$3" '{
 			if (m ~ /read/) { bw=$7; io=$8 } else { bw=$48; io=$49 }
@@ -51,57 +164,104 @@ run_fio() { # case
 			else printf "BENCHROW %s %s %.0f IOPS\n", c, m, io }'
 	done
 }
-crypt() { # name cipher key extra-args
+dmrun() { # name table
 	want $1 || return 0
-	dmsetup create $1 --table "0 $sectors crypt $2 $3 0 $dev 0 $4"
+	dmsetup create $1 --table "$2"
 	T=/dev/mapper/$1 CASE=$1 run_fio
 	dmsetup remove $1
 }
+veilrun() { # name cipher keybytes key
+	want $1 || return 0
+	veil-mdtool format $dev --key-id $KEYID --cipher $2 --key-bytes $3 >/dev/null
+	veil-keyd-stub serve --key-id $KEYID=$4 --count 1 --timeout 60 >/dev/null &
+	kd=$!
+	dmsetup create $1 --table "0 $(data_sectors $dev) veil $dev 0"
+	i=0; until dmsetup status $1 | grep -q encrypted || [ $i -ge 100 ]; do sleep 0.1; i=$((i+1)); done
+	T=/dev/mapper/$1 CASE=$1 run_fio
+	dmsetup remove $1
+	wait $kd || true
+}
+
+mem_figures
+have_veil || echo "dm-veil not available: veil lines skipped"
 rep=0
 while [ $rep -lt $REPEAT ]; do
-rep=$((rep + 1))
-T=$dev CASE=raw run_fio
-crypt crypt_default aes-xts-plain64 $KEY ""
-crypt crypt_noqueue aes-xts-plain64 $KEY "2 no_read_workqueue no_write_workqueue"
-crypt crypt_null_default cipher_null-ecb - ""
-crypt crypt_null_noqueue cipher_null-ecb - "2 no_read_workqueue no_write_workqueue"
-if grep -q '^veil ' /proc/modules 2>/dev/null && dmsetup targets | grep -q '^veil '; then
-	veilrun() { # name cipher keybytes key
-		want $1 || return 0
-		veil-mdtool format $dev --key-id $KEYID --cipher $2 --key-bytes $3 >/dev/null
-		veil-keyd-stub serve --key-id $KEYID=$4 --count 1 --timeout 60 >/dev/null &
-		kd=$!
-		vs=$(veil-mdtool show $dev | sed -n 's/^ *data_sectors[ :=]*\([0-9]*\).*/\1/p' | head -n1)
-		dmsetup create $1 --table "0 $vs veil $dev 0"
-		i=0; until dmsetup status $1 | grep -q encrypted || [ $i -ge 100 ]; do sleep 0.1; i=$((i+1)); done
-		T=/dev/mapper/$1 CASE=$1 run_fio
-		dmsetup remove $1
-		wait $kd || true
-	}
-	veilrun veil aes-xts-plain64 64 $KEY
-	veilrun veil_null cipher_null-ecb 16 $(head -c 16 /dev/urandom | od -An -tx1 -v | tr -d " \n")
-else
-	echo "dm-veil not available: veil lines skipped"
-fi
+	rep=$((rep + 1))
+	T=$dev CASE=raw run_fio
+	dmrun linear "0 $sectors linear $dev 0"
+	dmrun crypt_default "0 $sectors crypt aes-xts-plain64 $KEY 0 $dev 0"
+	dmrun crypt_noqueue "0 $sectors crypt aes-xts-plain64 $KEY 0 $dev 0 2 no_read_workqueue no_write_workqueue"
+	dmrun crypt_null_default "0 $sectors crypt cipher_null-ecb - 0 $dev 0"
+	dmrun crypt_null_noqueue "0 $sectors crypt cipher_null-ecb - 0 $dev 0 2 no_read_workqueue no_write_workqueue"
+	if have_veil; then
+		veilrun veil aes-xts-plain64 64 $KEY
+		veilrun veil_null cipher_null-ecb 16 $(head -c 16 /dev/urandom | od -An -tx1 -v | tr -d " \n")
+	fi
 done
 JOB
-python3 "$here/../vm/veilvm.py" boot --kver "$kver" --name bench-dm --stream none --mem 2048 \
-	--timeout 1800 --bin /usr/bin/fio --job "$job" || { echo "dm bench: guest failed (see $build/vm/logs/bench-dm-$kver.log)" >&2; exit 1; }
-grep -h '^BENCHROW ' "$build/vm/logs/bench-dm-$kver.log" | cut -d' ' -f2- | python3 -c '
-import sys
-import statistics
-rows = [l.split() for l in sys.stdin if len(l.split()) == 4]
-runs = {}
-for c, m, v, u in rows:
-    runs.setdefault((c, m, u), []).append(float(v))
-fig = {}
-for (c, m, u), vs in runs.items():
-    fig[(c, m)] = statistics.median(vs)
-    print(c, m, f"{fig[(c, m)]:.1f}", u)
-for m in sorted({m for c, m, v, u in rows}):
-    for veil, crypts in (("veil", ("crypt_default", "crypt_noqueue")),
-                         ("veil_null", ("crypt_null_default", "crypt_null_noqueue"))):
-        best = max((fig.get((c, m), 0) for c in crypts), default=0)
-        if (veil, m) in fig and best > 0:
-            print(f"ratio_{veil}_vs_best_crypt {m} {fig[(veil, m)] / best:.2f} x")
-' | python3 "$here/report.py" dm "$kver"
+}
+
+# The busy neighbour: both vCPUs and a RAM disk, until $1 seconds have
+# passed or the host writes STOP at the start of its disk.
+write_busy_job() {
+	cat >"$busyjob" <<JOB
+END=\$((\$(date +%s) + $1))
+JOB
+	cat >>"$busyjob" <<'JOB'
+modprobe brd rd_nr=1 rd_size=$((256 * 1024))
+spin() { while [ $(date +%s) -lt $END ]; do :; done; }
+io() {
+	while [ $(date +%s) -lt $END ]; do
+		fio --name=busy --filename=/dev/ram0 --direct=1 --ioengine=libaio --iodepth=8 \
+			--rw=randrw --bs=64k --size=200M --runtime=5 --time_based >/dev/null 2>&1 || sleep 1
+	done
+}
+spin & s=$!
+io & i=$!
+echo BUSY-START
+while [ $(date +%s) -lt $END ]; do
+	dd if=/dev/vda bs=512 count=1 iflag=direct 2>/dev/null | grep -q STOP && break
+	sleep 1
+done
+kill $s $i 2>/dev/null || true
+wait 2>/dev/null || true
+echo BUSY-DONE
+JOB
+}
+
+measure() { # bench-name memdevs busy(0/1)
+	local name=$1 log
+	write_job "$2"
+	if [ "$3" = 1 ]; then
+		# long enough for every fio run plus start-up, unless told
+		local secs=${BENCH_BUSY_SECONDS:-$((ncases * nlines * (runtime + 3) * repeat + 300))}
+		write_busy_job "$secs"
+		truncate -s 0 "$stopimg"
+		truncate -s 1M "$stopimg"
+		python3 "$here/../vm/veilvm.py" boot --kver "$kver" --name bench-dm-neighbour --stream none \
+			--mem 1024 --timeout $((secs + 120)) --bin /usr/bin/fio --disk "$stopimg" \
+			--job "$busyjob" >/dev/null 2>&1 &
+		busy_pid=$!
+		log=$build/vm/logs/bench-dm-neighbour-$kver.log
+		for _ in $(seq 1 120); do
+			grep -qs '^BUSY-START' "$log" && break
+			sleep 1
+		done
+		grep -qs '^BUSY-START' "$log" || echo "dm bench: the busy guest has not started its load yet" >&2
+	fi
+	python3 "$here/../vm/veilvm.py" boot --kver "$kver" --name "bench-$name" --stream none --mem 2048 \
+		--timeout 3600 --bin /usr/bin/fio --job "$job" ||
+		{ echo "dm bench: guest failed (see $build/vm/logs/bench-$name-$kver.log)" >&2; return 1; }
+	if [ -n "$busy_pid" ]; then
+		printf 'STOP' | dd of="$stopimg" conv=notrunc status=none
+		wait "$busy_pid" || true
+		busy_pid=
+	fi
+	grep -h '^memory: ' "$build/vm/logs/bench-$name-$kver.log" >&2 || true
+	grep -h '^BENCHROW ' "$build/vm/logs/bench-$name-$kver.log" | cut -d' ' -f2- |
+		python3 "$here/dm_summary.py" | python3 "$here/report.py" "$name" "$kver"
+}
+
+[ "$busy" = only ] || measure dm "$memdevs" 0
+case $busy in 1 | only) measure dm-busy 0 1 ;; esac
+exit 0

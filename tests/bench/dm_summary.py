@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""dm_summary.py < rows: medians and ratios for tests/bench/dm.sh.
+
+Input: "case metric value unit" rows, one per fio run (several runs of a
+case and metric when the bench repeats them) or per memory figure.
+Output, in the same form: the median of each (case, metric), then per
+metric dm-veil / the better dm-crypt configuration, null-cipher dm-veil /
+dm-linear, and null-cipher dm-veil / the better null-cipher dm-crypt; for
+memory, dm-veil's own cost over a dm-linear device next to the target.
+"""
+import statistics
+import sys
+
+MEM_TARGET = 8192       # bytes of kernel memory per idle device, pools aside
+
+
+def main():
+    runs = {}
+    order = []
+    for line in sys.stdin:
+        parts = line.split()
+        if len(parts) != 4:
+            continue
+        c, m, v, u = parts
+        key = (c, m, u)
+        if key not in runs:
+            order.append(key)
+            runs[key] = []
+        runs[key].append(float(v))
+    fig = {}
+    for c, m, u in order:
+        fig[(c, m)] = statistics.median(runs[(c, m, u)])
+        fmt = f"{fig[(c, m)]:.0f}" if u == "B" else f"{fig[(c, m)]:.1f}"
+        print(c, m, fmt, u)
+    metrics = [m for c, m, u in order if c == "raw"] or \
+        sorted({m for c, m, u in order if not c.startswith("mem_")})
+    for m in metrics:
+        for veil, refs in (("veil", ("crypt_default", "crypt_noqueue")),
+                           ("veil_null", ("linear",)),
+                           ("veil_null", ("crypt_null_default", "crypt_null_noqueue"))):
+            best = max((fig.get((c, m), 0) for c in refs), default=0)
+            if (veil, m) in fig and best > 0:
+                ref = "linear" if refs == ("linear",) else \
+                    "best_crypt_null" if "null" in refs[0] else "best_crypt"
+                print(f"ratio_{veil}_vs_{ref} {m} {fig[(veil, m)] / best:.2f} x")
+    for m in ("slab_per_dev", "slab_bio_pools_per_dev", "slab_rest_per_dev",
+              "kstack_per_dev", "percpu_per_dev", "pages_per_dev",
+              "total_per_dev"):
+        if ("mem_veil", m) in fig and ("mem_linear", m) in fig:
+            own = fig[("mem_veil", m)] - fig[("mem_linear", m)]
+            print(f"mem_veil_over_linear {m} {own:.0f} B")
+        if ("mem_crypt", m) in fig and ("mem_linear", m) in fig:
+            own = fig[("mem_crypt", m)] - fig[("mem_linear", m)]
+            print(f"mem_crypt_over_linear {m} {own:.0f} B")
+    if ("mem_veil", "slab_rest_per_dev") in fig:
+        print(f"mem_target slab_rest_per_dev {MEM_TARGET} B")
+
+
+if __name__ == "__main__":
+    main()
