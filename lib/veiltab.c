@@ -202,19 +202,17 @@ static int parse_opts(struct parse *p, char *w, struct veiltab_entry *e)
 			char *end;
 			unsigned long s;
 
+			errno = 0;
 			s = strtoul(v, &end, 10);
-			if (!isdigit((unsigned char)*v) || *end || s < 1 ||
-			    s > VEILTAB_KEY_TIMEOUT_SYNTAX_MAX) {
+			if (!isdigit((unsigned char)*v) || *end || s < 1) {
 				bad(p, "key-timeout=%.20s: want whole seconds, 1 or more", v);
 				return -EINVAL;
 			}
-#ifdef VEIL_KEY_TIMEOUT_MAX
-			if (s > VEIL_KEY_TIMEOUT_MAX) {
-				bad(p, "key-timeout=%lu: dm-veil takes at most %u seconds",
-				    s, (unsigned int)VEIL_KEY_TIMEOUT_MAX);
+			if (errno == ERANGE || s > VEIL_KEY_TIMEOUT_MAX) {
+				bad(p, "key-timeout=%.20s: dm-veil takes at most %u seconds",
+				    v, (unsigned int)VEIL_KEY_TIMEOUT_MAX);
 				return -EINVAL;
 			}
-#endif
 			e->key_timeout = (unsigned int)s;
 			continue;
 		}

@@ -32,8 +32,6 @@
 #define VEILTAB_NAME_MAX	127		/* a device-mapper name */
 #define VEILTAB_LU_MAX		4095		/* LABEL= (decoded) or a path */
 #define VEILTAB_MAX_ENTRIES	4096
-/* key-timeout= accepts this many seconds at most; the kernel may cap lower. */
-#define VEILTAB_KEY_TIMEOUT_SYNTAX_MAX	86400u
 
 enum veiltab_auto { VEILTAB_AUTO_ALL, VEILTAB_AUTO_LISTED, VEILTAB_AUTO_NONE };
 enum veiltab_names { VEILTAB_NAMES_METADATA, VEILTAB_NAMES_KERNEL };

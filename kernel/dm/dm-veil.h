@@ -43,18 +43,13 @@
 #define DM_MSG_PREFIX "veil"
 
 /*
- * Default and upper bound of the key_timeout table option, in seconds.
- * A task reading or writing through a held bio sleeps uninterruptibly for
- * up to key_timeout; the kernel reports a task blocked for 120 s (the
- * default hung_task_timeout_secs) as hung.  60 s is half of that, which
- * leaves room for the timeout work running late on a loaded host and for
- * the I/O itself once the bio is let go.  The default is the same 60 s:
+ * The key_timeout table option defaults to, and may not exceed,
+ * VEIL_KEY_TIMEOUT_MAX (the UAPI header says why).  The default is
  * longer than the key daemon's retry budget (30 s) and a SCSI command
  * timeout, so a slow key manager shows its own reason rather than a
  * timeout.
  */
-#define VEIL_KEY_TIMEOUT_DEFAULT	60
-#define VEIL_KEY_TIMEOUT_MAX		60
+#define VEIL_KEY_TIMEOUT_DEFAULT	VEIL_KEY_TIMEOUT_MAX
 
 /* A write is encrypted into bounce pages of at most one bio's worth. */
 #define VEIL_MAX_WRITE_SECTORS	(BIO_MAX_VECS << (PAGE_SHIFT - SECTOR_SHIFT))

@@ -389,8 +389,9 @@ int vc_parse_attach_opt(int c, const char *arg, struct vc_attach_opts *o)
 	switch (c) {
 	case 'T':
 		v = vc_parse_seconds(arg);
-		if (v < 1 || v > 600) {
-			vc_err("--key-timeout must be 1 to 600 seconds");
+		if (v < 1 || v > VEIL_KEY_TIMEOUT_MAX) {
+			vc_err("--key-timeout must be 1 to %u seconds (dm-veil's bound)",
+			       VEIL_KEY_TIMEOUT_MAX);
 			return VC_EUSAGE;
 		}
 		o->key_timeout = (unsigned int)v;

@@ -151,6 +151,16 @@ enum veil_consumer {
 #define VEIL_REASON_MAX		128	/* bytes including NUL */
 #define VEIL_KEY_HINT_MAX	65	/* bytes including NUL */
 
+/*
+ * Upper bound of dm-veil's key_timeout table option, in seconds.  A task
+ * reading or writing through a bio held for the key sleeps
+ * uninterruptibly for up to key_timeout; the kernel reports a task
+ * blocked for 120 s (the default hung_task_timeout_secs) as hung.  60 s is
+ * half of that: room for the timeout work running late on a loaded host
+ * and for the I/O itself once the bio is let go.
+ */
+#define VEIL_KEY_TIMEOUT_MAX	60	/* seconds */
+
 /* Device states, as shown by dm status and veilctl. */
 enum veil_state {
 	VEIL_STATE_UNKNOWN,		/* metadata unreadable */
