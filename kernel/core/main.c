@@ -15,14 +15,14 @@
 
 #define VEIL_VERSION "0.1.0"
 
-static int __init veil_init(void)
+static int __init vcore_init(void)
 {
 	int err;
 
-	err = veil_req_init();
+	err = vcore_req_init();
 	if (err)
 		return err;
-	err = veil_nl_init();
+	err = vcore_nl_init();
 	if (err)
 		goto out_req;
 
@@ -30,18 +30,18 @@ static int __init veil_init(void)
 		VEIL_KERNEL_ABI);
 	return 0;
 out_req:
-	veil_req_exit();
+	vcore_req_exit();
 	return err;
 }
 
-static void __exit veil_exit(void)
+static void __exit vcore_exit(void)
 {
-	veil_nl_exit();
-	veil_req_exit();
+	vcore_nl_exit();
+	vcore_req_exit();
 }
 
-module_init(veil_init);
-module_exit(veil_exit);
+module_init(vcore_init);
+module_exit(vcore_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("veil key event queue (generic netlink family \"veil\")");
 MODULE_AUTHOR("The veil authors");

@@ -51,7 +51,7 @@
 /*
  * The first command for which the generic netlink core checks the header
  * and substitutes a reject-everything policy where an op has none.  The
- * commands below it are checked by veil_nl_check() instead, so that a push
+ * commands below it are checked by vcore_nl_check() instead, so that a push
  * reaches its handler whatever is wrong with it.  A new command that
  * carries secrets needs this moved above its number.
  */
@@ -62,15 +62,15 @@
  * rather than ignored (strict validation refuses NLA_UNSPEC entries and
  * anything above VEIL_A_MAX).
  */
-static const struct nla_policy veil_get_info_policy[VEIL_A_MAX + 1] = {
+static const struct nla_policy vcore_get_info_policy[VEIL_A_MAX + 1] = {
 	/* every entry NLA_UNSPEC: any attribute is refused */
 };
 
-static const struct nla_policy veil_register_policy[VEIL_A_MAX + 1] = {
+static const struct nla_policy vcore_register_policy[VEIL_A_MAX + 1] = {
 	[VEIL_A_ABI_VERSION]	= { .type = NLA_U32 },
 };
 
-static const struct nla_policy veil_push_policy[VEIL_A_MAX + 1] = {
+static const struct nla_policy vcore_push_policy[VEIL_A_MAX + 1] = {
 	[VEIL_A_REQ_ID]		= { .type = NLA_U32 },
 	[VEIL_A_KEY_ID]		= NLA_POLICY_RANGE(NLA_BINARY, 1, VEIL_KEY_ID_MAX),
 	[VEIL_A_KEY]		= NLA_POLICY_RANGE(NLA_BINARY, 1, VEIL_KEY_MAX),
@@ -78,7 +78,7 @@ static const struct nla_policy veil_push_policy[VEIL_A_MAX + 1] = {
 				    .len = VEIL_CIPHER_MAX - 1 },
 };
 
-static const struct nla_policy veil_fail_policy[VEIL_A_MAX + 1] = {
+static const struct nla_policy vcore_fail_policy[VEIL_A_MAX + 1] = {
 	[VEIL_A_REQ_ID]		= { .type = NLA_U32 },
 	[VEIL_A_KEY_ID]		= NLA_POLICY_RANGE(NLA_BINARY, 1, VEIL_KEY_ID_MAX),
 	[VEIL_A_ERRNO]		= NLA_POLICY_RANGE(NLA_U32, 1, MAX_ERRNO),
@@ -86,9 +86,9 @@ static const struct nla_policy veil_fail_policy[VEIL_A_MAX + 1] = {
 				    .len = VEIL_REASON_MAX - 1 },
 };
 
-static struct genl_family veil_nl_family;
+static struct genl_family vcore_nl_family;
 
-int veil_nl_post(u32 portid, const struct veil_key_req *req)
+int vcore_nl_post(u32 portid, const struct veil_key_req *req)
 {
 	struct sk_buff *skb;
 	void *hdr;
@@ -99,7 +99,7 @@ int veil_nl_post(u32 portid, const struct veil_key_req *req)
 			  nla_total_size(strlen(req->hint) + 1), GFP_KERNEL);
 	if (!skb)
 		return -ENOMEM;
-	hdr = genlmsg_put(skb, 0, 0, &veil_nl_family, 0, VEIL_CMD_KEY_REQUEST);
+	hdr = genlmsg_put(skb, 0, 0, &vcore_nl_family, 0, VEIL_CMD_KEY_REQUEST);
 	if (!hdr)
 		goto too_small;
 	if (nla_put_u32(skb, VEIL_A_REQ_ID, req->id) ||
@@ -133,8 +133,8 @@ too_small:
  * hold it (inherited, or passed over a unix socket) nothing; the sender
  * must be privileged either way.
  */
-static int veil_nl_check(struct sk_buff *skb, struct genl_info *info,
-			 bool admin)
+static int vcore_nl_check(struct sk_buff *skb, struct genl_info *info,
+			  bool admin)
 {
 	u16 flags = info->nlhdr->nlmsg_flags;
 
@@ -159,16 +159,16 @@ static int veil_nl_check(struct sk_buff *skb, struct genl_info *info,
 	return 0;
 }
 
-static int veil_nl_pre_doit(const struct veil_genl_hook_ops *ops,
-			    struct sk_buff *skb, struct genl_info *info)
+static int vcore_nl_pre_doit(const struct veil_genl_hook_ops *ops,
+			     struct sk_buff *skb, struct genl_info *info)
 {
 	/* A command carrying secrets checks inside its wiping scope. */
 	if (ops->internal_flags & VEIL_NL_SECRET)
 		return 0;
-	return veil_nl_check(skb, info, ops->internal_flags & VEIL_NL_ADMIN);
+	return vcore_nl_check(skb, info, ops->internal_flags & VEIL_NL_ADMIN);
 }
 
-static int veil_nl_get_info(struct sk_buff *skb, struct genl_info *info)
+static int vcore_nl_get_info(struct sk_buff *skb, struct genl_info *info)
 {
 	struct sk_buff *msg;
 	u32 pid, pending;
@@ -177,10 +177,10 @@ static int veil_nl_get_info(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(3 * nla_total_size(sizeof(u32)), GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &veil_nl_family, 0, VEIL_CMD_GET_INFO);
+	hdr = genlmsg_put_reply(msg, info, &vcore_nl_family, 0, VEIL_CMD_GET_INFO);
 	if (!hdr)
 		goto too_small;
-	veil_req_info(&pid, &pending);
+	vcore_req_info(&pid, &pending);
 	if (nla_put_u32(msg, VEIL_A_ABI_VERSION, VEIL_KERNEL_ABI) ||
 	    nla_put_u32(msg, VEIL_A_DAEMON_PID, pid) ||
 	    nla_put_u32(msg, VEIL_A_PENDING, pending))
@@ -193,7 +193,7 @@ too_small:
 	return -EMSGSIZE;
 }
 
-static int veil_nl_register(struct sk_buff *skb, struct genl_info *info)
+static int vcore_nl_register(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *abi_attr = info->attrs[VEIL_A_ABI_VERSION];
 	struct sk_buff *msg;
@@ -217,7 +217,7 @@ static int veil_nl_register(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(nla_total_size(sizeof(u32)), GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &veil_nl_family, 0, VEIL_CMD_REGISTER);
+	hdr = genlmsg_put_reply(msg, info, &vcore_nl_family, 0, VEIL_CMD_REGISTER);
 	if (!hdr || nla_put_u32(msg, VEIL_A_ABI_VERSION, VEIL_KERNEL_ABI)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
@@ -228,12 +228,12 @@ static int veil_nl_register(struct sk_buff *skb, struct genl_info *info)
 		return err;
 
 	/* The reply goes first, then every pending request. */
-	veil_req_daemon_register(info->snd_portid, task_tgid(current));
+	vcore_req_daemon_register(info->snd_portid, task_tgid(current));
 	return 0;
 }
 
 /* Attributes every answer carries. */
-static int veil_nl_answer_attrs(struct genl_info *info, u32 *id)
+static int vcore_nl_answer_attrs(struct genl_info *info, u32 *id)
 {
 	if (GENL_REQ_ATTR_CHECK(info, VEIL_A_REQ_ID) ||
 	    GENL_REQ_ATTR_CHECK(info, VEIL_A_KEY_ID))
@@ -244,12 +244,12 @@ static int veil_nl_answer_attrs(struct genl_info *info, u32 *id)
 
 /*
  * The push handler owns the whole request: it checks the header and the
- * caller, parses the attributes against veil_push_policy itself, and on
+ * caller, parses the attributes against vcore_push_policy itself, and on
  * every return wipes all attribute bytes of the request (the key wherever
  * it sits: a repeated VEIL_A_KEY, an attribute of the wrong type, or bytes
  * the parser never reached).
  */
-static int veil_nl_key_push(struct sk_buff *skb, struct genl_info *info)
+static int vcore_nl_key_push(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[VEIL_A_MAX + 1];
 	struct veil_keyblob *kb = NULL;
@@ -257,11 +257,11 @@ static int veil_nl_key_push(struct sk_buff *skb, struct genl_info *info)
 	u32 id;
 	int err;
 
-	err = veil_nl_check(skb, info, true);
+	err = vcore_nl_check(skb, info, true);
 	if (err)
 		goto out_wipe_msg;
 	err = nlmsg_parse(info->nlhdr, GENL_HDRLEN, tb, VEIL_A_MAX,
-			  veil_push_policy, info->extack);
+			  vcore_push_policy, info->extack);
 	if (err)
 		goto out_wipe_msg;
 	info->attrs = tb;
@@ -288,11 +288,11 @@ static int veil_nl_key_push(struct sk_buff *skb, struct genl_info *info)
 	if (tb[VEIL_A_CIPHER])
 		nla_strscpy(kb->cipher, tb[VEIL_A_CIPHER], sizeof(kb->cipher));
 
-	err = veil_nl_answer_attrs(info, &id);
+	err = vcore_nl_answer_attrs(info, &id);
 	if (err)
 		goto out_free;
-	err = veil_req_answer(id, nla_data(key_id), nla_len(key_id), 0, kb,
-			      NULL, info->extack);
+	err = vcore_req_answer(id, nla_data(key_id), nla_len(key_id), 0, kb,
+			       NULL, info->extack);
 	if (!err)
 		kb = NULL;	/* the answer's now, wiped after delivery */
 out_free:
@@ -309,7 +309,7 @@ out_wipe_msg:
 }
 
 /* Errors a daemon may report; anything else becomes EIO. */
-static int veil_nl_errno(u32 e)
+static int vcore_nl_errno(u32 e)
 {
 	switch (e) {
 	case EKEYREJECTED:
@@ -331,14 +331,14 @@ static int veil_nl_errno(u32 e)
 	}
 }
 
-static int veil_nl_key_fail(struct sk_buff *skb, struct genl_info *info)
+static int vcore_nl_key_fail(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *key_id = info->attrs[VEIL_A_KEY_ID];
 	char reason[VEIL_REASON_MAX] = "";
 	u32 id;
 	int err;
 
-	err = veil_nl_answer_attrs(info, &id);
+	err = vcore_nl_answer_attrs(info, &id);
 	if (err)
 		return err;
 	if (GENL_REQ_ATTR_CHECK(info, VEIL_A_ERRNO))
@@ -346,21 +346,21 @@ static int veil_nl_key_fail(struct sk_buff *skb, struct genl_info *info)
 	if (info->attrs[VEIL_A_REASON])
 		nla_strscpy(reason, info->attrs[VEIL_A_REASON], sizeof(reason));
 
-	return veil_req_answer(id, nla_data(key_id), nla_len(key_id),
-			       veil_nl_errno(nla_get_u32(info->attrs[VEIL_A_ERRNO])),
+	return vcore_req_answer(id, nla_data(key_id), nla_len(key_id),
+			       vcore_nl_errno(nla_get_u32(info->attrs[VEIL_A_ERRNO])),
 			       NULL, reason, info->extack);
 }
 
-static const struct genl_ops veil_nl_ops[] = {
+static const struct genl_ops vcore_nl_ops[] = {
 	{
 		.cmd = VEIL_CMD_GET_INFO,
-		.doit = veil_nl_get_info,
-		.policy = veil_get_info_policy,
+		.doit = vcore_nl_get_info,
+		.policy = vcore_get_info_policy,
 		.maxattr = VEIL_A_MAX,
 	}, {
 		.cmd = VEIL_CMD_REGISTER,
-		.doit = veil_nl_register,
-		.policy = veil_register_policy,
+		.doit = vcore_nl_register,
+		.policy = vcore_register_policy,
 		.maxattr = VEIL_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 		.internal_flags = VEIL_NL_ADMIN,
@@ -368,22 +368,22 @@ static const struct genl_ops veil_nl_ops[] = {
 		/*
 		 * No policy, no maxattr, no GENL_ADMIN_PERM: the core must
 		 * not refuse a push (see the top of this file); the handler
-		 * applies veil_push_policy and the privilege check itself.
+		 * applies vcore_push_policy and the privilege check itself.
 		 */
 		.cmd = VEIL_CMD_KEY_PUSH,
-		.doit = veil_nl_key_push,
+		.doit = vcore_nl_key_push,
 		.internal_flags = VEIL_NL_ADMIN | VEIL_NL_SECRET,
 	}, {
 		.cmd = VEIL_CMD_KEY_FAIL,
-		.doit = veil_nl_key_fail,
-		.policy = veil_fail_policy,
+		.doit = vcore_nl_key_fail,
+		.policy = vcore_fail_policy,
 		.maxattr = VEIL_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 		.internal_flags = VEIL_NL_ADMIN,
 	},
 };
 
-static struct genl_family veil_nl_family __ro_after_init = {
+static struct genl_family vcore_nl_family __ro_after_init = {
 	.name = VEIL_GENL_NAME,
 	.version = VEIL_GENL_VERSION,
 	/*
@@ -394,46 +394,46 @@ static struct genl_family veil_nl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.netnsok = false,
 	.parallel_ops = true,
-	.pre_doit = veil_nl_pre_doit,
-	.ops = veil_nl_ops,
-	.n_ops = ARRAY_SIZE(veil_nl_ops),
+	.pre_doit = vcore_nl_pre_doit,
+	.ops = vcore_nl_ops,
+	.n_ops = ARRAY_SIZE(vcore_nl_ops),
 	.resv_start_op = VEIL_NL_CORE_CHECKED_FROM,
 };
 
-static int veil_nl_notify(struct notifier_block *nb, unsigned long event,
-			  void *ptr)
+static int vcore_nl_notify(struct notifier_block *nb, unsigned long event,
+			   void *ptr)
 {
 	struct netlink_notify *n = ptr;
 
 	if (event == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC &&
 	    net_eq(n->net, &init_net))
-		veil_req_daemon_release(n->portid);
+		vcore_req_daemon_release(n->portid);
 	return NOTIFY_DONE;
 }
 
-static struct notifier_block veil_nl_notifier = {
-	.notifier_call = veil_nl_notify,
+static struct notifier_block vcore_nl_notifier = {
+	.notifier_call = vcore_nl_notify,
 };
 
-int __init veil_nl_init(void)
+int __init vcore_nl_init(void)
 {
 	int err;
 
-	err = netlink_register_notifier(&veil_nl_notifier);
+	err = netlink_register_notifier(&vcore_nl_notifier);
 	if (err)
 		return err;
-	err = genl_register_family(&veil_nl_family);
+	err = genl_register_family(&vcore_nl_family);
 	if (err)
 		goto err_unregister_notifier;
 	return 0;
 
 err_unregister_notifier:
-	netlink_unregister_notifier(&veil_nl_notifier);
+	netlink_unregister_notifier(&vcore_nl_notifier);
 	return err;
 }
 
-void veil_nl_exit(void)
+void vcore_nl_exit(void)
 {
-	genl_unregister_family(&veil_nl_family);
-	netlink_unregister_notifier(&veil_nl_notifier);
+	genl_unregister_family(&vcore_nl_family);
+	netlink_unregister_notifier(&vcore_nl_notifier);
 }

@@ -21,12 +21,12 @@
 
 struct veil_key_req;
 
-int veil_nl_init(void);
-void veil_nl_exit(void);
+int vcore_nl_init(void);
+void vcore_nl_exit(void);
 
 /* Send req to the daemon socket portid as VEIL_CMD_KEY_REQUEST.  Never
  * blocks on the daemon: a full socket buffer fails with -EAGAIN.
  */
-int veil_nl_post(u32 portid, const struct veil_key_req *req);
+int vcore_nl_post(u32 portid, const struct veil_key_req *req);
 
 #endif /* _VEIL_NETLINK_H */

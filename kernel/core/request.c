@@ -7,20 +7,20 @@
  *
  *   veil_key_request()   PENDING, in the table, posted to the daemon if any
  *   push / fail          PENDING -> CALLING (out of the table, the answer
- *                        queued on veil_answer_wq) -> DONE when the
+ *                        queued on vcore_answer_wq) -> DONE when the
  *                        callback has returned
  *   veil_key_cancel()    PENDING -> CANCELLED, or waits for CALLING -> DONE;
  *                        then frees the request
  *
  * Locking:
  *
- *   veil_req_lock (a mutex) protects the table (veil_reqs), the pending
+ *   vcore_req_lock (a mutex) protects the table (vcore_reqs), the pending
  *   count, the daemon's identity and every request's state while it is
- *   PENDING.  A request is in veil_reqs exactly while it is PENDING, so a
+ *   PENDING.  A request is in vcore_reqs exactly while it is PENDING, so a
  *   handle is unique among pending requests and a push can only find a
  *   request nobody has answered or cancelled.
  *
- *   Posting a request to the daemon happens under veil_req_lock, so a
+ *   Posting a request to the daemon happens under vcore_req_lock, so a
  *   request is sent once to each daemon: either by veil_key_request() or by
  *   the re-send that follows a registration, never by both.  Sending never
  *   blocks (netlink unicast from the kernel does not wait for the reader).
@@ -28,20 +28,20 @@
  *   The answering thread (the daemon's push or fail) moves the request to
  *   CALLING under the lock (taking it out of the table), stores the answer
  *   in it and queues its work; it returns to the daemon at once.  Consumers
- *   are called back from veil_answer_wq, never from inside the daemon's
+ *   are called back from vcore_answer_wq, never from inside the daemon's
  *   system call: a consumer may allocate, load a cipher module or take its
  *   own locks there without holding up the daemon or running under
  *   genetlink's locks, and an answer that unblocks I/O can be delivered
  *   even while memory is tight (the queue has a rescuer).  The work calls
- *   back without veil_req_lock (a consumer may post another request from
+ *   back without vcore_req_lock (a consumer may post another request from
  *   it), wipes the key, then stores DONE with release semantics and wakes
- *   veil_req_wq; after that store it never touches the request again.
- *   veil_key_cancel() that finds CALLING or DONE waits on veil_req_wq until
+ *   vcore_req_wq; after that store it never touches the request again.
+ *   veil_key_cancel() that finds CALLING or DONE waits on vcore_req_wq until
  *   it reads DONE (acquire), then frees.  So the callback runs at most once
  *   (only the answer that took the request out of the table queues it) and
  *   never after veil_key_cancel() returns.
  *
- *   Lock order: genetlink's locks, then veil_req_lock.  No veil lock is held
+ *   Lock order: genetlink's locks, then vcore_req_lock.  No veil lock is held
  *   while calling a consumer.
  *
  * The daemon is known by its socket's port id.  netlink frees a port id
@@ -66,36 +66,36 @@
 #include "netlink.h"
 #include "request.h"
 
-static DEFINE_MUTEX(veil_req_lock);
-static DEFINE_XARRAY_ALLOC1(veil_reqs);
-static DECLARE_WAIT_QUEUE_HEAD(veil_req_wq);
-static struct workqueue_struct *veil_answer_wq;
-static u32 veil_req_next_id;		/* cyclic: handles are not reused soon */
-static u32 veil_req_pending;
+static DEFINE_MUTEX(vcore_req_lock);
+static DEFINE_XARRAY_ALLOC1(vcore_reqs);
+static DECLARE_WAIT_QUEUE_HEAD(vcore_req_wq);
+static struct workqueue_struct *vcore_answer_wq;
+static u32 vcore_req_next_id;		/* cyclic: handles are not reused soon */
+static u32 vcore_req_pending;
 
 static struct {
 	u32 portid;			/* 0: no daemon */
 	struct pid *pid;
-} veil_daemon;
+} vcore_daemon;
 
-/* Called with veil_req_lock held.  A failed send leaves the request pending;
+/* Called with vcore_req_lock held.  A failed send leaves the request pending;
  * it goes out again when a daemon (re-)registers.
  */
-static void veil_req_post_locked(struct veil_key_req *req)
+static void vcore_req_post_locked(struct veil_key_req *req)
 {
 	int err;
 
-	lockdep_assert_held(&veil_req_lock);
-	if (!veil_daemon.portid)
+	lockdep_assert_held(&vcore_req_lock);
+	if (!vcore_daemon.portid)
 		return;
-	err = veil_nl_post(veil_daemon.portid, req);
+	err = vcore_nl_post(vcore_daemon.portid, req);
 	if (err)
 		pr_warn_ratelimited("could not send request %u (%s) to the key daemon: %d; it stays pending until the daemon registers again\n",
 				    req->id, req->object, err);
 }
 
 /* Deliver an answer to its consumer, in process context. */
-static void veil_req_deliver(struct work_struct *w)
+static void vcore_req_deliver(struct work_struct *w)
 {
 	struct veil_key_req *req = container_of(w, struct veil_key_req, work);
 
@@ -110,7 +110,7 @@ static void veil_req_deliver(struct work_struct *w)
 	 * which may free req from here on.
 	 */
 	smp_store_release(&req->state, VEIL_REQ_DONE);
-	wake_up_all(&veil_req_wq);
+	wake_up_all(&vcore_req_wq);
 }
 
 struct veil_key_req *veil_key_request(enum veil_consumer consumer,
@@ -140,7 +140,7 @@ struct veil_key_req *veil_key_request(enum veil_consumer consumer,
 		return ERR_PTR(-ENOMEM);
 	req->consumer = consumer;
 	req->state = VEIL_REQ_PENDING;
-	INIT_WORK(&req->work, veil_req_deliver);
+	INIT_WORK(&req->work, vcore_req_deliver);
 	req->cb = cb;
 	req->ctx = ctx;
 	req->key_id_len = key_id_len;
@@ -148,24 +148,24 @@ struct veil_key_req *veil_key_request(enum veil_consumer consumer,
 	strscpy(req->object, object, sizeof(req->object));
 	strscpy(req->hint, hint, sizeof(req->hint));
 
-	mutex_lock(&veil_req_lock);
-	err = xa_alloc_cyclic(&veil_reqs, &req->id, req, XA_LIMIT(1, U32_MAX),
-			      &veil_req_next_id, GFP_KERNEL);
+	mutex_lock(&vcore_req_lock);
+	err = xa_alloc_cyclic(&vcore_reqs, &req->id, req, XA_LIMIT(1, U32_MAX),
+			      &vcore_req_next_id, GFP_KERNEL);
 	if (err < 0) {
-		mutex_unlock(&veil_req_lock);
+		mutex_unlock(&vcore_req_lock);
 		kfree(req);
 		return ERR_PTR(err);
 	}
-	veil_req_pending++;
-	veil_req_post_locked(req);
-	mutex_unlock(&veil_req_lock);
+	vcore_req_pending++;
+	vcore_req_post_locked(req);
+	mutex_unlock(&vcore_req_lock);
 	return req;
 }
 EXPORT_SYMBOL_GPL(veil_key_request);
 
-static bool veil_req_done(struct veil_key_req *req)
+static bool vcore_req_done(struct veil_key_req *req)
 {
-	/* Pairs with the release in veil_req_deliver(): once DONE is seen,
+	/* Pairs with the release in vcore_req_deliver(): once DONE is seen,
 	 * the answering thread is done with req.
 	 */
 	return smp_load_acquire(&req->state) == VEIL_REQ_DONE;
@@ -179,110 +179,110 @@ void veil_key_cancel(struct veil_key_req *req)
 	if (IS_ERR_OR_NULL(req))
 		return;
 
-	mutex_lock(&veil_req_lock);
+	mutex_lock(&vcore_req_lock);
 	if (req->state == VEIL_REQ_PENDING) {
-		xa_erase(&veil_reqs, req->id);
-		veil_req_pending--;
+		xa_erase(&vcore_reqs, req->id);
+		vcore_req_pending--;
 		req->state = VEIL_REQ_CANCELLED;
 	} else {
 		answered = true;
 	}
-	mutex_unlock(&veil_req_lock);
+	mutex_unlock(&vcore_req_lock);
 
 	if (answered)
-		wait_event(veil_req_wq, veil_req_done(req));
+		wait_event(vcore_req_wq, vcore_req_done(req));
 	kfree(req);
 }
 EXPORT_SYMBOL_GPL(veil_key_cancel);
 
-int veil_req_answer(u32 id, const u8 *key_id, u32 key_id_len, int err,
-		    struct veil_keyblob *kb, const char *reason,
-		    struct netlink_ext_ack *extack)
+int vcore_req_answer(u32 id, const u8 *key_id, u32 key_id_len, int err,
+		     struct veil_keyblob *kb, const char *reason,
+		     struct netlink_ext_ack *extack)
 {
 	struct veil_key_req *req;
 
-	mutex_lock(&veil_req_lock);
-	req = xa_load(&veil_reqs, id);
+	mutex_lock(&vcore_req_lock);
+	req = xa_load(&vcore_reqs, id);
 	if (!req) {
-		mutex_unlock(&veil_req_lock);
+		mutex_unlock(&vcore_req_lock);
 		NL_SET_ERR_MSG(extack, "no pending key request with this handle");
 		return -ENOENT;
 	}
 	if (key_id_len != req->key_id_len ||
 	    memcmp(key_id, req->key_id, key_id_len)) {
-		mutex_unlock(&veil_req_lock);
+		mutex_unlock(&vcore_req_lock);
 		NL_SET_ERR_MSG(extack, "key-id does not match request");
 		return -EKEYREJECTED;
 	}
-	xa_erase(&veil_reqs, id);
-	veil_req_pending--;
+	xa_erase(&vcore_reqs, id);
+	vcore_req_pending--;
 	req->state = VEIL_REQ_CALLING;
 	req->err = err;
 	req->kb = err ? NULL : kb;
 	strscpy(req->reason, err && reason ? reason : "", sizeof(req->reason));
-	queue_work(veil_answer_wq, &req->work);
-	mutex_unlock(&veil_req_lock);
+	queue_work(vcore_answer_wq, &req->work);
+	mutex_unlock(&vcore_req_lock);
 	return 0;
 }
 
-void veil_req_daemon_register(u32 portid, struct pid *pid)
+void vcore_req_daemon_register(u32 portid, struct pid *pid)
 {
 	struct veil_key_req *req;
 	struct pid *old;
 	unsigned long id;
 
-	mutex_lock(&veil_req_lock);
-	old = veil_daemon.pid;
-	WRITE_ONCE(veil_daemon.portid, portid);
-	veil_daemon.pid = get_pid(pid);
+	mutex_lock(&vcore_req_lock);
+	old = vcore_daemon.pid;
+	WRITE_ONCE(vcore_daemon.portid, portid);
+	vcore_daemon.pid = get_pid(pid);
 	pr_info_ratelimited("key daemon registered (pid %d, port %u), %u request(s) pending\n",
-			    pid_nr(pid), portid, veil_req_pending);
-	xa_for_each(&veil_reqs, id, req)
-		veil_req_post_locked(req);
-	mutex_unlock(&veil_req_lock);
+			    pid_nr(pid), portid, vcore_req_pending);
+	xa_for_each(&vcore_reqs, id, req)
+		vcore_req_post_locked(req);
+	mutex_unlock(&vcore_req_lock);
 	put_pid(old);
 }
 
-void veil_req_daemon_release(u32 portid)
+void vcore_req_daemon_release(u32 portid)
 {
 	struct pid *old;
 
 	/* Every generic netlink socket in the system ends up here; most are
 	 * not the daemon's.
 	 */
-	if (READ_ONCE(veil_daemon.portid) != portid)
+	if (READ_ONCE(vcore_daemon.portid) != portid)
 		return;
 
-	mutex_lock(&veil_req_lock);
-	if (veil_daemon.portid != portid) {
-		mutex_unlock(&veil_req_lock);
+	mutex_lock(&vcore_req_lock);
+	if (vcore_daemon.portid != portid) {
+		mutex_unlock(&vcore_req_lock);
 		return;
 	}
-	old = veil_daemon.pid;
-	WRITE_ONCE(veil_daemon.portid, 0);
-	veil_daemon.pid = NULL;
+	old = vcore_daemon.pid;
+	WRITE_ONCE(vcore_daemon.portid, 0);
+	vcore_daemon.pid = NULL;
 	pr_info_ratelimited("key daemon (pid %d) went away, %u request(s) stay pending until a daemon registers\n",
-			    pid_nr(old), veil_req_pending);
-	mutex_unlock(&veil_req_lock);
+			    pid_nr(old), vcore_req_pending);
+	mutex_unlock(&vcore_req_lock);
 	put_pid(old);
 }
 
-void veil_req_info(u32 *daemon_pid, u32 *pending)
+void vcore_req_info(u32 *daemon_pid, u32 *pending)
 {
-	mutex_lock(&veil_req_lock);
-	*daemon_pid = veil_daemon.pid ? pid_vnr(veil_daemon.pid) : 0;
-	*pending = veil_req_pending;
-	mutex_unlock(&veil_req_lock);
+	mutex_lock(&vcore_req_lock);
+	*daemon_pid = vcore_daemon.pid ? pid_vnr(vcore_daemon.pid) : 0;
+	*pending = vcore_req_pending;
+	mutex_unlock(&vcore_req_lock);
 }
 
-int veil_req_init(void)
+int vcore_req_init(void)
 {
-	veil_answer_wq = alloc_workqueue("veil_answer",
-					 WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
-	return veil_answer_wq ? 0 : -ENOMEM;
+	vcore_answer_wq = alloc_workqueue("veil_answer",
+					  WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
+	return vcore_answer_wq ? 0 : -ENOMEM;
 }
 
-void veil_req_exit(void)
+void vcore_req_exit(void)
 {
 	struct veil_key_req *req;
 	unsigned long id;
@@ -293,17 +293,17 @@ void veil_req_exit(void)
 	 * leaked by one: its callback points into unloaded code, so it is only
 	 * freed, never called.
 	 */
-	xa_for_each(&veil_reqs, id, req) {
+	xa_for_each(&vcore_reqs, id, req) {
 		WARN_ONCE(1, "veil: request %u for %s leaked by its consumer\n",
 			  req->id, req->object);
-		xa_erase(&veil_reqs, id);
+		xa_erase(&vcore_reqs, id);
 		kfree(req);
 	}
-	xa_destroy(&veil_reqs);
+	xa_destroy(&vcore_reqs);
 	/* Empty: a consumer cancels (and so waits for) every answer. */
-	destroy_workqueue(veil_answer_wq);
-	veil_req_pending = 0;
-	put_pid(veil_daemon.pid);
-	veil_daemon.pid = NULL;
-	veil_daemon.portid = 0;
+	destroy_workqueue(vcore_answer_wq);
+	vcore_req_pending = 0;
+	put_pid(vcore_daemon.pid);
+	vcore_daemon.pid = NULL;
+	vcore_daemon.portid = 0;
 }

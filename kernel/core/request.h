@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The key request table of veil.ko: what netlink.c may ask of it.
+ * The key request table of veil.ko: what netlink.c may ask of it.  The
+ * module's internals are named vcore_; its exported API (veil_core.h)
+ * keeps veil_.
  */
 #ifndef _VEIL_REQUEST_H
 #define _VEIL_REQUEST_H
@@ -10,7 +12,7 @@
 #include <linux/workqueue.h>
 #include "veil_core.h"
 
-enum veil_req_state {
+enum vcore_req_state {
 	VEIL_REQ_PENDING,	/* in the table, waiting for the daemon */
 	VEIL_REQ_CALLING,	/* answered, callback queued or running */
 	VEIL_REQ_DONE,		/* callback returned */
@@ -20,7 +22,7 @@ enum veil_req_state {
 struct veil_key_req {
 	u32 id;				/* handle sent to the daemon */
 	enum veil_consumer consumer;
-	enum veil_req_state state;
+	enum vcore_req_state state;
 	veil_key_cb_t cb;
 	void *ctx;
 	u32 key_id_len;
@@ -28,18 +30,18 @@ struct veil_key_req {
 	char object[VEIL_OBJECT_MAX];
 	char hint[VEIL_KEY_HINT_MAX];	/* "" if none */
 	/* The answer, from CALLING on: */
-	struct work_struct work;	/* delivers it on veil_answer_wq */
+	struct work_struct work;	/* delivers it on vcore_answer_wq */
 	int err;
 	struct veil_keyblob *kb;	/* err == 0: the key, wiped after use */
 	char reason[VEIL_REASON_MAX];	/* err < 0: "" if none */
 };
 
 /* A daemon registered on socket portid; pid is the registering tgid. */
-void veil_req_daemon_register(u32 portid, struct pid *pid);
+void vcore_req_daemon_register(u32 portid, struct pid *pid);
 /* Socket portid closed; forget it if it was the daemon's. */
-void veil_req_daemon_release(u32 portid);
+void vcore_req_daemon_release(u32 portid);
 /* Daemon pid as seen from the caller's pid namespace, pending count. */
-void veil_req_info(u32 *daemon_pid, u32 *pending);
+void vcore_req_info(u32 *daemon_pid, u32 *pending);
 
 /*
  * Answer pending request id: with kb (err == 0) or with err < 0 and reason.
@@ -49,15 +51,15 @@ void veil_req_info(u32 *daemon_pid, u32 *pending);
  * key_id is not the request's (the request then stays pending); kb stays
  * the caller's on an error.
  */
-int veil_req_answer(u32 id, const u8 *key_id, u32 key_id_len, int err,
-		    struct veil_keyblob *kb, const char *reason,
-		    struct netlink_ext_ack *extack);
+int vcore_req_answer(u32 id, const u8 *key_id, u32 key_id_len, int err,
+		     struct veil_keyblob *kb, const char *reason,
+		     struct netlink_ext_ack *extack);
 
 /* Module init: the workqueue that delivers answers. */
-int veil_req_init(void);
+int vcore_req_init(void);
 /* Module exit: the table must be empty by now; frees what a buggy consumer
  * leaked.
  */
-void veil_req_exit(void);
+void vcore_req_exit(void);
 
 #endif /* _VEIL_REQUEST_H */

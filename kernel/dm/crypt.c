@@ -53,8 +53,8 @@
 
 /* ------------------------------------------------------------ specs --- */
 
-int veil_cipher_parse(const char *spec, struct veil_cipher *c,
-		      const char **why)
+int vdm_cipher_parse(const char *spec, struct vdm_cipher *c,
+		     const char **why)
 {
 	struct veil_md_cipher_spec s;
 	int n;
@@ -88,10 +88,10 @@ int veil_cipher_parse(const char *spec, struct veil_cipher *c,
  * again), so that a key's arrival only sets the key.  Process context; the
  * caller says with memalloc_noio_save() when bios may be waiting.
  */
-struct veil_key *veil_key_alloc(const struct veil_cipher *c,
-				unsigned int sector_size, const char **why)
+struct vdm_key *vdm_key_alloc(const struct vdm_cipher *c,
+			      unsigned int sector_size, const char **why)
 {
-	struct veil_key *key;
+	struct vdm_key *key;
 	int r;
 
 	might_sleep();
@@ -136,12 +136,12 @@ bad:
 }
 
 /*
- * Set the key of a context from veil_key_alloc() that nothing else uses
+ * Set the key of a context from vdm_key_alloc() that nothing else uses
  * yet.  Bios may be waiting for this key, so whatever the cipher allocates
  * here does no I/O.
  */
-int veil_key_setkey(struct veil_key *key, const u8 *k, unsigned int key_len,
-		    const char **why)
+int vdm_key_setkey(struct vdm_key *key, const u8 *k, unsigned int key_len,
+		   const char **why)
 {
 	unsigned int noio;
 	int r;
@@ -162,14 +162,14 @@ int veil_key_setkey(struct veil_key *key, const u8 *k, unsigned int key_len,
 }
 
 /* Bytes to reserve in each bio's data for one request of @key. */
-unsigned int veil_req_room(const struct veil_key *key)
+unsigned int vdm_req_room(const struct vdm_key *key)
 {
-	return ALIGN(key->req_size, __alignof__(struct veil_io));
+	return ALIGN(key->req_size, __alignof__(struct vdm_io));
 }
 
-static void veil_key_release(struct kref *ref)
+static void vdm_key_release(struct kref *ref)
 {
-	struct veil_key *key = container_of(ref, struct veil_key, ref);
+	struct vdm_key *key = container_of(ref, struct vdm_key, ref);
 
 	might_sleep();
 	mempool_exit(&key->req_pool);
@@ -178,18 +178,18 @@ static void veil_key_release(struct kref *ref)
 	kfree(key);
 }
 
-void veil_key_put(struct veil_key *key)
+void vdm_key_put(struct vdm_key *key)
 {
 	if (key)
-		kref_put(&key->ref, veil_key_release);
+		kref_put(&key->ref, vdm_key_release);
 }
 
 /* ----------------------------------------------------------- crypto --- */
 
 /* One contiguous run of crypto units of one bio (or of a bio pair). */
-struct veil_job {
+struct vdm_job {
 	struct work_struct work;
-	struct veil_key *key;
+	struct vdm_key *key;
 	bool encrypt;
 	bool atomic;			/* must not sleep: req given, no MAY_SLEEP */
 	struct bio *src, *dst;		/* dst == src: in place */
@@ -202,7 +202,7 @@ struct veil_job {
 	struct completion *done;
 };
 
-static void veil_iv(const struct veil_key *key, __le64 *iv, u64 unit)
+static void vdm_iv(const struct vdm_key *key, __le64 *iv, u64 unit)
 {
 	memset(iv, 0, key->iv_size);
 	if (key->iv == VEIL_IV_PLAIN64)
@@ -211,9 +211,9 @@ static void veil_iv(const struct veil_key *key, __le64 *iv, u64 unit)
 		iv[0] = cpu_to_le64(unit & 0xffffffff);
 }
 
-static int veil_job_run(struct veil_job *j)
+static int vdm_job_run(struct vdm_job *j)
 {
-	struct veil_key *key = j->key;
+	struct vdm_key *key = j->key;
 	bool inplace = j->src == j->dst;
 	struct scatterlist sg_in, sg_out;
 	struct skcipher_request *req;
@@ -255,7 +255,7 @@ static int veil_job_run(struct veil_job *j)
 					key->unit);
 		sg_set_page(&sg_in, in.bv_page, len, in.bv_offset);
 		sg_set_page(&sg_out, out.bv_page, len, out.bv_offset);
-		veil_iv(key, iv, unit);
+		vdm_iv(key, iv, unit);
 		skcipher_request_set_crypt(req, &sg_in, inplace ? &sg_in : &sg_out,
 					   len, iv);
 		r = crypto_wait_req(j->encrypt ? crypto_skcipher_encrypt(req) :
@@ -273,11 +273,11 @@ static int veil_job_run(struct veil_job *j)
 	return r;
 }
 
-static void veil_job_work(struct work_struct *w)
+static void vdm_job_work(struct work_struct *w)
 {
-	struct veil_job *j = container_of(w, struct veil_job, work);
+	struct vdm_job *j = container_of(w, struct vdm_job, work);
 
-	j->err = veil_job_run(j);
+	j->err = vdm_job_run(j);
 	if (atomic_dec_and_test(j->pending))
 		complete(j->done);
 }
@@ -289,14 +289,14 @@ static void veil_job_work(struct work_struct *w)
  * sleep, so one piece only, in @req (which must be given), and the cipher
  * may not sleep either; otherwise the caller is in process context.
  */
-static int veil_crypt(struct veil_c *vc, struct veil_key *key,
-		      struct skcipher_request *req, bool encrypt, bool atomic,
-		      unsigned int max_jobs,
-		      struct bio *src, struct bvec_iter si,
-		      struct bio *dst, struct bvec_iter di,
-		      u64 unit, unsigned int bytes)
+static int vdm_crypt(struct vdm_c *vc, struct vdm_key *key,
+		     struct skcipher_request *req, bool encrypt, bool atomic,
+		     unsigned int max_jobs,
+		     struct bio *src, struct bvec_iter si,
+		     struct bio *dst, struct bvec_iter di,
+		     u64 unit, unsigned int bytes)
 {
-	struct veil_job jobs[VEIL_MAX_JOBS];
+	struct vdm_job jobs[VEIL_MAX_JOBS];
 	struct completion done;
 	unsigned int units = bytes / key->unit;
 	unsigned int n = 1, i;
@@ -316,7 +316,7 @@ static int veil_crypt(struct veil_c *vc, struct veil_key *key,
 
 	for (i = 0; i < n; i++) {
 		unsigned int cnt = units / n + (i < units % n);
-		struct veil_job *j = &jobs[i];
+		struct vdm_job *j = &jobs[i];
 
 		j->key = key;
 		j->encrypt = encrypt;
@@ -338,15 +338,15 @@ static int veil_crypt(struct veil_c *vc, struct veil_key *key,
 		}
 	}
 	if (n == 1)
-		return veil_job_run(&jobs[0]);
+		return vdm_job_run(&jobs[0]);
 
 	atomic_set(&pending, n - 1);
 	init_completion(&done);
 	for (i = 1; i < n; i++) {
-		INIT_WORK_ONSTACK(&jobs[i].work, veil_job_work);
+		INIT_WORK_ONSTACK(&jobs[i].work, vdm_job_work);
 		queue_work(vc->crypt_wq, &jobs[i].work);
 	}
-	r = veil_job_run(&jobs[0]);
+	r = vdm_job_run(&jobs[0]);
 	wait_for_completion(&done);
 	for (i = 1; i < n; i++) {
 		destroy_work_on_stack(&jobs[i].work);
@@ -358,9 +358,9 @@ static int veil_crypt(struct veil_c *vc, struct veil_key *key,
 
 /* ------------------------------------------------------------ reads --- */
 
-static void veil_read_end(struct veil_io *io)
+static void vdm_read_end(struct vdm_io *io)
 {
-	struct bio *bio = veil_io_bio(io);
+	struct bio *bio = vdm_io_bio(io);
 
 	bio->bi_end_io = io->orig_end_io;
 	bio->bi_private = io->orig_private;
@@ -368,26 +368,26 @@ static void veil_read_end(struct veil_io *io)
 }
 
 /* The read held the last reference to its key: free it here, then end. */
-static void veil_read_put_work(struct work_struct *w)
+static void vdm_read_put_work(struct work_struct *w)
 {
-	struct veil_io *io = container_of(w, struct veil_io, work);
+	struct vdm_io *io = container_of(w, struct vdm_io, work);
 
-	veil_key_put(io->key);
+	vdm_key_put(io->key);
 	io->key = NULL;
-	veil_read_end(io);
+	vdm_read_end(io);
 }
 
-/* Decrypt a completed read and end it; @atomic: see veil_crypt(). */
-static void veil_read_finish(struct veil_io *io, bool atomic)
+/* Decrypt a completed read and end it; @atomic: see vdm_crypt(). */
+static void vdm_read_finish(struct vdm_io *io, bool atomic)
 {
-	struct bio *bio = veil_io_bio(io);
-	struct veil_key *key = io->key;
+	struct bio *bio = vdm_io_bio(io);
+	struct vdm_key *key = io->key;
 	int r;
 
 	if (!bio->bi_status) {
-		r = veil_crypt(io->vc, key, veil_io_req(io, key), false, atomic,
-			       num_online_cpus(), bio, io->iter, bio, io->iter,
-			       io->sector >> key->unit_shift, io->iter.bi_size);
+		r = vdm_crypt(io->vc, key, vdm_io_req(io, key), false, atomic,
+			      num_online_cpus(), bio, io->iter, bio, io->iter,
+			      io->sector >> key->unit_shift, io->iter.bi_size);
 		if (r) {
 			DMERR_LIMIT("%s: decryption failed at sector %llu: %d",
 				    io->vc->name,
@@ -400,19 +400,19 @@ static void veil_read_finish(struct veil_io *io, bool atomic)
 		 * The last reference (the key was wiped or replaced while the
 		 * read was in flight): a tfm is freed in process context.
 		 */
-		INIT_WORK(&io->work, veil_read_put_work);
+		INIT_WORK(&io->work, vdm_read_put_work);
 		queue_work(io->vc->wq, &io->work);
 		return;
 	}
 	io->key = NULL;
 	if (!atomic)
-		veil_key_put(key);
-	veil_read_end(io);
+		vdm_key_put(key);
+	vdm_read_end(io);
 }
 
-static void veil_read_work(struct work_struct *w)
+static void vdm_read_work(struct work_struct *w)
 {
-	veil_read_finish(container_of(w, struct veil_io, work), false);
+	vdm_read_finish(container_of(w, struct vdm_io, work), false);
 }
 
 /*
@@ -426,16 +426,16 @@ static void veil_read_work(struct work_struct *w)
  * dm-crypt waits only outside interrupts).  Everything else is decrypted
  * on the workqueue, where large reads are split over CPUs.
  */
-static void veil_read_endio(struct bio *bio)
+static void vdm_read_endio(struct bio *bio)
 {
-	struct veil_io *io = bio->bi_private;
+	struct vdm_io *io = bio->bi_private;
 
 	if (in_task() && !irqs_disabled() &&
-	    io->iter.bi_size < VEIL_SPLIT_MIN && veil_io_req(io, io->key)) {
-		veil_read_finish(io, true);
+	    io->iter.bi_size < VEIL_SPLIT_MIN && vdm_io_req(io, io->key)) {
+		vdm_read_finish(io, true);
 		return;
 	}
-	INIT_WORK(&io->work, veil_read_work);
+	INIT_WORK(&io->work, vdm_read_work);
 	queue_work(io->vc->wq, &io->work);
 }
 
@@ -443,19 +443,19 @@ static void veil_read_endio(struct bio *bio)
  * Arrange for a remapped read in the encrypted region (io->key held) to be
  * decrypted on completion.  Returns a DM_MAPIO_* verdict.
  */
-int veil_read_prepare(struct veil_c *vc, struct veil_io *io, struct bio *bio)
+int vdm_read_prepare(struct vdm_c *vc, struct vdm_io *io, struct bio *bio)
 {
 	io->iter = bio->bi_iter;
 	io->orig_end_io = bio->bi_end_io;
 	io->orig_private = bio->bi_private;
-	bio->bi_end_io = veil_read_endio;
+	bio->bi_end_io = vdm_read_endio;
 	bio->bi_private = io;
 	return DM_MAPIO_REMAPPED;
 }
 
 /* ----------------------------------------------------------- writes --- */
 
-static void veil_bounce_free(struct veil_c *vc, struct bio *clone)
+static void vdm_bounce_free(struct vdm_c *vc, struct bio *clone)
 {
 	unsigned short i;
 
@@ -478,8 +478,8 @@ static void veil_bounce_free(struct veil_c *vc, struct bio *clone)
  * caller at a time may wait, so two large writes cannot each hold half of
  * it.
  */
-static struct bio *veil_bounce_alloc(struct veil_c *vc, struct bio *bio,
-				     unsigned int bytes)
+static struct bio *vdm_bounce_alloc(struct vdm_c *vc, struct bio *bio,
+				    unsigned int bytes)
 {
 	unsigned int size = bytes;
 	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
@@ -511,7 +511,7 @@ retry:
 			page = mempool_alloc(&vc->page_pool, gfp);
 		}
 		if (!page) {
-			veil_bounce_free(vc, clone);
+			vdm_bounce_free(vc, clone);
 			gfp = GFP_NOIO;
 			mutex_lock(&vc->bounce_lock);
 			locked = true;
@@ -528,25 +528,25 @@ retry:
 }
 
 /* Each clone of a write ends here; the last one ends the bio. */
-static void veil_write_endio(struct bio *clone)
+static void vdm_write_endio(struct bio *clone)
 {
-	struct veil_io *io = clone->bi_private;
-	struct bio *bio = veil_io_bio(io);
+	struct vdm_io *io = clone->bi_private;
+	struct bio *bio = vdm_io_bio(io);
 
 	if (clone->bi_status)
 		WRITE_ONCE(io->status, clone->bi_status);
-	veil_bounce_free(io->vc, clone);
+	vdm_bounce_free(io->vc, clone);
 	if (atomic_dec_and_test(&io->pending)) {
 		bio->bi_status = READ_ONCE(io->status);
 		bio_endio(bio);
 	}
 }
 
-static void veil_write_half_work(struct work_struct *w)
+static void vdm_write_half_work(struct work_struct *w)
 {
-	struct veil_io *io = container_of(w, struct veil_io, half_work);
-	struct bio *bio = veil_io_bio(io), *clone = io->half;
-	struct veil_job j = {
+	struct vdm_io *io = container_of(w, struct vdm_io, half_work);
+	struct bio *bio = vdm_io_bio(io), *clone = io->half;
+	struct vdm_job j = {
 		.key = io->half_key, .encrypt = true,
 		.src = bio, .si = io->half_iter,
 		.dst = clone, .di = clone->bi_iter,
@@ -554,8 +554,8 @@ static void veil_write_half_work(struct work_struct *w)
 	};
 	int r;
 
-	r = veil_job_run(&j);
-	veil_key_put(io->half_key);
+	r = vdm_job_run(&j);
+	vdm_key_put(io->half_key);
 	if (r) {
 		DMERR_LIMIT("%s: encryption failed at sector %llu: %d",
 			    io->vc->name,
@@ -567,16 +567,16 @@ static void veil_write_half_work(struct work_struct *w)
 	submit_bio_noacct(clone);
 }
 
-static struct bio *veil_write_clone(struct veil_c *vc, struct veil_io *io,
-				    struct bio *bio, unsigned int offset,
-				    unsigned int bytes)
+static struct bio *vdm_write_clone(struct vdm_c *vc, struct vdm_io *io,
+				   struct bio *bio, unsigned int offset,
+				   unsigned int bytes)
 {
-	struct bio *clone = veil_bounce_alloc(vc, bio, bytes);
+	struct bio *clone = vdm_bounce_alloc(vc, bio, bytes);
 
 	clone->bi_iter.bi_sector = bio->bi_iter.bi_sector +
 				   (offset >> SECTOR_SHIFT);
 	clone->bi_private = io;
-	clone->bi_end_io = veil_write_endio;
+	clone->bi_end_io = vdm_write_endio;
 	return clone;
 }
 
@@ -587,10 +587,10 @@ static struct bio *veil_write_clone(struct veil_c *vc, struct veil_io *io,
  * encryption and the copy to the device below run on two CPUs at once
  * (dm-crypt gets the same overlap from its queues and writer thread).
  */
-static void veil_write_do(struct veil_c *vc, struct veil_io *io,
-			  struct bio *bio)
+static void vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
+			 struct bio *bio)
 {
-	struct veil_key *key = io->key;
+	struct vdm_key *key = io->key;
 	unsigned int bytes = bio->bi_iter.bi_size, first = bytes;
 	unsigned int cpus = num_online_cpus();
 	u64 unit = io->sector >> key->unit_shift;
@@ -602,22 +602,22 @@ static void veil_write_do(struct veil_c *vc, struct veil_io *io,
 	atomic_set(&io->pending, 1);
 	if (bytes >= VEIL_SPLIT_MIN && cpus > 1) {
 		first = bytes / key->unit / 2 * key->unit;
-		io->half = veil_write_clone(vc, io, bio, first, bytes - first);
+		io->half = vdm_write_clone(vc, io, bio, first, bytes - first);
 		io->half_iter = bio->bi_iter;
 		bio_advance_iter(bio, &io->half_iter, first);
 		io->half_unit = unit + first / key->unit;
 		kref_get(&key->ref);
 		io->half_key = key;
 		atomic_set(&io->pending, 2);
-		INIT_WORK(&io->half_work, veil_write_half_work);
+		INIT_WORK(&io->half_work, vdm_write_half_work);
 		queue_work(vc->crypt_wq, &io->half_work);
 		cpus--;
 	}
-	clone = veil_write_clone(vc, io, bio, 0, first);
-	r = veil_crypt(vc, key, veil_io_req(io, key), true, false, cpus,
-		       bio, bio->bi_iter, clone, clone->bi_iter, unit, first);
+	clone = vdm_write_clone(vc, io, bio, 0, first);
+	r = vdm_crypt(vc, key, vdm_io_req(io, key), true, false, cpus,
+		      bio, bio->bi_iter, clone, clone->bi_iter, unit, first);
 	io->key = NULL;
-	veil_key_put(key);
+	vdm_key_put(key);
 	if (r) {
 		DMERR_LIMIT("%s: encryption failed at sector %llu: %d",
 			    vc->name, (unsigned long long)io->sector, r);
@@ -628,11 +628,11 @@ static void veil_write_do(struct veil_c *vc, struct veil_io *io,
 	dm_submit_bio_remap(bio, clone);
 }
 
-static void veil_write_work(struct work_struct *w)
+static void vdm_write_work(struct work_struct *w)
 {
-	struct veil_io *io = container_of(w, struct veil_io, work);
+	struct vdm_io *io = container_of(w, struct vdm_io, work);
 
-	veil_write_do(io->vc, io, veil_io_bio(io));
+	vdm_write_do(io->vc, io, vdm_io_bio(io));
 }
 
 /*
@@ -643,14 +643,14 @@ static void veil_write_work(struct work_struct *w)
  * does the write go to the workqueue, which keeps order only per CPU:
  * that is why it is the exception.  Returns a DM_MAPIO_*.
  */
-int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio,
-	       enum veil_ctx ctx)
+int vdm_write(struct vdm_c *vc, struct vdm_io *io, struct bio *bio,
+	      enum vdm_ctx ctx)
 {
 	if (ctx == VEIL_CTX_WORKER ||
 	    likely(!in_hardirq() && !irqs_disabled())) {
-		veil_write_do(vc, io, bio);
+		vdm_write_do(vc, io, bio);
 	} else {
-		INIT_WORK(&io->work, veil_write_work);
+		INIT_WORK(&io->work, vdm_write_work);
 		queue_work(vc->wq, &io->work);
 	}
 	return DM_MAPIO_SUBMITTED;
@@ -658,7 +658,7 @@ int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio,
 
 /* ------------------------------------------------------ setup/teardown --- */
 
-int veil_crypt_init(struct veil_c *vc)
+int vdm_crypt_init(struct vdm_c *vc)
 {
 	const char *name = vc->name;
 	int r;
@@ -679,8 +679,8 @@ int veil_crypt_init(struct veil_c *vc)
 	return mempool_init_page_pool(&vc->page_pool, BIO_MAX_VECS, 0);
 }
 
-/* Copes with any partly done veil_crypt_init(). */
-void veil_crypt_exit(struct veil_c *vc)
+/* Copes with any partly done vdm_crypt_init(). */
+void vdm_crypt_exit(struct vdm_c *vc)
 {
 	if (vc->crypt_wq)
 		destroy_workqueue(vc->crypt_wq);

@@ -2,7 +2,7 @@
 /*
  * dm-veil: the device-mapper target "veil".
  *
- * One target instance (struct veil_c) sits on one logical unit (LU) that
+ * One target instance (struct vdm_c) sits on one logical unit (LU) that
  * carries veil metadata (common/veil_md.h).  It exposes only the LU's data
  * area, and handles each bio according to the device state and to whether
  * the bio lies in a plaintext region or in the encrypted region (see the
@@ -21,6 +21,11 @@
  *
  * Words: a "req" here is always a crypto (skcipher) request; a request to
  * veil.ko for a key is a "key_req".
+ *
+ * Names: this module's own functions and types start with vdm_ (veil.ko's
+ * internals with vcore_, 9pnet_vsock's with vs9p_); veil_ is left to what
+ * the modules share: veil.ko's exported API (core/veil_core.h), the
+ * metadata codec (veil_md_*) and the UAPI.
  */
 #ifndef _DM_VEIL_H
 #define _DM_VEIL_H
@@ -55,16 +60,16 @@
 #define VEIL_MAX_WRITE_SECTORS	(BIO_MAX_VECS << (PAGE_SHIFT - SECTOR_SHIFT))
 
 /* IV generators. */
-enum veil_iv {
+enum vdm_iv {
 	VEIL_IV_NONE,		/* ecb only */
 	VEIL_IV_PLAIN,		/* 32-bit little-endian sector number */
 	VEIL_IV_PLAIN64,	/* 64-bit little-endian sector number */
 };
 
 /* A dm-crypt style cipher spec, parsed: "aes-xts-plain64" -> "xts(aes)". */
-struct veil_cipher {
+struct vdm_cipher {
 	char api_name[CRYPTO_MAX_ALG_NAME];
-	enum veil_iv iv;
+	enum vdm_iv iv;
 };
 
 /*
@@ -73,20 +78,20 @@ struct veil_cipher {
  * metadata is read (the device's spare), and the key is set when it
  * arrives.  The last reference frees the tfm (whose key schedule the
  * crypto API frees with kfree_sensitive), in process context.  A table
- * drops its key with veil_key_drop() (share.c), a bio with veil_key_put().
+ * drops its key with vdm_key_drop() (share.c), a bio with vdm_key_put().
  */
-struct veil_key {
+struct vdm_key {
 	struct kref ref;
 	struct crypto_skcipher *tfm;
 	mempool_t req_pool;		/* skcipher requests for this tfm */
 	unsigned int unit;		/* bytes per crypto unit (sector_size) */
 	unsigned int unit_shift;	/* log2(unit / 512) */
-	enum veil_iv iv;
+	enum vdm_iv iv;
 	unsigned int iv_size;
 	unsigned int req_size;	/* bytes of one skcipher request */
 
 	/* Sharing between the tables of one LU (share.c). */
-	struct list_head share_node;	/* under veil_share_lock */
+	struct list_head share_node;	/* under vdm_share_lock */
 	unsigned int tables;		/* tables holding it, ditto */
 	u8 lu_uuid[16];			/* set once, before it is listed */
 	u32 key_id_len;
@@ -95,7 +100,7 @@ struct veil_key {
 };
 
 /* What a suspend in progress does to bios for a device without its key. */
-enum veil_suspend {
+enum vdm_suspend {
 	VEIL_RUNNING,		/* not suspending: hold them */
 	VEIL_SUSPEND_REQUEUE,	/* noflush: hand them back to dm, to map again
 				 * after resume
@@ -104,7 +109,7 @@ enum veil_suspend {
 };
 
 /* What a control path or a key answer tells the state machine (state.c). */
-enum veil_event {
+enum vdm_event {
 	VEIL_EV_MD_PLAIN,	/* metadata read: no key-id, or no metadata */
 	VEIL_EV_MD_KEYED,	/* metadata read: a key-id to ask the key for */
 	VEIL_EV_MD_BAD,		/* metadata unusable, or layout no longer fits */
@@ -123,20 +128,20 @@ enum veil_event {
  *   VEIL_CTX_WORKER  one of the target's workqueues: process context.
  * Read completions have their own rule (crypt.c).
  */
-enum veil_ctx {
+enum vdm_ctx {
 	VEIL_CTX_MAP,
 	VEIL_CTX_WORKER,
 };
 
 /* The part of the LU the target exposes. */
-struct veil_layout {
+struct vdm_layout {
 	bool known;		/* false: metadata unreadable when constructed */
 	u64 data_offset;	/* 512-byte sectors from the start of the LU */
 	u64 data_sectors;
 	unsigned int sector_size;
 };
 
-struct veil_c {
+struct vdm_c {
 	struct dm_target *ti;
 	struct dm_dev *dev;
 	u64 lu_sectors;
@@ -167,22 +172,22 @@ struct veil_c {
 	 * ctl_lock may read them without lock.  The rest is under lock.
 	 */
 	spinlock_t lock;
-	enum veil_state state;		/* only veil_transition() writes it */
-	struct veil_layout layout;	/* both; status and iterate_devices
+	enum veil_state state;		/* only vdm_transition() writes it */
+	struct vdm_layout layout;	/* both; status and iterate_devices
 					 * read single words of it unlocked
 					 */
 	struct veil_md *md;		/* both: last good metadata, or NULL */
-	struct veil_cipher cipher;	/* both */
-	struct veil_key *key;		/* set only in state encrypted */
-	struct veil_key *spare;		/* both: no key yet, the next key's */
+	struct vdm_cipher cipher;	/* both */
+	struct vdm_key *key;		/* set only in state encrypted */
+	struct vdm_key *spare;		/* both: no key yet, the next key's */
 	char reason[VEIL_REASON_MAX];	/* why not encrypted, "-" if none */
 	struct bio_list held;		/* encrypted-region bios waiting for a key */
 	unsigned int n_held;
 	struct bio_list release;	/* bios to re-dispatch after a change */
-	enum veil_suspend suspend;	/* from presuspend to resume */
+	enum vdm_suspend suspend;	/* from presuspend to resume */
 
 	/* Set by the constructor before the table goes live, then fixed. */
-	unsigned int req_room;		/* see struct veil_io */
+	unsigned int req_room;		/* see struct vdm_io */
 
 	struct delayed_work timeout_work;	/* fails held bios past the timeout */
 	struct work_struct release_work;	/* re-dispatches vc->release */
@@ -196,14 +201,14 @@ struct veil_c {
 
 /*
  * Per-bio data (ti->per_io_data_size).  dm places per-bio data immediately
- * before the bio, so struct veil_io sits at the end of it and
- * dm_per_bio_data(bio, sizeof(struct veil_io)) finds it whatever the total
+ * before the bio, so struct vdm_io sits at the end of it and
+ * dm_per_bio_data(bio, sizeof(struct vdm_io)) finds it whatever the total
  * size; the vc->req_room bytes in front of it hold one skcipher request,
  * so small I/O needs no allocation for its crypto (as in dm-crypt).
  */
-struct veil_io {
-	struct veil_c *vc;
-	struct veil_key *key;
+struct vdm_io {
+	struct vdm_c *vc;
+	struct vdm_key *key;
 	sector_t sector;		/* target-relative 512-byte sector */
 	unsigned long held_since;	/* jiffies, 0 if never held */
 	bio_end_io_t *orig_end_io;	/* reads: restored before completing */
@@ -218,72 +223,72 @@ struct veil_io {
 	struct bio *half;		/* its bounce clone */
 	struct bvec_iter half_iter;	/* its plaintext in the bio */
 	u64 half_unit;			/* its first crypto unit */
-	struct veil_key *half_key;	/* the worker's reference */
+	struct vdm_key *half_key;	/* the worker's reference */
 };
 
 /* The request room in front of @io, or NULL if @key's request won't fit. */
-static inline void *veil_io_req(struct veil_io *io, struct veil_key *key)
+static inline void *vdm_io_req(struct vdm_io *io, struct vdm_key *key)
 {
 	if (key->req_size > io->vc->req_room)
 		return NULL;
 	return (u8 *)io - io->vc->req_room;
 }
 
-static inline struct bio *veil_io_bio(struct veil_io *io)
+static inline struct bio *vdm_io_bio(struct vdm_io *io)
 {
 	return dm_bio_from_per_bio_data(io, sizeof(*io));
 }
 
 /* target.c */
-int veil_dispatch(struct veil_c *vc, struct bio *bio, enum veil_ctx ctx);
+int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx);
 
 /* metadata.c */
-int veil_md_load(struct veil_c *vc, struct veil_md *md, const char **why);
-int veil_md_setup(struct veil_c *vc);
-int veil_msg_update(struct veil_c *vc);
+int vdm_md_load(struct vdm_c *vc, struct veil_md *md, const char **why);
+int vdm_md_setup(struct vdm_c *vc);
+int vdm_msg_update(struct vdm_c *vc);
 
 /* crypt.c */
-int veil_cipher_parse(const char *spec, struct veil_cipher *c,
-		      const char **why);
-struct veil_key *veil_key_alloc(const struct veil_cipher *c,
-				unsigned int sector_size, const char **why);
-int veil_key_setkey(struct veil_key *key, const u8 *k, unsigned int key_len,
-		    const char **why);
-void veil_key_put(struct veil_key *key);
-int veil_crypt_init(struct veil_c *vc);
-unsigned int veil_req_room(const struct veil_key *key);
-void veil_crypt_exit(struct veil_c *vc);
-int veil_read_prepare(struct veil_c *vc, struct veil_io *io, struct bio *bio);
-int veil_write(struct veil_c *vc, struct veil_io *io, struct bio *bio,
-	       enum veil_ctx ctx);
+int vdm_cipher_parse(const char *spec, struct vdm_cipher *c,
+		     const char **why);
+struct vdm_key *vdm_key_alloc(const struct vdm_cipher *c,
+			      unsigned int sector_size, const char **why);
+int vdm_key_setkey(struct vdm_key *key, const u8 *k, unsigned int key_len,
+		   const char **why);
+void vdm_key_put(struct vdm_key *key);
+int vdm_crypt_init(struct vdm_c *vc);
+unsigned int vdm_req_room(const struct vdm_key *key);
+void vdm_crypt_exit(struct vdm_c *vc);
+int vdm_read_prepare(struct vdm_c *vc, struct vdm_io *io, struct bio *bio);
+int vdm_write(struct vdm_c *vc, struct vdm_io *io, struct bio *bio,
+	      enum vdm_ctx ctx);
 
 /* share.c */
-struct veil_key *veil_share_find(const struct veil_md *md);
-void veil_share_add(struct veil_key *key, const struct veil_md *md);
-void veil_share_forget(struct veil_key *key);
-void veil_key_drop(struct veil_key *key);
+struct vdm_key *vdm_share_find(const struct veil_md *md);
+void vdm_share_add(struct vdm_key *key, const struct veil_md *md);
+void vdm_share_forget(struct vdm_key *key);
+void vdm_key_drop(struct vdm_key *key);
 
 /* state.c */
-const char *veil_state_name(enum veil_state state);
-bool veil_event_allowed(enum veil_state state, enum veil_event ev);
-int veil_transition(struct veil_c *vc, enum veil_event ev,
-		    struct veil_key *key, const char *reason,
-		    struct veil_key **old);
-void veil_hold(struct veil_c *vc, struct bio *bio);
-void veil_suspend_held(struct veil_c *vc, enum veil_suspend how);
-void veil_state_init(struct veil_c *vc);
-void veil_state_exit(struct veil_c *vc);
+const char *vdm_state_name(enum veil_state state);
+bool vdm_event_allowed(enum veil_state state, enum vdm_event ev);
+int vdm_transition(struct vdm_c *vc, enum vdm_event ev,
+		   struct vdm_key *key, const char *reason,
+		   struct vdm_key **old);
+void vdm_hold(struct vdm_c *vc, struct bio *bio);
+void vdm_suspend_held(struct vdm_c *vc, enum vdm_suspend how);
+void vdm_state_init(struct vdm_c *vc);
+void vdm_state_exit(struct vdm_c *vc);
 
 /* keys.c */
-void veil_keys_init(struct veil_c *vc);
-void veil_keys_exit(struct veil_c *vc);
-void veil_cancel_request(struct veil_c *vc);
-struct veil_key *veil_spare_alloc(struct veil_c *vc,
-				  const struct veil_cipher *c,
-				  unsigned int sector_size);
-void veil_post_request(struct veil_c *vc);
-int veil_key_event(struct veil_c *vc, enum veil_event ev, const char *reason);
-int veil_msg_wipe_key(struct veil_c *vc);
-int veil_msg_retry(struct veil_c *vc);
+void vdm_keys_init(struct vdm_c *vc);
+void vdm_keys_exit(struct vdm_c *vc);
+void vdm_cancel_request(struct vdm_c *vc);
+struct vdm_key *vdm_spare_alloc(struct vdm_c *vc,
+				const struct vdm_cipher *c,
+				unsigned int sector_size);
+void vdm_post_request(struct vdm_c *vc);
+int vdm_key_event(struct vdm_c *vc, enum vdm_event ev, const char *reason);
+int vdm_msg_wipe_key(struct vdm_c *vc);
+int vdm_msg_retry(struct vdm_c *vc);
 
 #endif /* _DM_VEIL_H */

@@ -4,7 +4,7 @@
  *
  * A device whose metadata has a key-id asks veil.ko for the key (state
  * waiting-for-key, see state.c); the answer, or an administrator's message,
- * becomes an event for veil_transition().
+ * becomes an event for vdm_transition().
  *
  * Locking: ctl_lock (a mutex) serialises the control paths that replace the
  * key request: constructor, messages, destructor.  The key callback never
@@ -24,7 +24,7 @@
 
 #include "dm-veil.h"
 
-static const char *veil_key_err_reason(int err)
+static const char *vdm_key_err_reason(int err)
 {
 	switch (err) {
 	case -EKEYREJECTED:
@@ -41,11 +41,11 @@ static const char *veil_key_err_reason(int err)
 }
 
 /* veil.ko calls this once per request, in process context. */
-static void veil_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
-			const char *reason)
+static void vdm_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
+		       const char *reason)
 {
-	struct veil_c *vc = ctx;
-	struct veil_key *key = NULL, *old;
+	struct vdm_c *vc = ctx;
+	struct vdm_key *key = NULL, *old;
 	const char *why = NULL;
 	char md_cipher[VEIL_CIPHER_MAX];
 	u32 key_bytes;
@@ -73,28 +73,28 @@ static void veil_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
 		else if (kb->cipher[0] &&
 			 strncmp(kb->cipher, md_cipher, VEIL_CIPHER_MAX))
 			why = "key is for another cipher";
-		else if (veil_key_setkey(key, kb->key, kb->key_len, &why))
+		else if (vdm_key_setkey(key, kb->key, kb->key_len, &why))
 			why = why ?: "key refused by the cipher";
 		if (why) {
-			veil_key_put(key);
+			vdm_key_put(key);
 			key = NULL;
 		}
 		err = key ? 0 : -EKEYREJECTED;
 		/* vc->md cannot change before we return (see above). */
 		if (key)
-			veil_share_add(key, vc->md);
+			vdm_share_add(key, vc->md);
 	} else {
-		why = (reason && *reason) ? reason : veil_key_err_reason(err);
+		why = (reason && *reason) ? reason : vdm_key_err_reason(err);
 	}
 
 	spin_lock_irq(&vc->lock);
-	r = veil_transition(vc, key ? VEIL_EV_KEY : VEIL_EV_NO_KEY, key, why,
-			    &old);
+	r = vdm_transition(vc, key ? VEIL_EV_KEY : VEIL_EV_NO_KEY, key, why,
+			   &old);
 	spin_unlock_irq(&vc->lock);
-	veil_key_drop(old);
+	vdm_key_drop(old);
 	if (r) {
 		/* Cannot happen: leaving waiting-for-key cancels the request. */
-		veil_key_drop(key);
+		vdm_key_drop(key);
 		return;
 	}
 	if (key)
@@ -104,7 +104,7 @@ static void veil_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
 }
 
 /* Under ctl_lock: release the current key request, if any. */
-void veil_cancel_request(struct veil_c *vc)
+void vdm_cancel_request(struct vdm_c *vc)
 {
 	lockdep_assert_held(&vc->ctl_lock);
 	if (vc->key_req) {
@@ -118,16 +118,16 @@ void veil_cancel_request(struct veil_c *vc)
  * be held while a control path builds it, so nothing it allocates waits
  * on I/O.
  */
-struct veil_key *veil_spare_alloc(struct veil_c *vc,
-				  const struct veil_cipher *c,
-				  unsigned int sector_size)
+struct vdm_key *vdm_spare_alloc(struct vdm_c *vc,
+				const struct vdm_cipher *c,
+				unsigned int sector_size)
 {
-	struct veil_key *key;
+	struct vdm_key *key;
 	const char *why = "";
 	unsigned int noio;
 
 	noio = memalloc_noio_save();
-	key = veil_key_alloc(c, sector_size, &why);
+	key = vdm_key_alloc(c, sector_size, &why);
 	memalloc_noio_restore(noio);
 	if (IS_ERR(key)) {
 		DMERR("%s: %s: %ld", vc->name, why, PTR_ERR(key));
@@ -140,12 +140,12 @@ struct veil_key *veil_spare_alloc(struct veil_c *vc,
  * Under ctl_lock, with no request pending: if the device is waiting for
  * its key, post the request for the key-id of its metadata.
  */
-void veil_post_request(struct veil_c *vc)
+void vdm_post_request(struct vdm_c *vc)
 {
 	u8 key_id[VEIL_KEY_ID_MAX];
 	char hint[VEIL_KEY_HINT_MAX];
 	struct veil_key_req *kreq;
-	struct veil_key *old;
+	struct vdm_key *old;
 	u32 key_id_len;
 
 	lockdep_assert_held(&vc->ctl_lock);
@@ -161,15 +161,15 @@ void veil_post_request(struct veil_c *vc)
 	spin_unlock_irq(&vc->lock);
 
 	kreq = veil_key_request(VEIL_CONSUMER_DM, vc->name, key_id,
-				key_id_len, hint, veil_key_cb, vc);
+				key_id_len, hint, vdm_key_cb, vc);
 	if (IS_ERR(kreq)) {
 		DMERR("%s: cannot post the key request: %ld", vc->name,
 		      PTR_ERR(kreq));
 		spin_lock_irq(&vc->lock);
-		veil_transition(vc, VEIL_EV_NO_KEY, NULL,
-				"cannot post the key request", &old);
+		vdm_transition(vc, VEIL_EV_NO_KEY, NULL,
+			       "cannot post the key request", &old);
 		spin_unlock_irq(&vc->lock);
-		veil_key_drop(old);
+		vdm_key_drop(old);
 		return;
 	}
 	vc->key_req = kreq;
@@ -181,35 +181,35 @@ void veil_post_request(struct veil_c *vc)
  * device is then waiting for its key.  Returns 0 or -EINVAL (refused in
  * this state, nothing changed).
  */
-int veil_key_event(struct veil_c *vc, enum veil_event ev, const char *reason)
+int vdm_key_event(struct vdm_c *vc, enum vdm_event ev, const char *reason)
 {
-	struct veil_key *old, *spare = NULL;
+	struct vdm_key *old, *spare = NULL;
 	int r;
 
 	lockdep_assert_held(&vc->ctl_lock);
 	/* Only the key answer changes the state concurrently, and only
 	 * between states that accept the same control events.
 	 */
-	if (!veil_event_allowed(READ_ONCE(vc->state), ev))
+	if (!vdm_event_allowed(READ_ONCE(vc->state), ev))
 		return -EINVAL;
-	veil_cancel_request(vc);
+	vdm_cancel_request(vc);
 	/* Asking again: the last answer may have used up the spare. */
 	if (ev == VEIL_EV_ASK && !vc->spare && vc->md && vc->md->key_id_len)
-		spare = veil_spare_alloc(vc, &vc->cipher,
-					 vc->layout.sector_size);
+		spare = vdm_spare_alloc(vc, &vc->cipher,
+					vc->layout.sector_size);
 	spin_lock_irq(&vc->lock);
 	if (spare) {
 		vc->spare = spare;
 		spare = NULL;
 	}
-	r = veil_transition(vc, ev, NULL, reason, &old);
+	r = vdm_transition(vc, ev, NULL, reason, &old);
 	spin_unlock_irq(&vc->lock);
 	/* A wiped key must not reach a table loaded later either. */
 	if (ev == VEIL_EV_WIPE)
-		veil_share_forget(old);
-	veil_key_drop(old);
+		vdm_share_forget(old);
+	vdm_key_drop(old);
 	if (!r)
-		veil_post_request(vc);
+		vdm_post_request(vc);
 	return r;
 }
 
@@ -221,12 +221,12 @@ int veil_key_event(struct veil_c *vc, enum veil_event ev, const char *reason)
  * key they hold.  Allowed while active, unlike dm-crypt's "key wipe": with
  * no key there is nothing I/O could do wrong, it can only fail.
  */
-int veil_msg_wipe_key(struct veil_c *vc)
+int vdm_msg_wipe_key(struct vdm_c *vc)
 {
 	int r;
 
 	mutex_lock(&vc->ctl_lock);
-	r = veil_key_event(vc, VEIL_EV_WIPE, "key wiped");
+	r = vdm_key_event(vc, VEIL_EV_WIPE, "key wiped");
 	mutex_unlock(&vc->ctl_lock);
 	if (!r)
 		DMINFO("%s: key wiped", vc->name);
@@ -234,27 +234,27 @@ int veil_msg_wipe_key(struct veil_c *vc)
 }
 
 /* "retry": ask for the key again (no-key, waiting; a no-op when encrypted). */
-int veil_msg_retry(struct veil_c *vc)
+int vdm_msg_retry(struct vdm_c *vc)
 {
 	int r;
 
 	mutex_lock(&vc->ctl_lock);
-	r = veil_key_event(vc, VEIL_EV_ASK, NULL);
+	r = vdm_key_event(vc, VEIL_EV_ASK, NULL);
 	mutex_unlock(&vc->ctl_lock);
 	return r;
 }
 
-void veil_keys_init(struct veil_c *vc)
+void vdm_keys_init(struct vdm_c *vc)
 {
 	mutex_init(&vc->ctl_lock);
-	veil_state_init(vc);
+	vdm_state_init(vc);
 }
 
 /* Destructor side: no request, then no work and no key (state.c). */
-void veil_keys_exit(struct veil_c *vc)
+void vdm_keys_exit(struct vdm_c *vc)
 {
 	mutex_lock(&vc->ctl_lock);
-	veil_cancel_request(vc);
+	vdm_cancel_request(vc);
 	mutex_unlock(&vc->ctl_lock);
-	veil_state_exit(vc);
+	vdm_state_exit(vc);
 }

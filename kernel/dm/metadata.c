@@ -12,8 +12,8 @@
 
 #include "dm-veil.h"
 
-static int veil_read_block(struct block_device *bdev, sector_t sector,
-			   struct page *page)
+static int vdm_read_block(struct block_device *bdev, sector_t sector,
+			  struct page *page)
 {
 	struct bio_vec bvec;
 	struct bio bio;
@@ -28,8 +28,8 @@ static int veil_read_block(struct block_device *bdev, sector_t sector,
 }
 
 /* Read and decode the copy in @slot into @md; returns the codec's verdict. */
-static int veil_read_copy(struct veil_c *vc, u32 slot, struct page *page,
-			  struct veil_md *md, const char **why)
+static int vdm_read_copy(struct vdm_c *vc, u32 slot, struct page *page,
+			 struct veil_md *md, const char **why)
 {
 	sector_t where = 0;
 	int r;
@@ -41,7 +41,7 @@ static int veil_read_copy(struct veil_c *vc, u32 slot, struct page *page,
 		}
 		where = veil_md_alt_offset(vc->lu_sectors);
 	}
-	r = veil_read_block(vc->dev->bdev, where, page);
+	r = vdm_read_block(vc->dev->bdev, where, page);
 	if (r) {
 		*why = "read error";
 		return -EIO;
@@ -56,7 +56,7 @@ static int veil_read_copy(struct veil_c *vc, u32 slot, struct page *page,
  * (written by a newer veil) or another error (metadata present but no copy
  * is usable, or unreadable), with *why saying what was wrong.
  */
-int veil_md_load(struct veil_c *vc, struct veil_md *md, const char **why)
+int vdm_md_load(struct vdm_c *vc, struct veil_md *md, const char **why)
 {
 	const char *dev = vc->name;
 	const char *pwhy = "", *awhy = "";
@@ -74,8 +74,8 @@ int veil_md_load(struct veil_c *vc, struct veil_md *md, const char **why)
 		goto out;
 	}
 
-	perr = veil_read_copy(vc, VEIL_MD_COPY_PRIMARY, page, md, &pwhy);
-	aerr = veil_read_copy(vc, VEIL_MD_COPY_ALTERNATE, page, alt, &awhy);
+	perr = vdm_read_copy(vc, VEIL_MD_COPY_PRIMARY, page, md, &pwhy);
+	aerr = vdm_read_copy(vc, VEIL_MD_COPY_ALTERNATE, page, alt, &awhy);
 	pick = veil_md_pick(md, perr, alt, aerr);
 
 	switch (pick) {
@@ -117,8 +117,8 @@ out:
 }
 
 /* Cipher of @md, when it has a key-id; logs and returns an error if unusable. */
-static int veil_md_cipher(struct veil_c *vc, const struct veil_md *md,
-			  struct veil_cipher *c)
+static int vdm_md_cipher(struct vdm_c *vc, const struct veil_md *md,
+			 struct vdm_cipher *c)
 {
 	const char *why;
 	int r;
@@ -131,7 +131,7 @@ static int veil_md_cipher(struct veil_c *vc, const struct veil_md *md,
 		      vc->name, md->key_bytes);
 		return -EINVAL;
 	}
-	r = veil_cipher_parse(md->cipher, c, &why);
+	r = vdm_cipher_parse(md->cipher, c, &why);
 	if (r)
 		DMERR("%s: cipher \"%s\" in metadata: %s", vc->name,
 		      md->cipher, why);
@@ -157,11 +157,11 @@ static int veil_md_cipher(struct veil_c *vc, const struct veil_md *md,
  * - Written by a newer veil (unknown version, required flag or property):
  *   refused, as the format says.
  */
-int veil_md_setup(struct veil_c *vc)
+int vdm_md_setup(struct vdm_c *vc)
 {
 	struct dm_target *ti = vc->ti;
-	enum veil_event ev = VEIL_EV_MD_BAD;
-	struct veil_key *old;
+	enum vdm_event ev = VEIL_EV_MD_BAD;
+	struct vdm_key *old;
 	struct veil_md *md;
 	const char *why = "";
 	u64 max_data;
@@ -172,7 +172,7 @@ int veil_md_setup(struct veil_c *vc)
 		ti->error = "Cannot allocate metadata";
 		return -ENOMEM;
 	}
-	r = veil_md_load(vc, md, &why);
+	r = vdm_md_load(vc, md, &why);
 	switch (r) {
 	case 0:
 		if (ti->len > md->data_sectors) {
@@ -183,7 +183,7 @@ int veil_md_setup(struct veil_c *vc)
 			r = -EINVAL;
 			break;
 		}
-		r = veil_md_cipher(vc, md, &vc->cipher);
+		r = vdm_md_cipher(vc, md, &vc->cipher);
 		if (r) {
 			ti->error = "Unsupported cipher or key size in the metadata";
 			break;
@@ -239,7 +239,7 @@ int veil_md_setup(struct veil_c *vc)
 	if (!r) {
 		/* No bio and no request yet: this only sets the first state. */
 		spin_lock_irq(&vc->lock);
-		veil_transition(vc, ev, NULL, why, &old);
+		vdm_transition(vc, ev, NULL, why, &old);
 		spin_unlock_irq(&vc->lock);
 	}
 	vc->io_block = vc->layout.known ? vc->layout.sector_size : 4096;
@@ -248,10 +248,10 @@ int veil_md_setup(struct veil_c *vc)
 }
 
 /* Can the live table switch to the layout of @md? */
-static const char *veil_layout_change(struct veil_c *vc,
-				      const struct veil_md *md)
+static const char *vdm_layout_change(struct vdm_c *vc,
+				     const struct veil_md *md)
 {
-	const struct veil_layout *l = &vc->layout;
+	const struct vdm_layout *l = &vc->layout;
 
 	if (md->data_sectors < vc->ti->len)
 		return "data area now shorter than the table; reload the table";
@@ -267,7 +267,7 @@ static const char *veil_layout_change(struct veil_c *vc,
 	return NULL;
 }
 
-static bool veil_same_key(const struct veil_md *a, const struct veil_md *b)
+static bool vdm_same_key(const struct veil_md *a, const struct veil_md *b)
 {
 	return a->key_id_len == b->key_id_len &&
 	       !memcmp(a->key_id, b->key_id, a->key_id_len) &&
@@ -287,13 +287,13 @@ static bool veil_same_key(const struct veil_md *a, const struct veil_md *b)
  *     unknown, the key dropped, the last good metadata kept so plaintext
  *     ranges stay readable; the message then fails with EIO.
  */
-int veil_msg_update(struct veil_c *vc)
+int vdm_msg_update(struct vdm_c *vc)
 {
 	struct veil_md *md, *old = NULL;
-	struct veil_key *oldkey, *spare, *oldspare;
+	struct vdm_key *oldkey, *spare, *oldspare;
 	const char *why = "";
-	enum veil_event ev;
-	struct veil_cipher c;
+	enum vdm_event ev;
+	struct vdm_cipher c;
 	int r;
 
 	md = kmalloc(sizeof(*md), GFP_KERNEL);
@@ -301,28 +301,28 @@ int veil_msg_update(struct veil_c *vc)
 		return -ENOMEM;
 
 	mutex_lock(&vc->ctl_lock);
-	r = veil_md_load(vc, md, &why);
+	r = vdm_md_load(vc, md, &why);
 	if (r == -ENOMEM)
 		goto out;
 	if (r == -ENODATA && vc->layout.known && !vc->md)
 		goto out_ok;	/* still never formatted */
 	if (r) {
-		veil_key_event(vc, VEIL_EV_MD_BAD, why);
+		vdm_key_event(vc, VEIL_EV_MD_BAD, why);
 		r = -EIO;
 		goto out;
 	}
-	why = veil_layout_change(vc, md);
-	if (!why && veil_md_cipher(vc, md, &c))
+	why = vdm_layout_change(vc, md);
+	if (!why && vdm_md_cipher(vc, md, &c))
 		why = "unsupported cipher or key size in the metadata";
 	if (why) {
 		DMWARN("%s: update: %s", vc->name, why);
-		veil_key_event(vc, VEIL_EV_MD_BAD, why);
+		vdm_key_event(vc, VEIL_EV_MD_BAD, why);
 		r = -EIO;
 		goto out;
 	}
 
 	if (vc->md && READ_ONCE(vc->state) != VEIL_STATE_UNKNOWN &&
-	    veil_same_key(vc->md, md)) {
+	    vdm_same_key(vc->md, md)) {
 		/* Same key: take the new metadata, keep key and request. */
 		spin_lock_irq(&vc->lock);
 		old = vc->md;
@@ -337,7 +337,7 @@ int veil_msg_update(struct veil_c *vc)
 		if (READ_ONCE(vc->state) == VEIL_STATE_NO_KEY) {
 			DMINFO("%s: update: no key yet, asking again",
 			       vc->name);
-			veil_key_event(vc, VEIL_EV_ASK, NULL);
+			vdm_key_event(vc, VEIL_EV_ASK, NULL);
 		}
 		goto out_ok;
 	}
@@ -350,13 +350,13 @@ int veil_msg_update(struct veil_c *vc)
 	 */
 	spare = NULL;
 	if (md->key_id_len) {
-		spare = veil_spare_alloc(vc, &c, md->sector_size);
+		spare = vdm_spare_alloc(vc, &c, md->sector_size);
 		if (!spare) {
 			r = -ENOMEM;
 			goto out;
 		}
 	}
-	veil_cancel_request(vc);
+	vdm_cancel_request(vc);
 	ev = md->key_id_len ? VEIL_EV_MD_KEYED : VEIL_EV_MD_PLAIN;
 	spin_lock_irq(&vc->lock);
 	old = vc->md;
@@ -368,16 +368,16 @@ int veil_msg_update(struct veil_c *vc)
 	vc->layout.data_offset = md->data_offset;
 	vc->layout.data_sectors = md->data_sectors;
 	vc->layout.sector_size = md->sector_size;
-	veil_transition(vc, ev, NULL, NULL, &oldkey);
+	vdm_transition(vc, ev, NULL, NULL, &oldkey);
 	spin_unlock_irq(&vc->lock);
-	veil_key_drop(oldkey);
-	veil_key_put(oldspare);
+	vdm_key_drop(oldkey);
+	vdm_key_put(oldspare);
 	if (md->key_id_len)
 		DMINFO("%s: update: new key-id, waiting for its key",
 		       vc->name);
 	else
 		DMINFO("%s: update: no key-id, unencrypted", vc->name);
-	veil_post_request(vc);
+	vdm_post_request(vc);
 	md = old;
 out_ok:
 	r = 0;

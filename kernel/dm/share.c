@@ -16,7 +16,7 @@
  * table can find it; a table already holding it keeps it until it too is
  * told to wipe, or is removed.
  *
- * Locking: veil_share_lock (a mutex: only control paths and the key
+ * Locking: vdm_share_lock (a mutex: only control paths and the key
  * answer, all in process context, look keys up or drop them).
  */
 #include <linux/list.h>
@@ -24,13 +24,13 @@
 
 #include "dm-veil.h"
 
-static LIST_HEAD(veil_shared);
-static DEFINE_MUTEX(veil_share_lock);
+static LIST_HEAD(vdm_shared);
+static DEFINE_MUTEX(vdm_share_lock);
 
-static bool veil_share_match(const struct veil_key *key,
-			     const struct veil_md *md)
+static bool vdm_share_match(const struct vdm_key *key,
+			    const struct veil_md *md)
 {
-	lockdep_assert_held(&veil_share_lock);
+	lockdep_assert_held(&vdm_share_lock);
 	return !memcmp(key->lu_uuid, md->uuid, sizeof(key->lu_uuid)) &&
 	       key->key_id_len == md->key_id_len &&
 	       !memcmp(key->key_id, md->key_id, md->key_id_len) &&
@@ -42,23 +42,23 @@ static bool veil_share_match(const struct veil_key *key,
  * A key another table of the LU of @md already holds, for @md's key-id,
  * cipher and sector size, with a table reference for the caller; or NULL.
  */
-struct veil_key *veil_share_find(const struct veil_md *md)
+struct vdm_key *vdm_share_find(const struct veil_md *md)
 {
-	struct veil_key *key, *found = NULL;
+	struct vdm_key *key, *found = NULL;
 
 	might_sleep();
 	if (!md->key_id_len)
 		return NULL;
-	mutex_lock(&veil_share_lock);
-	list_for_each_entry(key, &veil_shared, share_node) {
-		if (veil_share_match(key, md)) {
+	mutex_lock(&vdm_share_lock);
+	list_for_each_entry(key, &vdm_shared, share_node) {
+		if (vdm_share_match(key, md)) {
 			key->tables++;
 			kref_get(&key->ref);
 			found = key;
 			break;
 		}
 	}
-	mutex_unlock(&veil_share_lock);
+	mutex_unlock(&vdm_share_lock);
 	return found;
 }
 
@@ -66,38 +66,38 @@ struct veil_key *veil_share_find(const struct veil_md *md)
  * List @key, just keyed for the metadata @md, as held by one table (the
  * caller's reference becomes that table's).
  */
-void veil_share_add(struct veil_key *key, const struct veil_md *md)
+void vdm_share_add(struct vdm_key *key, const struct veil_md *md)
 {
 	might_sleep();
 	memcpy(key->lu_uuid, md->uuid, sizeof(key->lu_uuid));
 	key->key_id_len = md->key_id_len;
 	memcpy(key->key_id, md->key_id, md->key_id_len);
 	strscpy(key->cipher, md->cipher, sizeof(key->cipher));
-	mutex_lock(&veil_share_lock);
+	mutex_lock(&vdm_share_lock);
 	key->tables = 1;
-	list_add(&key->share_node, &veil_shared);
-	mutex_unlock(&veil_share_lock);
+	list_add(&key->share_node, &vdm_shared);
+	mutex_unlock(&vdm_share_lock);
 }
 
 /* Take @key off the list: no table found from now on gets it. */
-void veil_share_forget(struct veil_key *key)
+void vdm_share_forget(struct vdm_key *key)
 {
 	if (!key)
 		return;
-	mutex_lock(&veil_share_lock);
+	mutex_lock(&vdm_share_lock);
 	list_del_init(&key->share_node);
-	mutex_unlock(&veil_share_lock);
+	mutex_unlock(&vdm_share_lock);
 }
 
 /* Drop a table's reference to @key (NULL: none). */
-void veil_key_drop(struct veil_key *key)
+void vdm_key_drop(struct vdm_key *key)
 {
 	if (!key)
 		return;
 	might_sleep();
-	mutex_lock(&veil_share_lock);
+	mutex_lock(&vdm_share_lock);
 	if (key->tables && !--key->tables)
 		list_del_init(&key->share_node);
-	mutex_unlock(&veil_share_lock);
-	veil_key_put(key);
+	mutex_unlock(&vdm_share_lock);
+	vdm_key_put(key);
 }

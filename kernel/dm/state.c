@@ -2,7 +2,7 @@
 /*
  * dm-veil: the device state, and what happens to I/O held meanwhile.
  *
- * One function, veil_transition(), changes a device's state.  It applies
+ * One function, vdm_transition(), changes a device's state.  It applies
  * the table below under vc->lock and owns, with the state, the key the
  * device uses, the reason shown in status, and the held-bio lists.  The
  * control paths (constructor, messages, key answers) only say which event
@@ -20,7 +20,7 @@
  *   encrypted        the key is set: encrypted-region bios are encrypted
  *                    or decrypted
  *
- * Events (enum veil_event):
+ * Events (enum vdm_event):
  *   MD_PLAIN  metadata read (constructor or "update"): no key-id
  *   MD_KEYED  metadata read: a key-id whose key the device must ask for
  *   MD_BAD    metadata unusable, or its layout no longer fits the table
@@ -43,7 +43,7 @@
  * request first, except the key answer itself.
  *
  * Every transition moves the held bios to the release list and the release
- * work dispatches them again from scratch, so one function (veil_dispatch)
+ * work dispatches them again from scratch, so one function (vdm_dispatch)
  * decides what each state does with a bio.  A bio keeps the time it was
  * first held, so even a bio that is held again (waiting-for-key entered
  * anew) waits at most key_timeout in total.
@@ -68,7 +68,7 @@
 #define NOK VEIL_STATE_NO_KEY
 #define ENC VEIL_STATE_ENCRYPTED
 
-static const u8 veil_next[__VEIL_STATE_MAX][__VEIL_EV_MAX] = {
+static const u8 vdm_next[__VEIL_STATE_MAX][__VEIL_EV_MAX] = {
 	/*		MD_PLAIN MD_KEYED MD_BAD ASK  KEY  NO_KEY WIPE */
 	[UNK] =		{ UNE,	 WAI,	  UNK,	 X,   X,   X,	  X },
 	[UNE] =		{ UNE,	 WAI,	  UNK,	 X,   X,   X,	  X },
@@ -84,7 +84,7 @@ static const u8 veil_next[__VEIL_STATE_MAX][__VEIL_EV_MAX] = {
 #undef NOK
 #undef ENC
 
-static const char *const veil_state_names[__VEIL_STATE_MAX] = {
+static const char *const vdm_state_names[__VEIL_STATE_MAX] = {
 	[VEIL_STATE_UNKNOWN] = "unknown",
 	[VEIL_STATE_UNENCRYPTED] = "unencrypted",
 	[VEIL_STATE_WAITING] = "waiting-for-key",
@@ -92,20 +92,20 @@ static const char *const veil_state_names[__VEIL_STATE_MAX] = {
 	[VEIL_STATE_ENCRYPTED] = "encrypted",
 };
 
-const char *veil_state_name(enum veil_state state)
+const char *vdm_state_name(enum veil_state state)
 {
-	return state < __VEIL_STATE_MAX ? veil_state_names[state] : "?";
+	return state < __VEIL_STATE_MAX ? vdm_state_names[state] : "?";
 }
 
 /* Would @ev be accepted in @state? */
-bool veil_event_allowed(enum veil_state state, enum veil_event ev)
+bool vdm_event_allowed(enum veil_state state, enum vdm_event ev)
 {
 	return state < __VEIL_STATE_MAX && ev < __VEIL_EV_MAX &&
-	       veil_next[state][ev] != __VEIL_STATE_MAX;
+	       vdm_next[state][ev] != __VEIL_STATE_MAX;
 }
 
 /* Copy a reason for status output: printable ASCII only, never empty. */
-static void veil_set_reason(struct veil_c *vc, const char *reason)
+static void vdm_set_reason(struct vdm_c *vc, const char *reason)
 {
 	char *p;
 
@@ -121,12 +121,12 @@ static void veil_set_reason(struct veil_c *vc, const char *reason)
  * device on success; any other caller passes NULL.  @reason says why the
  * device is not unlocked (NULL: none).  The key the device stops using, if
  * any, is returned in *@old for the caller to put once the lock is
- * dropped (with veil_key_drop()).  Returns 0, or -EINVAL if the table refuses @ev in the current
+ * dropped (with vdm_key_drop()).  Returns 0, or -EINVAL if the table refuses @ev in the current
  * state (nothing changed then).
  */
-int veil_transition(struct veil_c *vc, enum veil_event ev,
-		    struct veil_key *key, const char *reason,
-		    struct veil_key **old)
+int vdm_transition(struct vdm_c *vc, enum vdm_event ev,
+		   struct vdm_key *key, const char *reason,
+		   struct vdm_key **old)
 {
 	enum veil_state to;
 
@@ -134,7 +134,7 @@ int veil_transition(struct veil_c *vc, enum veil_event ev,
 	*old = NULL;
 	if (WARN_ON_ONCE(ev >= __VEIL_EV_MAX || vc->state >= __VEIL_STATE_MAX))
 		return -EINVAL;
-	to = veil_next[vc->state][ev];
+	to = vdm_next[vc->state][ev];
 	if (to == __VEIL_STATE_MAX)
 		return -EINVAL;
 	if (WARN_ON_ONCE(ev == VEIL_EV_KEY ? !key : !!key))
@@ -148,7 +148,7 @@ int veil_transition(struct veil_c *vc, enum veil_event ev,
 		vc->key = NULL;
 	}
 	vc->state = to;
-	veil_set_reason(vc, reason);
+	vdm_set_reason(vc, reason);
 
 	/* Let held bios see the new state (and metadata). */
 	bio_list_merge(&vc->release, &vc->held);
@@ -160,9 +160,9 @@ int veil_transition(struct veil_c *vc, enum veil_event ev,
 }
 
 /* Under vc->lock, in state waiting-for-key: hold @bio until the next event. */
-void veil_hold(struct veil_c *vc, struct bio *bio)
+void vdm_hold(struct vdm_c *vc, struct bio *bio)
 {
-	struct veil_io *io = dm_per_bio_data(bio, sizeof(*io));
+	struct vdm_io *io = dm_per_bio_data(bio, sizeof(*io));
 	unsigned long deadline;
 
 	lockdep_assert_held(&vc->lock);
@@ -178,7 +178,7 @@ void veil_hold(struct veil_c *vc, struct bio *bio)
 }
 
 /* Hand a bio back to dm, or fail it, as @how says (not VEIL_RUNNING). */
-static void veil_unhold(struct bio *bio, enum veil_suspend how)
+static void vdm_unhold(struct bio *bio, enum vdm_suspend how)
 {
 	bio->bi_status = how == VEIL_SUSPEND_REQUEUE ? BLK_STS_DM_REQUEUE :
 						       BLK_STS_IOERR;
@@ -190,7 +190,7 @@ static void veil_unhold(struct bio *bio, enum veil_suspend how)
  * (VEIL_RUNNING): what bios that would be held do from now on; the ones
  * held already get that treatment at once.
  */
-void veil_suspend_held(struct veil_c *vc, enum veil_suspend how)
+void vdm_suspend_held(struct vdm_c *vc, enum vdm_suspend how)
 {
 	struct bio_list list;
 	struct bio *bio;
@@ -205,12 +205,12 @@ void veil_suspend_held(struct veil_c *vc, enum veil_suspend how)
 	}
 	spin_unlock_irq(&vc->lock);
 	while ((bio = bio_list_pop(&list)))
-		veil_unhold(bio, how);
+		vdm_unhold(bio, how);
 }
 
-static void veil_release_work(struct work_struct *w)
+static void vdm_release_work(struct work_struct *w)
 {
-	struct veil_c *vc = container_of(w, struct veil_c, release_work);
+	struct vdm_c *vc = container_of(w, struct vdm_c, release_work);
 	struct bio_list list;
 	struct bio *bio;
 
@@ -220,7 +220,7 @@ static void veil_release_work(struct work_struct *w)
 	spin_unlock_irq(&vc->lock);
 
 	while ((bio = bio_list_pop(&list))) {
-		switch (veil_dispatch(vc, bio, VEIL_CTX_WORKER)) {
+		switch (vdm_dispatch(vc, bio, VEIL_CTX_WORKER)) {
 		case DM_MAPIO_REMAPPED:
 			dm_submit_bio_remap(bio, NULL);
 			break;
@@ -228,7 +228,7 @@ static void veil_release_work(struct work_struct *w)
 			bio_io_error(bio);
 			break;
 		case DM_MAPIO_REQUEUE:
-			veil_unhold(bio, VEIL_SUSPEND_REQUEUE);
+			vdm_unhold(bio, VEIL_SUSPEND_REQUEUE);
 			break;
 		default:	/* submitted or held again */
 			break;
@@ -237,9 +237,9 @@ static void veil_release_work(struct work_struct *w)
 }
 
 /* Fail every held bio that has waited key_timeout; re-arm for the rest. */
-static void veil_timeout_work(struct work_struct *w)
+static void vdm_timeout_work(struct work_struct *w)
 {
-	struct veil_c *vc = container_of(to_delayed_work(w), struct veil_c,
+	struct vdm_c *vc = container_of(to_delayed_work(w), struct vdm_c,
 					 timeout_work);
 	unsigned long now = jiffies, next = 0, limit = vc->key_timeout * HZ;
 	struct bio_list keep, expired;
@@ -250,7 +250,7 @@ static void veil_timeout_work(struct work_struct *w)
 	bio_list_init(&expired);
 	spin_lock_irq(&vc->lock);
 	while ((bio = bio_list_pop(&vc->held))) {
-		struct veil_io *io = dm_per_bio_data(bio, sizeof(*io));
+		struct vdm_io *io = dm_per_bio_data(bio, sizeof(*io));
 		unsigned long deadline = io->held_since + limit;
 
 		if (!time_before(now, deadline)) {
@@ -275,15 +275,15 @@ static void veil_timeout_work(struct work_struct *w)
 		bio_io_error(bio);
 }
 
-void veil_state_init(struct veil_c *vc)
+void vdm_state_init(struct vdm_c *vc)
 {
 	spin_lock_init(&vc->lock);
 	vc->state = VEIL_STATE_UNKNOWN;
 	bio_list_init(&vc->held);
 	bio_list_init(&vc->release);
-	INIT_DELAYED_WORK(&vc->timeout_work, veil_timeout_work);
-	INIT_WORK(&vc->release_work, veil_release_work);
-	veil_set_reason(vc, NULL);
+	INIT_DELAYED_WORK(&vc->timeout_work, vdm_timeout_work);
+	INIT_WORK(&vc->release_work, vdm_release_work);
+	vdm_set_reason(vc, NULL);
 }
 
 /*
@@ -292,15 +292,15 @@ void veil_state_init(struct veil_c *vc)
  * the lists are empty here.  The release work can re-arm the timeout (a
  * bio held again), so it is flushed first.
  */
-void veil_state_exit(struct veil_c *vc)
+void vdm_state_exit(struct vdm_c *vc)
 {
 	if (vc->wq) {
 		flush_work(&vc->release_work);
 		cancel_delayed_work_sync(&vc->timeout_work);
 	}
-	veil_key_drop(vc->key);
+	vdm_key_drop(vc->key);
 	vc->key = NULL;
-	veil_key_put(vc->spare);
+	vdm_key_put(vc->spare);
 	vc->spare = NULL;
 	WARN_ON_ONCE(!bio_list_empty(&vc->held) ||
 		     !bio_list_empty(&vc->release));

@@ -62,8 +62,8 @@
  * range boundary (the codec answers for a whole range; a bio straddling a
  * boundary is rare, so its first run is found by halving).
  */
-static bool veil_region(struct veil_c *vc, sector_t sector,
-			unsigned int nr, unsigned int *run)
+static bool vdm_region(struct vdm_c *vc, sector_t sector,
+		       unsigned int nr, unsigned int *run)
 {
 	const struct veil_md *md = vc->md;
 	unsigned int lo, hi;
@@ -101,10 +101,10 @@ static bool veil_region(struct veil_c *vc, sector_t sector,
  * DM_MAPIO_SUBMITTED (held, or taken over), DM_MAPIO_REQUEUE (back to dm
  * during a noflush suspend) or DM_MAPIO_KILL (fail with EIO).
  */
-int veil_dispatch(struct veil_c *vc, struct bio *bio, enum veil_ctx ctx)
+int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx)
 {
 	bool in_map = ctx == VEIL_CTX_MAP;
-	struct veil_io *io = dm_per_bio_data(bio, sizeof(*io));
+	struct vdm_io *io = dm_per_bio_data(bio, sizeof(*io));
 	bool discard = bio_op(bio) == REQ_OP_DISCARD;
 	bool write = op_is_write(bio_op(bio));
 	unsigned int nr = bio_sectors(bio), run;
@@ -114,7 +114,7 @@ int veil_dispatch(struct veil_c *vc, struct bio *bio, enum veil_ctx ctx)
 	bool plain;
 
 	spin_lock_irqsave(&vc->lock, flags);
-	plain = veil_region(vc, io->sector, nr, &run);
+	plain = vdm_region(vc, io->sector, nr, &run);
 	state = vc->state;
 	if (run < nr) {
 		if (discard) {
@@ -149,7 +149,7 @@ int veil_dispatch(struct veil_c *vc, struct bio *bio, enum veil_ctx ctx)
 			return vc->suspend == VEIL_SUSPEND_REQUEUE ?
 			       DM_MAPIO_REQUEUE : DM_MAPIO_KILL;
 		}
-		veil_hold(vc, bio);
+		vdm_hold(vc, bio);
 		spin_unlock_irqrestore(&vc->lock, flags);
 		return DM_MAPIO_SUBMITTED;
 	case VEIL_STATE_ENCRYPTED:
@@ -161,8 +161,8 @@ int veil_dispatch(struct veil_c *vc, struct bio *bio, enum veil_ctx ctx)
 		bio_set_dev(bio, vc->dev->bdev);
 		bio->bi_iter.bi_sector = offset + io->sector;
 		if (write)
-			return veil_write(vc, io, bio, ctx);
-		return veil_read_prepare(vc, io, bio);
+			return vdm_write(vc, io, bio, ctx);
+		return vdm_read_prepare(vc, io, bio);
 	default:		/* unknown, no-key */
 		goto kill;
 	}
@@ -177,10 +177,10 @@ kill:
 	return DM_MAPIO_KILL;
 }
 
-static int veil_map(struct dm_target *ti, struct bio *bio)
+static int vdm_map(struct dm_target *ti, struct bio *bio)
 {
-	struct veil_c *vc = ti->private;
-	struct veil_io *io = dm_per_bio_data(bio, sizeof(*io));
+	struct vdm_c *vc = ti->private;
+	struct vdm_io *io = dm_per_bio_data(bio, sizeof(*io));
 
 	/* Empty flushes carry no data: the device below gets them as is. */
 	if (unlikely(!bio_sectors(bio))) {
@@ -191,19 +191,19 @@ static int veil_map(struct dm_target *ti, struct bio *bio)
 	io->key = NULL;
 	io->held_since = 0;
 	io->sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
-	return veil_dispatch(vc, bio, VEIL_CTX_MAP);
+	return vdm_dispatch(vc, bio, VEIL_CTX_MAP);
 }
 
 /* -------------------------------------------------------- ctr / dtr --- */
 
-static void veil_dtr(struct dm_target *ti)
+static void vdm_dtr(struct dm_target *ti)
 {
-	struct veil_c *vc = ti->private;
+	struct vdm_c *vc = ti->private;
 
 	if (!vc)
 		return;
-	veil_keys_exit(vc);
-	veil_crypt_exit(vc);
+	vdm_keys_exit(vc);
+	vdm_crypt_exit(vc);
 	kfree(vc->md);
 	if (vc->dev)
 		dm_put_device(ti, vc->dev);
@@ -221,8 +221,8 @@ static void veil_dtr(struct dm_target *ti)
  * Plain decimal digits only.  -ERANGE: a number above @max (however many
  * digits); -EINVAL: anything else that is not a number in [@min, @max].
  */
-static int veil_parse_uint(const char *s, unsigned int min, unsigned int max,
-			   unsigned int *out)
+static int vdm_parse_uint(const char *s, unsigned int min, unsigned int max,
+			  unsigned int *out)
 {
 	unsigned int v;
 	int r;
@@ -241,9 +241,9 @@ static int veil_parse_uint(const char *s, unsigned int min, unsigned int max,
 }
 
 /* "key_timeout:<s>": 1 to VEIL_KEY_TIMEOUT_MAX seconds (dm-veil.h). */
-static int veil_parse_key_timeout(struct veil_c *vc, const char *s)
+static int vdm_parse_key_timeout(struct vdm_c *vc, const char *s)
 {
-	int r = veil_parse_uint(s, 1, VEIL_KEY_TIMEOUT_MAX, &vc->key_timeout);
+	int r = vdm_parse_uint(s, 1, VEIL_KEY_TIMEOUT_MAX, &vc->key_timeout);
 
 	if (r == -ERANGE)
 		vc->ti->error = "key_timeout may be at most "
@@ -255,7 +255,7 @@ static int veil_parse_key_timeout(struct veil_c *vc, const char *s)
 	return r;
 }
 
-static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
+static int vdm_parse_opts(struct vdm_c *vc, struct dm_arg_set *as)
 {
 	struct dm_target *ti = vc->ti;
 	unsigned int n;
@@ -265,7 +265,7 @@ static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
 		return 0;	/* no optional arguments */
 	/* The count as dm_read_arg_group() reads it, minus the wrap. */
 	arg = dm_shift_arg(as);
-	if (veil_parse_uint(arg, 0, 2, &n) || n > as->argc) {
+	if (vdm_parse_uint(arg, 0, 2, &n) || n > as->argc) {
 		ti->error = "Invalid number of optional arguments";
 		return -EINVAL;
 	}
@@ -275,7 +275,7 @@ static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
 			vc->allow_discards = true;
 		} else if (!strncasecmp(arg, "key_timeout:", 12) &&
 			   !vc->key_timeout_set) {
-			if (veil_parse_key_timeout(vc, arg + 12))
+			if (vdm_parse_key_timeout(vc, arg + 12))
 				return -EINVAL;
 			vc->key_timeout_set = true;
 		} else {
@@ -290,11 +290,11 @@ static int veil_parse_opts(struct veil_c *vc, struct dm_arg_set *as)
 	return 0;
 }
 
-static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+static int vdm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
-	struct veil_key *shared, *old;
+	struct vdm_key *shared, *old;
 	struct dm_arg_set as;
-	struct veil_c *vc;
+	struct vdm_c *vc;
 	int r;
 
 	if (argc < 1) {
@@ -310,11 +310,11 @@ static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	vc->ti = ti;
 	vc->name = dm_disk(dm_table_get_md(ti->table))->disk_name;
 	vc->key_timeout = VEIL_KEY_TIMEOUT_DEFAULT;
-	veil_keys_init(vc);
+	vdm_keys_init(vc);
 
 	as.argc = argc - 1;
 	as.argv = argv + 1;
-	r = veil_parse_opts(vc, &as);
+	r = vdm_parse_opts(vc, &as);
 	if (r)
 		goto bad;
 
@@ -325,13 +325,13 @@ static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 
-	r = veil_crypt_init(vc);
+	r = vdm_crypt_init(vc);
 	if (r) {
 		ti->error = "Cannot allocate I/O resources";
 		goto bad;
 	}
 
-	r = veil_md_setup(vc);
+	r = vdm_md_setup(vc);
 	if (r)
 		goto bad;
 
@@ -339,68 +339,68 @@ static int veil_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	 * A reload of the same LU takes the key a live table holds (share.c);
 	 * otherwise the cipher's tfm is built now, for the key to come.
 	 */
-	shared = vc->md ? veil_share_find(vc->md) : NULL;
+	shared = vc->md ? vdm_share_find(vc->md) : NULL;
 	if (shared) {
 		spin_lock_irq(&vc->lock);
-		r = veil_transition(vc, VEIL_EV_KEY, shared, NULL, &old);
+		r = vdm_transition(vc, VEIL_EV_KEY, shared, NULL, &old);
 		spin_unlock_irq(&vc->lock);
 		if (r) {
-			veil_key_drop(shared);
+			vdm_key_drop(shared);
 			ti->error = "Cannot take over the key of the LU";
 			goto bad;
 		}
-		vc->req_room = veil_req_room(shared);
+		vc->req_room = vdm_req_room(shared);
 		DMINFO("%s: key taken over from the LU's live table", vc->name);
 	} else if (vc->md && vc->md->key_id_len) {
-		vc->spare = veil_spare_alloc(vc, &vc->cipher,
-					     vc->layout.sector_size);
+		vc->spare = vdm_spare_alloc(vc, &vc->cipher,
+					    vc->layout.sector_size);
 		if (!vc->spare) {
 			ti->error = "Cannot allocate the cipher of the metadata";
 			r = -ENOMEM;
 			goto bad;
 		}
-		vc->req_room = veil_req_room(vc->spare);
+		vc->req_room = vdm_req_room(vc->spare);
 	}
-	ti->per_io_data_size = vc->req_room + sizeof(struct veil_io);
+	ti->per_io_data_size = vc->req_room + sizeof(struct vdm_io);
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = vc->allow_discards ? 1 : 0;
 
 	mutex_lock(&vc->ctl_lock);
-	veil_post_request(vc);
+	vdm_post_request(vc);
 	mutex_unlock(&vc->ctl_lock);
 	return 0;
 bad:
-	veil_dtr(ti);
+	vdm_dtr(ti);
 	return r;
 }
 
 /* ---------------------------------------------------------- suspend --- */
 
-static void veil_presuspend(struct dm_target *ti)
+static void vdm_presuspend(struct dm_target *ti)
 {
-	struct veil_c *vc = ti->private;
+	struct vdm_c *vc = ti->private;
 
-	veil_suspend_held(vc, dm_noflush_suspending(ti) ?
+	vdm_suspend_held(vc, dm_noflush_suspending(ti) ?
 			  VEIL_SUSPEND_REQUEUE : VEIL_SUSPEND_FAIL);
 }
 
-static void veil_presuspend_undo(struct dm_target *ti)
+static void vdm_presuspend_undo(struct dm_target *ti)
 {
-	veil_suspend_held(ti->private, VEIL_RUNNING);
+	vdm_suspend_held(ti->private, VEIL_RUNNING);
 }
 
-static void veil_resume(struct dm_target *ti)
+static void vdm_resume(struct dm_target *ti)
 {
-	veil_suspend_held(ti->private, VEIL_RUNNING);
+	vdm_suspend_held(ti->private, VEIL_RUNNING);
 }
 
 /* --------------------------------------------------- status / message --- */
 
-static void veil_status(struct dm_target *ti, status_type_t type,
-			unsigned int status_flags, char *result,
-			unsigned int maxlen)
+static void vdm_status(struct dm_target *ti, status_type_t type,
+		       unsigned int status_flags, char *result,
+		       unsigned int maxlen)
 {
-	struct veil_c *vc = ti->private;
+	struct vdm_c *vc = ti->private;
 	char key_id[2 * VEIL_KEY_ID_MAX + 1] = "-";
 	char cipher[VEIL_CIPHER_MAX] = "-";
 	char reason[VEIL_REASON_MAX];
@@ -438,32 +438,32 @@ static void veil_status(struct dm_target *ti, status_type_t type,
 	spin_unlock_irq(&vc->lock);
 
 	if (type == STATUSTYPE_INFO) {
-		DMEMIT("%s %s %u %u %s %s", veil_state_name(state), key_id,
+		DMEMIT("%s %s %u %u %s %s", vdm_state_name(state), key_id,
 		       held, vc->layout.sector_size, cipher, reason);
 		return;
 	}
 	/* IMA: name=value pairs, no spaces; never the key. */
 	DMEMIT_TARGET_NAME_VERSION(ti->type);
 	DMEMIT(",device=%s,state=%s,key_id=%s,cipher=%s,sector_size=%u",
-	       vc->dev->name, veil_state_name(state), key_id, cipher,
+	       vc->dev->name, vdm_state_name(state), key_id, cipher,
 	       vc->layout.sector_size);
 	DMEMIT(",key_timeout=%u,allow_discards=%c;", vc->key_timeout,
 	       vc->allow_discards ? 'y' : 'n');
 }
 
-static int veil_message(struct dm_target *ti, unsigned int argc, char **argv,
-			char *result, unsigned int maxlen)
+static int vdm_message(struct dm_target *ti, unsigned int argc, char **argv,
+		       char *result, unsigned int maxlen)
 {
-	struct veil_c *vc = ti->private;
+	struct vdm_c *vc = ti->private;
 
 	if (argc != 1)
 		goto bad;
 	if (!strcasecmp(argv[0], "update"))
-		return veil_msg_update(vc);
+		return vdm_msg_update(vc);
 	if (!strcasecmp(argv[0], "wipe_key"))
-		return veil_msg_wipe_key(vc);
+		return vdm_msg_wipe_key(vc);
 	if (!strcasecmp(argv[0], "retry"))
-		return veil_msg_retry(vc);
+		return vdm_msg_retry(vc);
 bad:
 	DMWARN("%s: unrecognised message (expected update, wipe_key or retry)",
 	       vc->name);
@@ -472,17 +472,17 @@ bad:
 
 /* ---------------------------------------------------- device limits --- */
 
-static int veil_iterate_devices(struct dm_target *ti,
-				iterate_devices_callout_fn fn, void *data)
+static int vdm_iterate_devices(struct dm_target *ti,
+			       iterate_devices_callout_fn fn, void *data)
 {
-	struct veil_c *vc = ti->private;
+	struct vdm_c *vc = ti->private;
 
 	return fn(ti, vc->dev, vc->layout.data_offset, ti->len, data);
 }
 
-static void veil_io_hints(struct dm_target *ti, struct queue_limits *limits)
+static void vdm_io_hints(struct dm_target *ti, struct queue_limits *limits)
 {
-	struct veil_c *vc = ti->private;
+	struct vdm_c *vc = ti->private;
 	unsigned int bs = vc->io_block;
 
 	/* Bounce pages are single pages: keep segments within one. */
@@ -494,30 +494,30 @@ static void veil_io_hints(struct dm_target *ti, struct queue_limits *limits)
 	limits->dma_alignment = limits->logical_block_size - 1;
 }
 
-static struct target_type veil_target = {
+static struct target_type vdm_target = {
 	.name = "veil",
 	.version = {1, 0, 0},
 	.module = THIS_MODULE,
-	.ctr = veil_ctr,
-	.dtr = veil_dtr,
-	.map = veil_map,
-	.status = veil_status,
-	.message = veil_message,
-	.presuspend = veil_presuspend,
-	.presuspend_undo = veil_presuspend_undo,
-	.resume = veil_resume,
-	.iterate_devices = veil_iterate_devices,
-	.io_hints = veil_io_hints,
+	.ctr = vdm_ctr,
+	.dtr = vdm_dtr,
+	.map = vdm_map,
+	.status = vdm_status,
+	.message = vdm_message,
+	.presuspend = vdm_presuspend,
+	.presuspend_undo = vdm_presuspend_undo,
+	.resume = vdm_resume,
+	.iterate_devices = vdm_iterate_devices,
+	.io_hints = vdm_io_hints,
 };
 
 static int __init dm_veil_init(void)
 {
-	return dm_register_target(&veil_target);
+	return dm_register_target(&vdm_target);
 }
 
 static void __exit dm_veil_exit(void)
 {
-	dm_unregister_target(&veil_target);
+	dm_unregister_target(&vdm_target);
 }
 
 module_init(dm_veil_init);
