@@ -17,39 +17,11 @@
 #include <linux/fs.h>
 
 #include "kselftest_harness.h"
-#include "../veil_ksft.h"
+#include "vc_ksft.h"
 
-#define K1 "00112233445566778899aabbccddeeff"
-#define K2 "ffeeddccbbaa99887766554433221100"
-#define KEY1 "0101010101010101010101010101010101010101010101010101010101010101" \
-	     "0202020202020202020202020202020202020202020202020202020202020202"
-#define KEY2 "0303030303030303030303030303030303030303030303030303030303030303" \
-	     "0404040404040404040404040404040404040404040404040404040404040404"
 #define STUB "veil-keyd-stub serve --key-id " K1 "=" KEY1 \
 	     " --key-id " K2 "=" KEY2 " --timeout 60"
 
-/* Exit codes from veilctl(8). */
-enum { OK = 0, USAGE = 2, BUSY = 3, ISEVLU = 4, NOTEVLU = 5, BADMD = 6,
-       NOKEY = 8, WAITING = 9, NODEV = 11, BACKUP = 14 };
-
-static char out[16384];
-
-/* Run, capture stdout+stderr into out[], echo it as TAP comments. */
-static int __attribute__((format(printf, 1, 2))) run(const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = vsh_out(out, sizeof(out), true, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static bool has(const char *s)
-{
-	return strstr(out, s) != NULL;
-}
 
 static void cleanup(void)
 {
@@ -71,17 +43,10 @@ FIXTURE_SETUP(vc)
 	/* these tests use the kernel-name mapping names (veil-ram0) */
 	sh("echo 'names = kernel' >/tmp/veiltab.kernel-names");
 	setenv("VEIL_VEILTAB", "/tmp/veiltab.kernel-names", 1);
-	if (sh("command -v veilctl >/dev/null && command -v veil-keyd-stub >/dev/null"))
-		SKIP(return, "veilctl or veil-keyd-stub not built");
-	if (access("/dev/ram2", F_OK)) {
-		sh("rmmod brd 2>/dev/null");
-		sh("modprobe brd rd_nr=3 rd_size=16384");
-	}
-	if (access("/dev/ram2", F_OK))
-		SKIP(return, "no brd RAM disks");
-	sh("modprobe -a xts loop 2>/dev/null");
-	if (sh("modprobe dm-veil"))
-		SKIP(return, "dm-veil.ko not loadable");
+	const char *why = vc_guest_ready();
+
+	if (why)
+		SKIP(return, "%s", why);
 	cleanup();
 }
 

@@ -17,34 +17,10 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
-#include "../veil_ksft.h"
+#include "vc_ksft.h"
 
-#define K1 "00112233445566778899aabbccddeeff"
-#define KEY1 "0101010101010101010101010101010101010101010101010101010101010101" \
-	     "0202020202020202020202020202020202020202020202020202020202020202"
 #define TAB "/tmp/veiltab"
 
-/* Exit codes from veilctl(8). */
-enum { OK = 0, USAGE = 2, BUSY = 3, NODEV = 11, CONF = 12 };
-
-static char out[16384];
-
-/* Run, capture stdout+stderr into out[], echo it as TAP comments. */
-static int __attribute__((format(printf, 1, 2))) run(const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = vsh_out(out, sizeof(out), true, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static bool has(const char *s)
-{
-	return strstr(out, s) != NULL;
-}
 
 static bool mapped(const char *name)
 {
@@ -97,17 +73,10 @@ FIXTURE_SETUP(vt)
 	setenv("VEIL_VEILTAB", TAB, 1);
 	unsetenv("DM_MULTIPATH_DEVICE_PATH");
 	unsetenv("ID_FS_TYPE");
-	if (sh("command -v veilctl >/dev/null && command -v veil-keyd-stub >/dev/null"))
-		SKIP(return, "veilctl or veil-keyd-stub not built");
-	if (access("/dev/ram2", F_OK)) {
-		sh("rmmod brd 2>/dev/null");
-		sh("modprobe brd rd_nr=3 rd_size=16384");
-	}
-	if (access("/dev/ram2", F_OK))
-		SKIP(return, "no brd RAM disks");
-	sh("modprobe -a xts 2>/dev/null");
-	if (sh("modprobe dm-veil"))
-		SKIP(return, "dm-veil.ko not loadable");
+	const char *why = vc_guest_ready();
+
+	if (why)
+		SKIP(return, "%s", why);
 	cleanup();
 	sh("veil-keyd-stub serve --key-id " K1 "=" KEY1 " --timeout 60 >/tmp/stub.log 2>&1 &"
 	   " echo $! >/tmp/stub.pid; sleep 0.3");
