@@ -340,11 +340,11 @@ def units():
     # Copies whose programs point at the build, and the project's man pages
     # on MANPATH, so that verify also checks Documentation=man:... exists.
     udir = os.path.join(work, "units")
-    man8 = os.path.join(work, "man", "man8")
     os.makedirs(udir)
-    os.makedirs(man8)
     for m in os.listdir(os.path.join(TOP, "docs", "man")):
-        shutil.copy(os.path.join(TOP, "docs", "man", m), man8)
+        mdir = os.path.join(work, "man", "man" + m.rsplit(".", 1)[1])
+        os.makedirs(mdir, exist_ok=True)
+        shutil.copy(os.path.join(TOP, "docs", "man", m), mdir)
     bindir = os.path.join(build, "bin") + "/"
     env = dict(os.environ, MANPATH=os.path.join(work, "man"))
     for src, inst in (("daemon/veild/veild.service", "veild.service"),
