@@ -55,6 +55,19 @@ struct veil_md {
 	char label[VEIL_MD_LABEL_MAX + 1];	/* NUL-terminated, "" if none */
 	char key_hint[VEIL_KEY_HINT_MAX];	/* NUL-terminated, "" if none */
 	/*
+	 * A re-encryption in progress (incompat flag REENCRYPT and the
+	 * reencrypt property): sectors below reenc_boundary use key_id, the
+	 * rest old_key_id; reenc_window sectors from the boundary are
+	 * journaled (see struct veil_md_reencrypt).  All zero when not
+	 * re-encrypting.
+	 */
+	bool reencrypting;
+	u64 reenc_boundary;
+	u64 reenc_window;
+	u32 reenc_journal_csum;
+	u32 old_key_id_len;
+	u8 old_key_id[VEIL_KEY_ID_MAX];
+	/*
 	 * Properties this version does not know (optional ones only), as the
 	 * complete on-disk records (struct veil_md_prop, name, value, zero
 	 * padding), in the order read.  Encode writes them back verbatim, so

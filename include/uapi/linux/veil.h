@@ -193,7 +193,11 @@ enum veil_state {
 /* Header flags.  Unknown compat flags are ignored; unknown incompat flags
  * refuse activation.
  */
-#define VEIL_MD_INCOMPAT_KNOWN	0x0u
+#define VEIL_MD_INCOMPAT_REENCRYPT 0x1u	/* a re-encryption is in progress:
+						 * the "reencrypt" property says
+						 * which sectors use which key
+						 */
+#define VEIL_MD_INCOMPAT_KNOWN	VEIL_MD_INCOMPAT_REENCRYPT
 #define VEIL_MD_COMPAT_KNOWN	0x0u
 
 /* Property flags. */
@@ -205,6 +209,15 @@ enum veil_state {
 #define VEIL_MD_PROP_PLAINTEXT	"plaintext"	/* array of veil_md_range */
 #define VEIL_MD_PROP_LABEL	"label"		/* UTF-8 string */
 #define VEIL_MD_PROP_KEY_HINT	"key-hint"	/* printable ASCII, no spaces */
+#define VEIL_MD_PROP_REENCRYPT	"reencrypt"	/* struct veil_md_reencrypt */
+
+/*
+ * Re-encryption journal: while a window is being rewritten, its old
+ * ciphertext is kept in the second half of the primary metadata area, so
+ * a window is at most that long.
+ */
+#define VEIL_MD_JOURNAL_OFFSET	1024	/* LU sector of the journal */
+#define VEIL_MD_JOURNAL_SECTORS	1024	/* 512 KiB: the largest window */
 
 struct veil_md_header {
 	__u8	magic[VEIL_MD_MAGIC_LEN];	/*   0 */
@@ -239,6 +252,23 @@ struct veil_md_prop {
 struct veil_md_range {
 	__le64	start;
 	__le64	len;
+} __attribute__((packed));
+
+/*
+ * Value of the reencrypt property (present exactly when the header has
+ * VEIL_MD_INCOMPAT_REENCRYPT).  Data-area sectors below boundary are
+ * encrypted with the key of the key-id property (the new key), sectors at
+ * or above it with the key of old_key_id.  window, when not 0, is the
+ * number of sectors from boundary whose old ciphertext was saved in the
+ * journal (CRC-32C journal_csum) before they are rewritten: a reader must
+ * copy the journal back over them before using the LU.
+ */
+struct veil_md_reencrypt {
+	__le64	boundary;		/* data-area sector */
+	__le64	window;			/* sectors, 0..VEIL_MD_JOURNAL_SECTORS */
+	__le32	journal_csum;		/* 0 when window is 0 */
+	__le32	old_key_id_len;		/* 1..VEIL_KEY_ID_MAX */
+	/* old_key_id (old_key_id_len bytes) follows */
 } __attribute__((packed));
 
 /* ---- vsock proof handshake (9pnet_vsock <-> veil-fsd) ------------------ */
