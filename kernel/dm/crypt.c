@@ -172,6 +172,7 @@ static void vdm_key_release(struct kref *ref)
 	struct vdm_key *key = container_of(ref, struct vdm_key, ref);
 
 	might_sleep();
+	vdm_key_put(key->prev);
 	mempool_exit(&key->req_pool);
 	/* Frees the key schedule with kfree_sensitive(). */
 	crypto_free_skcipher(key->tfm);
@@ -289,12 +290,12 @@ static void vdm_job_work(struct work_struct *w)
  * sleep, so one piece only, in @req (which must be given), and the cipher
  * may not sleep either; otherwise the caller is in process context.
  */
-static int vdm_crypt(struct vdm_c *vc, struct vdm_key *key,
-		     struct skcipher_request *req, bool encrypt, bool atomic,
-		     unsigned int max_jobs,
-		     struct bio *src, struct bvec_iter si,
-		     struct bio *dst, struct bvec_iter di,
-		     u64 unit, unsigned int bytes)
+int vdm_crypt(struct vdm_c *vc, struct vdm_key *key,
+	      struct skcipher_request *req, bool encrypt, bool atomic,
+	      unsigned int max_jobs,
+	      struct bio *src, struct bvec_iter si,
+	      struct bio *dst, struct bvec_iter di,
+	      u64 unit, unsigned int bytes)
 {
 	struct vdm_job jobs[VEIL_MAX_JOBS];
 	struct completion done;
@@ -356,6 +357,52 @@ static int vdm_crypt(struct vdm_c *vc, struct vdm_key *key,
 	return r;
 }
 
+/*
+ * vdm_crypt() for the data of @io, choosing the key per unit: units below
+ * the boundary the bio was mapped with use @key, the others @key->prev
+ * (only while re-encrypting), so a bio may straddle the boundary.  @room:
+ * the first piece may use the request room of @io (not for a write's
+ * second half, which runs beside the first).
+ */
+static int vdm_crypt_io(struct vdm_io *io, struct vdm_key *key, bool room,
+			bool encrypt, bool atomic, unsigned int max_jobs,
+			struct bio *src, struct bvec_iter si,
+			struct bio *dst, struct bvec_iter di,
+			u64 unit, unsigned int bytes)
+{
+	u64 bound = io->boundary >> key->unit_shift;
+	struct vdm_key *prev = key->prev;
+	unsigned int first;
+	int r;
+
+	if (!prev || unit + bytes / key->unit <= bound)
+		return vdm_crypt(io->vc, key, room ? vdm_io_req(io, key) : NULL,
+				 encrypt, atomic, max_jobs, src, si, dst, di,
+				 unit, bytes);
+	if (unit >= bound)
+		return vdm_crypt(io->vc, prev,
+				 room ? vdm_io_req(io, prev) : NULL, encrypt,
+				 atomic, max_jobs, src, si, dst, di, unit, bytes);
+	/* Straddling: the new key's part, then the old key's. */
+	first = (bound - unit) * key->unit;
+	r = vdm_crypt(io->vc, key, room ? vdm_io_req(io, key) : NULL, encrypt,
+		      atomic, max_jobs, src, si, dst, di, unit, first);
+	if (r)
+		return r;
+	bio_advance_iter(src, &si, first);
+	bio_advance_iter(dst, &di, first);
+	return vdm_crypt(io->vc, prev, room ? vdm_io_req(io, prev) : NULL,
+			 encrypt, atomic, max_jobs, src, si, dst, di,
+			 bound, bytes - first);
+}
+
+/* Can a read of @io be decrypted without sleeping (requests in the room)? */
+static bool vdm_io_room_ok(struct vdm_io *io)
+{
+	return vdm_io_req(io, io->key) &&
+	       (!io->key->prev || vdm_io_req(io, io->key->prev));
+}
+
 /* ------------------------------------------------------------ reads --- */
 
 static void vdm_read_end(struct vdm_io *io)
@@ -385,9 +432,10 @@ static void vdm_read_finish(struct vdm_io *io, bool atomic)
 	int r;
 
 	if (!bio->bi_status) {
-		r = vdm_crypt(io->vc, key, vdm_io_req(io, key), false, atomic,
-			      num_online_cpus(), bio, io->iter, bio, io->iter,
-			      io->sector >> key->unit_shift, io->iter.bi_size);
+		r = vdm_crypt_io(io, key, true, false, atomic,
+				 num_online_cpus(), bio, io->iter, bio, io->iter,
+				 io->sector >> key->unit_shift,
+				 io->iter.bi_size);
 		if (r) {
 			DMERR_LIMIT("%s: decryption failed at sector %llu: %d",
 				    io->vc->name,
@@ -431,7 +479,7 @@ static void vdm_read_endio(struct bio *bio)
 	struct vdm_io *io = bio->bi_private;
 
 	if (in_task() && !irqs_disabled() &&
-	    io->iter.bi_size < VEIL_SPLIT_MIN && vdm_io_req(io, io->key)) {
+	    io->iter.bi_size < VEIL_SPLIT_MIN && vdm_io_room_ok(io)) {
 		vdm_read_finish(io, true);
 		return;
 	}
@@ -546,15 +594,11 @@ static void vdm_write_half_work(struct work_struct *w)
 {
 	struct vdm_io *io = container_of(w, struct vdm_io, half_work);
 	struct bio *bio = vdm_io_bio(io), *clone = io->half;
-	struct vdm_job j = {
-		.key = io->half_key, .encrypt = true,
-		.src = bio, .si = io->half_iter,
-		.dst = clone, .di = clone->bi_iter,
-		.unit = io->half_unit, .bytes = clone->bi_iter.bi_size,
-	};
 	int r;
 
-	r = vdm_job_run(&j);
+	r = vdm_crypt_io(io, io->half_key, false, true, false, 1,
+			 bio, io->half_iter, clone, clone->bi_iter,
+			 io->half_unit, clone->bi_iter.bi_size);
 	vdm_key_put(io->half_key);
 	if (r) {
 		DMERR_LIMIT("%s: encryption failed at sector %llu: %d",
@@ -614,8 +658,8 @@ static void vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 		cpus--;
 	}
 	clone = vdm_write_clone(vc, io, bio, 0, first);
-	r = vdm_crypt(vc, key, vdm_io_req(io, key), true, false, cpus,
-		      bio, bio->bi_iter, clone, clone->bi_iter, unit, first);
+	r = vdm_crypt_io(io, key, true, true, false, cpus,
+			 bio, bio->bi_iter, clone, clone->bi_iter, unit, first);
 	io->key = NULL;
 	vdm_key_put(key);
 	if (r) {

@@ -17,6 +17,8 @@
  *               function, held bios
  *   keys.c      key requests to veil.ko, key answers, key messages
  *   share.c     keys shared by the tables of one LU across reloads
+ *   reencrypt.c online re-encryption: the window lock, converting a
+ *               window from the old key to the new one, the boundary
  *   md_codec.c  the shared metadata codec compiled into this module
  *
  * Words: a "req" here is always a crypto (skcipher) request; a request to
@@ -38,6 +40,7 @@
 #include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <crypto/skcipher.h>
 #include <linux/veil.h>
@@ -83,6 +86,11 @@ struct vdm_cipher {
 struct vdm_key {
 	struct kref ref;
 	struct crypto_skcipher *tfm;
+	/*
+	 * While the LU is being re-encrypted, the key (same cipher) of the
+	 * sectors at or above the boundary; this key holds its reference.
+	 */
+	struct vdm_key *prev;
 	mempool_t req_pool;		/* skcipher requests for this tfm */
 	unsigned int unit;		/* bytes per crypto unit (sector_size) */
 	unsigned int unit_shift;	/* log2(unit / 512) */
@@ -93,6 +101,7 @@ struct vdm_key {
 	/* Sharing between the tables of one LU (share.c). */
 	struct list_head share_node;	/* under vdm_share_lock */
 	unsigned int tables;		/* tables holding it, ditto */
+	bool win_busy;			/* a table has a window locked, ditto */
 	u8 lu_uuid[16];			/* set once, before it is listed */
 	u32 key_id_len;
 	u8 key_id[VEIL_KEY_ID_MAX];
@@ -165,6 +174,9 @@ struct vdm_c {
 	 */
 	struct mutex ctl_lock;
 	struct veil_key_req *key_req;	/* under ctl_lock */
+	struct veil_key_req *old_key_req; /* under ctl_lock: re-encryption */
+	bool win_converted;		/* under ctl_lock: the window is rewritten */
+	struct vdm_key *win_key;	/* under ctl_lock: marked busy (share.c) */
 
 	/*
 	 * lock guards what the I/O path reads.  The fields marked "both" are
@@ -180,6 +192,18 @@ struct vdm_c {
 	struct vdm_cipher cipher;	/* both */
 	struct vdm_key *key;		/* set only in state encrypted */
 	struct vdm_key *spare;		/* both: no key yet, the next key's */
+	struct vdm_key *old_spare;	/* both: the same for the old key */
+	struct vdm_key *got;		/* one key of a pair, arrived first */
+	bool got_old;			/* ...and which one */
+	/*
+	 * Re-encryption: data-area sectors below the boundary use the key,
+	 * the rest key->prev; bios touching the window [win_start, +win_len)
+	 * are held (win_len 0: none).  Bios mapped since the last flip count
+	 * in inflight[epoch]; locking a window waits for the other count.
+	 */
+	u64 boundary;
+	u64 win_start, win_len;
+	unsigned int epoch;
 	char reason[VEIL_REASON_MAX];	/* why not encrypted, "-" if none */
 	struct bio_list held;		/* encrypted-region bios waiting for a key */
 	unsigned int n_held;
@@ -191,6 +215,9 @@ struct vdm_c {
 
 	struct delayed_work timeout_work;	/* fails held bios past the timeout */
 	struct work_struct release_work;	/* re-dispatches vc->release */
+
+	atomic_t inflight[2];		/* no lock */
+	wait_queue_head_t drain_wq;
 
 	struct workqueue_struct *wq;	/* release, timeout, deferred crypto */
 	struct workqueue_struct *crypt_wq; /* parallel halves of large bios */
@@ -210,6 +237,8 @@ struct vdm_io {
 	struct vdm_c *vc;
 	struct vdm_key *key;
 	sector_t sector;		/* target-relative 512-byte sector */
+	u64 boundary;			/* vc->boundary when the bio was mapped */
+	int epoch;			/* inflight count it is in, -1: none */
 	unsigned long held_since;	/* jiffies, 0 if never held */
 	bio_end_io_t *orig_end_io;	/* reads: restored before completing */
 	void *orig_private;
@@ -258,12 +287,18 @@ void vdm_key_put(struct vdm_key *key);
 int vdm_crypt_init(struct vdm_c *vc);
 unsigned int vdm_req_room(const struct vdm_key *key);
 void vdm_crypt_exit(struct vdm_c *vc);
+int vdm_crypt(struct vdm_c *vc, struct vdm_key *key,
+	      struct skcipher_request *req, bool encrypt, bool atomic,
+	      unsigned int max_jobs, struct bio *src, struct bvec_iter si,
+	      struct bio *dst, struct bvec_iter di, u64 unit,
+	      unsigned int bytes);
 int vdm_read_prepare(struct vdm_c *vc, struct vdm_io *io, struct bio *bio);
 int vdm_write(struct vdm_c *vc, struct vdm_io *io, struct bio *bio,
 	      enum vdm_ctx ctx);
 
 /* share.c */
 struct vdm_key *vdm_share_find(const struct veil_md *md);
+void vdm_share_busy(struct vdm_key *key, bool busy);
 void vdm_share_add(struct vdm_key *key, const struct veil_md *md);
 void vdm_share_forget(struct vdm_key *key);
 void vdm_key_drop(struct vdm_key *key);
@@ -275,6 +310,7 @@ int vdm_transition(struct vdm_c *vc, enum vdm_event ev,
 		   struct vdm_key *key, const char *reason,
 		   struct vdm_key **old);
 void vdm_hold(struct vdm_c *vc, struct bio *bio);
+void vdm_release_held(struct vdm_c *vc);
 void vdm_suspend_held(struct vdm_c *vc, enum vdm_suspend how);
 void vdm_state_init(struct vdm_c *vc);
 void vdm_state_exit(struct vdm_c *vc);
@@ -290,5 +326,11 @@ void vdm_post_request(struct vdm_c *vc);
 int vdm_key_event(struct vdm_c *vc, enum vdm_event ev, const char *reason);
 int vdm_msg_wipe_key(struct vdm_c *vc);
 int vdm_msg_retry(struct vdm_c *vc);
+
+/* reencrypt.c */
+bool vdm_in_window(struct vdm_c *vc, sector_t sector, unsigned int nr);
+int vdm_reenc_message(struct vdm_c *vc, unsigned int argc, char **argv,
+		      char *result, unsigned int maxlen);
+void vdm_reenc_exit(struct vdm_c *vc);
 
 #endif /* _DM_VEIL_H */

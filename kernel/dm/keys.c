@@ -40,28 +40,52 @@ static const char *vdm_key_err_reason(int err)
 	}
 }
 
-/* veil.ko calls this once per request, in process context. */
-static void vdm_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
-		       const char *reason)
+/*
+ * Record on @key which key-id of @md it holds (@old: the old one of a
+ * re-encryption), for share.c's matching.
+ */
+static void vdm_key_name(struct vdm_key *key, const struct veil_md *md,
+			 bool old)
 {
-	struct vdm_c *vc = ctx;
-	struct vdm_key *key = NULL, *old;
+	memcpy(key->lu_uuid, md->uuid, sizeof(key->lu_uuid));
+	key->key_id_len = old ? md->old_key_id_len : md->key_id_len;
+	memcpy(key->key_id, old ? md->old_key_id : md->key_id,
+	       key->key_id_len);
+	strscpy(key->cipher, md->cipher, sizeof(key->cipher));
+}
+
+/*
+ * An answer to the request for the key (@old false) or, while the LU is
+ * being re-encrypted, for the old key.  veil.ko calls back once per
+ * request, in process context; the two answers of a pair may run at once,
+ * and the one that finds the other already arrived (vc->got) completes the
+ * pair: the new key takes the old one as key->prev.
+ */
+static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
+			    const struct veil_keyblob *kb, const char *reason)
+{
+	struct vdm_key *key = NULL, *prev, *partner = NULL;
 	const char *why = NULL;
-	char md_cipher[VEIL_CIPHER_MAX];
+	char md_cipher[VEIL_CIPHER_MAX], buf[VEIL_REASON_MAX];
+	bool pair;
 	u32 key_bytes;
 	int r;
 
 	might_sleep();
 	/*
-	 * The metadata and the spare cannot change under us: changing them
-	 * cancels this request first, which waits for this callback.
+	 * The metadata and the spares cannot change under us: changing them
+	 * cancels the requests first, which waits for this callback.
 	 */
 	spin_lock_irq(&vc->lock);
 	key_bytes = vc->md->key_bytes;
+	pair = vc->md->reencrypting;
 	memcpy(md_cipher, vc->md->cipher, sizeof(md_cipher));
 	if (!err) {
-		key = vc->spare;
-		vc->spare = NULL;
+		key = old ? vc->old_spare : vc->spare;
+		if (old)
+			vc->old_spare = NULL;
+		else
+			vc->spare = NULL;
 	}
 	spin_unlock_irq(&vc->lock);
 
@@ -80,37 +104,98 @@ static void vdm_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
 			key = NULL;
 		}
 		err = key ? 0 : -EKEYREJECTED;
-		/* vc->md cannot change before we return (see above). */
 		if (key)
-			vdm_share_add(key, vc->md);
+			vdm_key_name(key, vc->md, old);
 	} else {
 		why = (reason && *reason) ? reason : vdm_key_err_reason(err);
 	}
+	if (why && old) {
+		snprintf(buf, sizeof(buf), "old key (re-encryption): %s", why);
+		why = buf;
+	}
+
+	spin_lock_irq(&vc->lock);
+	if (key && pair) {
+		if (!vc->got || vc->got_old == old) {
+			/* The first of the two: wait for the other one. */
+			swap(vc->got, key);
+			vc->got_old = old;
+			spin_unlock_irq(&vc->lock);
+			vdm_key_put(key);	/* a duplicate: cannot happen */
+			DMINFO("%s: %s key received, waiting for the %s one",
+			       vc->name, old ? "old" : "new",
+			       old ? "new" : "old");
+			return;
+		}
+		prev = old ? key : vc->got;
+		key = old ? vc->got : key;
+		vc->got = NULL;
+		key->prev = prev;
+	} else if (!key) {
+		/* Either answer failing leaves the pair incomplete. */
+		partner = vc->got;
+		vc->got = NULL;
+	}
+	spin_unlock_irq(&vc->lock);
+	vdm_key_put(partner);
+	/* vc->md cannot change before we return (see above). */
+	if (key)
+		vdm_share_add(key, vc->md);
 
 	spin_lock_irq(&vc->lock);
 	r = vdm_transition(vc, key ? VEIL_EV_KEY : VEIL_EV_NO_KEY, key, why,
-			   &old);
+			   &prev);
 	spin_unlock_irq(&vc->lock);
-	vdm_key_drop(old);
+	vdm_key_drop(prev);
 	if (r) {
-		/* Cannot happen: leaving waiting-for-key cancels the request. */
+		/*
+		 * Refused: the device already left waiting-for-key on the
+		 * other answer's failure; the requests are cancelled later.
+		 */
 		vdm_key_drop(key);
 		return;
 	}
 	if (key)
-		DMINFO("%s: key received, device unlocked", vc->name);
+		DMINFO("%s: key%s received, device unlocked", vc->name,
+		       pair ? "s" : "");
 	else
 		DMWARN("%s: no key (%d): %s", vc->name, err, why);
 }
 
-/* Under ctl_lock: release the current key request, if any. */
+static void vdm_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
+		       const char *reason)
+{
+	vdm_key_arrived(ctx, false, err, kb, reason);
+}
+
+static void vdm_old_key_cb(void *ctx, int err, const struct veil_keyblob *kb,
+			   const char *reason)
+{
+	vdm_key_arrived(ctx, true, err, kb, reason);
+}
+
+/*
+ * Under ctl_lock: release the key requests, if any, and a key of a pair
+ * whose other half will now never come.
+ */
 void vdm_cancel_request(struct vdm_c *vc)
 {
+	struct vdm_key *got;
+
 	lockdep_assert_held(&vc->ctl_lock);
 	if (vc->key_req) {
 		veil_key_cancel(vc->key_req);
 		vc->key_req = NULL;
 	}
+	if (vc->old_key_req) {
+		veil_key_cancel(vc->old_key_req);
+		vc->old_key_req = NULL;
+	}
+	spin_lock_irq(&vc->lock);
+	got = vc->got;
+	vc->got = NULL;
+	spin_unlock_irq(&vc->lock);
+	vdm_key_put(got);
 }
 
 /*
@@ -138,41 +223,59 @@ struct vdm_key *vdm_spare_alloc(struct vdm_c *vc,
 
 /*
  * Under ctl_lock, with no request pending: if the device is waiting for
- * its key, post the request for the key-id of its metadata.
+ * its key, post the request for the key-id of its metadata and, while the
+ * LU is being re-encrypted, the one for the old key-id (veild answers each
+ * on its own).
  */
 void vdm_post_request(struct vdm_c *vc)
 {
-	u8 key_id[VEIL_KEY_ID_MAX];
+	u8 key_id[VEIL_KEY_ID_MAX], old_id[VEIL_KEY_ID_MAX];
 	char hint[VEIL_KEY_HINT_MAX];
-	struct veil_key_req *kreq;
+	struct veil_key_req *kreq, *oreq = NULL;
+	u32 key_id_len, old_id_len;
 	struct vdm_key *old;
-	u32 key_id_len;
+	long err;
 
 	lockdep_assert_held(&vc->ctl_lock);
 	might_sleep();
 	spin_lock_irq(&vc->lock);
-	if (vc->state != VEIL_STATE_WAITING || WARN_ON_ONCE(vc->key_req)) {
+	if (vc->state != VEIL_STATE_WAITING ||
+	    WARN_ON_ONCE(vc->key_req || vc->old_key_req)) {
 		spin_unlock_irq(&vc->lock);
 		return;
 	}
 	key_id_len = vc->md->key_id_len;
 	memcpy(key_id, vc->md->key_id, key_id_len);
+	old_id_len = vc->md->reencrypting ? vc->md->old_key_id_len : 0;
+	memcpy(old_id, vc->md->old_key_id, old_id_len);
 	memcpy(hint, vc->md->key_hint, sizeof(hint));
 	spin_unlock_irq(&vc->lock);
 
 	kreq = veil_key_request(VEIL_CONSUMER_DM, vc->name, key_id,
 				key_id_len, hint, vdm_key_cb, vc);
 	if (IS_ERR(kreq)) {
-		DMERR("%s: cannot post the key request: %ld", vc->name,
-		      PTR_ERR(kreq));
-		spin_lock_irq(&vc->lock);
-		vdm_transition(vc, VEIL_EV_NO_KEY, NULL,
-			       "cannot post the key request", &old);
-		spin_unlock_irq(&vc->lock);
-		vdm_key_drop(old);
-		return;
+		err = PTR_ERR(kreq);
+		goto fail;
 	}
 	vc->key_req = kreq;
+	if (!old_id_len)
+		return;
+	oreq = veil_key_request(VEIL_CONSUMER_DM, vc->name, old_id,
+				old_id_len, hint, vdm_old_key_cb, vc);
+	if (IS_ERR(oreq)) {
+		err = PTR_ERR(oreq);
+		goto fail;
+	}
+	vc->old_key_req = oreq;
+	return;
+fail:
+	/* The request already posted, if any, is cancelled on the next event. */
+	DMERR("%s: cannot post the key request: %ld", vc->name, err);
+	spin_lock_irq(&vc->lock);
+	vdm_transition(vc, VEIL_EV_NO_KEY, NULL, "cannot post the key request",
+		       &old);
+	spin_unlock_irq(&vc->lock);
+	vdm_key_drop(old);
 }
 
 /*
@@ -183,7 +286,7 @@ void vdm_post_request(struct vdm_c *vc)
  */
 int vdm_key_event(struct vdm_c *vc, enum vdm_event ev, const char *reason)
 {
-	struct vdm_key *old, *spare = NULL;
+	struct vdm_key *old, *spare = NULL, *old_spare = NULL;
 	int r;
 
 	lockdep_assert_held(&vc->ctl_lock);
@@ -197,11 +300,15 @@ int vdm_key_event(struct vdm_c *vc, enum vdm_event ev, const char *reason)
 	if (ev == VEIL_EV_ASK && !vc->spare && vc->md && vc->md->key_id_len)
 		spare = vdm_spare_alloc(vc, &vc->cipher,
 					vc->layout.sector_size);
+	if (ev == VEIL_EV_ASK && !vc->old_spare && vc->md &&
+	    vc->md->reencrypting)
+		old_spare = vdm_spare_alloc(vc, &vc->cipher,
+					    vc->layout.sector_size);
 	spin_lock_irq(&vc->lock);
-	if (spare) {
+	if (spare)
 		vc->spare = spare;
-		spare = NULL;
-	}
+	if (old_spare)
+		vc->old_spare = old_spare;
 	r = vdm_transition(vc, ev, NULL, reason, &old);
 	spin_unlock_irq(&vc->lock);
 	/* A wiped key must not reach a table loaded later either. */

@@ -116,6 +116,15 @@ out:
 	return pick;
 }
 
+/*
+ * Data-area sectors below this use the key of the key-id: all of them,
+ * unless a re-encryption is in progress.
+ */
+static u64 vdm_md_boundary(const struct veil_md *md)
+{
+	return md->reencrypting ? md->reenc_boundary : md->data_sectors;
+}
+
 /* Cipher of @md, when it has a key-id; logs and returns an error if unusable. */
 static int vdm_md_cipher(struct vdm_c *vc, const struct veil_md *md,
 			 struct vdm_cipher *c)
@@ -183,11 +192,19 @@ int vdm_md_setup(struct vdm_c *vc)
 			r = -EINVAL;
 			break;
 		}
+		if (md->reencrypting && md->reenc_window) {
+			DMERR("%s: re-encryption window of %llu sectors journaled",
+			      vc->name, md->reenc_window);
+			ti->error = "Re-encryption window journaled: recover it (veilctl attach)";
+			r = -EINVAL;
+			break;
+		}
 		r = vdm_md_cipher(vc, md, &vc->cipher);
 		if (r) {
 			ti->error = "Unsupported cipher or key size in the metadata";
 			break;
 		}
+		vc->boundary = vdm_md_boundary(md);
 		vc->layout.known = true;
 		vc->layout.data_offset = md->data_offset;
 		vc->layout.data_sectors = md->data_sectors;
@@ -267,8 +284,17 @@ static const char *vdm_layout_change(struct vdm_c *vc,
 	return NULL;
 }
 
+/*
+ * Can a table that holds the key(s) of @a go on with @b?  The key-id must
+ * be the same; a re-encryption in @b needs the same old key-id in @a (a
+ * re-encryption that ended needs no more than the new key).
+ */
 static bool vdm_same_key(const struct veil_md *a, const struct veil_md *b)
 {
+	if (b->reencrypting &&
+	    (!a->reencrypting || a->old_key_id_len != b->old_key_id_len ||
+	     memcmp(a->old_key_id, b->old_key_id, b->old_key_id_len)))
+		return false;
 	return a->key_id_len == b->key_id_len &&
 	       !memcmp(a->key_id, b->key_id, a->key_id_len) &&
 	       a->key_bytes == b->key_bytes &&
@@ -290,7 +316,7 @@ static bool vdm_same_key(const struct veil_md *a, const struct veil_md *b)
 int vdm_msg_update(struct vdm_c *vc)
 {
 	struct veil_md *md, *old = NULL;
-	struct vdm_key *oldkey, *spare, *oldspare;
+	struct vdm_key *oldkey, *spare, *oldspare, *ospare, *oldospare;
 	const char *why = "";
 	enum vdm_event ev;
 	struct vdm_cipher c;
@@ -301,6 +327,12 @@ int vdm_msg_update(struct vdm_c *vc)
 		return -ENOMEM;
 
 	mutex_lock(&vc->ctl_lock);
+	if (READ_ONCE(vc->win_len)) {
+		DMWARN("%s: update: refused during a re-encryption step",
+		       vc->name);
+		r = -EBUSY;
+		goto out;
+	}
 	r = vdm_md_load(vc, md, &why);
 	if (r == -ENOMEM)
 		goto out;
@@ -312,6 +344,8 @@ int vdm_msg_update(struct vdm_c *vc)
 		goto out;
 	}
 	why = vdm_layout_change(vc, md);
+	if (!why && md->reencrypting && md->reenc_window)
+		why = "a re-encryption window is journaled; recover it first";
 	if (!why && vdm_md_cipher(vc, md, &c))
 		why = "unsupported cipher or key size in the metadata";
 	if (why) {
@@ -327,6 +361,7 @@ int vdm_msg_update(struct vdm_c *vc)
 		spin_lock_irq(&vc->lock);
 		old = vc->md;
 		vc->md = md;
+		vc->boundary = vdm_md_boundary(md);
 		spin_unlock_irq(&vc->lock);
 		md = old;
 		/*
@@ -349,9 +384,14 @@ int vdm_msg_update(struct vdm_c *vc)
 	 * is ever handled with the old key under the new metadata.
 	 */
 	spare = NULL;
+	ospare = NULL;
 	if (md->key_id_len) {
 		spare = vdm_spare_alloc(vc, &c, md->sector_size);
-		if (!spare) {
+		if (md->reencrypting)
+			ospare = vdm_spare_alloc(vc, &c, md->sector_size);
+		if (!spare || (md->reencrypting && !ospare)) {
+			vdm_key_put(spare);
+			vdm_key_put(ospare);
 			r = -ENOMEM;
 			goto out;
 		}
@@ -362,7 +402,10 @@ int vdm_msg_update(struct vdm_c *vc)
 	old = vc->md;
 	oldspare = vc->spare;
 	vc->spare = spare;
+	oldospare = vc->old_spare;
+	vc->old_spare = ospare;
 	vc->md = md;
+	vc->boundary = vdm_md_boundary(md);
 	vc->cipher = c;
 	vc->layout.known = true;
 	vc->layout.data_offset = md->data_offset;
@@ -372,7 +415,11 @@ int vdm_msg_update(struct vdm_c *vc)
 	spin_unlock_irq(&vc->lock);
 	vdm_key_drop(oldkey);
 	vdm_key_put(oldspare);
-	if (md->key_id_len)
+	vdm_key_put(oldospare);
+	if (md->reencrypting)
+		DMINFO("%s: update: re-encrypting, waiting for the new and the old key",
+		       vc->name);
+	else if (md->key_id_len)
 		DMINFO("%s: update: new key-id, waiting for its key",
 		       vc->name);
 	else

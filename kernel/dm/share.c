@@ -30,7 +30,14 @@ static DEFINE_MUTEX(vdm_share_lock);
 static bool vdm_share_match(const struct vdm_key *key,
 			    const struct veil_md *md)
 {
+	const struct vdm_key *prev = key->prev;
+
 	lockdep_assert_held(&vdm_share_lock);
+	/* Re-encrypting, the old key must match too (a pair is one key). */
+	if (md->reencrypting &&
+	    (!prev || prev->key_id_len != md->old_key_id_len ||
+	     memcmp(prev->key_id, md->old_key_id, md->old_key_id_len)))
+		return false;
 	return !memcmp(key->lu_uuid, md->uuid, sizeof(key->lu_uuid)) &&
 	       key->key_id_len == md->key_id_len &&
 	       !memcmp(key->key_id, md->key_id, md->key_id_len) &&
@@ -39,8 +46,10 @@ static bool vdm_share_match(const struct vdm_key *key,
 }
 
 /*
- * A key another table of the LU of @md already holds, for @md's key-id,
- * cipher and sector size, with a table reference for the caller; or NULL.
+ * A key another table of the LU of @md already holds, for @md's key-id(s),
+ * cipher and sector size, with a table reference for the caller; NULL if
+ * there is none, ERR_PTR(-EBUSY) while that table has a re-encryption
+ * window locked (a new table would not hold the window's bios).
  */
 struct vdm_key *vdm_share_find(const struct veil_md *md)
 {
@@ -52,6 +61,10 @@ struct vdm_key *vdm_share_find(const struct veil_md *md)
 	mutex_lock(&vdm_share_lock);
 	list_for_each_entry(key, &vdm_shared, share_node) {
 		if (vdm_share_match(key, md)) {
+			if (key->win_busy) {
+				found = ERR_PTR(-EBUSY);
+				break;
+			}
 			key->tables++;
 			kref_get(&key->ref);
 			found = key;
@@ -76,6 +89,15 @@ void vdm_share_add(struct vdm_key *key, const struct veil_md *md)
 	mutex_lock(&vdm_share_lock);
 	key->tables = 1;
 	list_add(&key->share_node, &vdm_shared);
+	mutex_unlock(&vdm_share_lock);
+}
+
+/* A table of @key's LU locks (@busy) or unlocks a re-encryption window. */
+void vdm_share_busy(struct vdm_key *key, bool busy)
+{
+	might_sleep();
+	mutex_lock(&vdm_share_lock);
+	key->win_busy = busy;
 	mutex_unlock(&vdm_share_lock);
 }
 

@@ -20,6 +20,11 @@
  *   encrypted        the key is set: encrypted-region bios are encrypted
  *                    or decrypted
  *
+ * While the LU is being re-encrypted its metadata names two key-ids; the
+ * device asks for both and "the key" of this table is then the pair (the
+ * new key, holding the old one as key->prev): KEY is the event of the
+ * second one arriving, NO_KEY that of either failing (keys.c).
+ *
  * Events (enum vdm_event):
  *   MD_PLAIN  metadata read (constructor or "update"): no key-id
  *   MD_KEYED  metadata read: a key-id whose key the device must ask for
@@ -151,15 +156,29 @@ int vdm_transition(struct vdm_c *vc, enum vdm_event ev,
 	vdm_set_reason(vc, reason);
 
 	/* Let held bios see the new state (and metadata). */
+	vdm_release_held(vc);
+	return 0;
+}
+
+/*
+ * Under vc->lock: dispatch every held bio again (after a state change or
+ * when a re-encryption window is unlocked); the ones that must still wait
+ * are held again, keeping the time they were first held.
+ */
+void vdm_release_held(struct vdm_c *vc)
+{
+	lockdep_assert_held(&vc->lock);
 	bio_list_merge(&vc->release, &vc->held);
 	bio_list_init(&vc->held);
 	vc->n_held = 0;
 	if (!bio_list_empty(&vc->release))
 		queue_work(vc->wq, &vc->release_work);
-	return 0;
 }
 
-/* Under vc->lock, in state waiting-for-key: hold @bio until the next event. */
+/*
+ * Under vc->lock, in state waiting-for-key or for a bio that touches a
+ * locked re-encryption window: hold @bio until the next event.
+ */
 void vdm_hold(struct vdm_c *vc, struct bio *bio)
 {
 	struct vdm_io *io = dm_per_bio_data(bio, sizeof(*io));
@@ -269,7 +288,7 @@ static void vdm_timeout_work(struct work_struct *w)
 	spin_unlock_irq(&vc->lock);
 
 	if (n)
-		DMWARN("%s: %u bio(s) failed after waiting %us for the key",
+		DMWARN("%s: %u bio(s) failed after waiting %us (key or window)",
 		       vc->name, n, vc->key_timeout);
 	while ((bio = bio_list_pop(&expired)))
 		bio_io_error(bio);
@@ -278,6 +297,7 @@ static void vdm_timeout_work(struct work_struct *w)
 void vdm_state_init(struct vdm_c *vc)
 {
 	spin_lock_init(&vc->lock);
+	init_waitqueue_head(&vc->drain_wq);
 	vc->state = VEIL_STATE_UNKNOWN;
 	bio_list_init(&vc->held);
 	bio_list_init(&vc->release);
@@ -302,6 +322,8 @@ void vdm_state_exit(struct vdm_c *vc)
 	vc->key = NULL;
 	vdm_key_put(vc->spare);
 	vc->spare = NULL;
+	vdm_key_put(vc->old_spare);
+	vc->old_spare = NULL;
 	WARN_ON_ONCE(!bio_list_empty(&vc->held) ||
 		     !bio_list_empty(&vc->release));
 }

@@ -46,6 +46,10 @@
  *               without re-creating it).
  *   "wipe_key"  forget the key now (no-key).
  *   "retry"     ask for the key again (no-key or waiting-for-key).
+ *   "reencrypt_lock <start> <len>", "reencrypt_convert",
+ *   "reencrypt_commit <end>", "reencrypt_unlock", "reencrypt_status"
+ *               one step of an online re-encryption (reencrypt.c); the
+ *               status answer is returned as the message's result.
  */
 #include <linux/blkdev.h>
 #include <linux/kstrtox.h>
@@ -95,6 +99,18 @@ static bool vdm_region(struct vdm_c *vc, sector_t sector,
 }
 
 /*
+ * Under vc->lock: count a bio that goes on to the device in the current
+ * epoch; vdm_end_io() uncounts it.  Locking a re-encryption window flips
+ * the epoch and waits for the other count to drain (reencrypt.c).
+ */
+static void vdm_count(struct vdm_c *vc, struct vdm_io *io)
+{
+	lockdep_assert_held(&vc->lock);
+	io->epoch = vc->epoch;
+	atomic_inc(&vc->inflight[io->epoch]);
+}
+
+/*
  * Decide what to do with a data bio (and do it).  Called from map
  * (VEIL_CTX_MAP) and again, from the release work (VEIL_CTX_WORKER), for
  * bios that were held.  Returns DM_MAPIO_REMAPPED (the caller submits),
@@ -114,6 +130,8 @@ int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx)
 	bool plain;
 
 	spin_lock_irqsave(&vc->lock, flags);
+	if (unlikely(vc->win_len) && vdm_in_window(vc, io->sector, nr))
+		goto hold;
 	plain = vdm_region(vc, io->sector, nr, &run);
 	state = vc->state;
 	if (run < nr) {
@@ -143,20 +161,14 @@ int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx)
 	}
 	switch (state) {
 	case VEIL_STATE_WAITING:
-		if (unlikely(vc->suspend != VEIL_RUNNING)) {
-			/* Suspend waits for no key (state.c). */
-			spin_unlock_irqrestore(&vc->lock, flags);
-			return vc->suspend == VEIL_SUSPEND_REQUEUE ?
-			       DM_MAPIO_REQUEUE : DM_MAPIO_KILL;
-		}
-		vdm_hold(vc, bio);
-		spin_unlock_irqrestore(&vc->lock, flags);
-		return DM_MAPIO_SUBMITTED;
+		goto hold;
 	case VEIL_STATE_ENCRYPTED:
 		if (discard)
 			goto remap;
 		io->key = vc->key;
 		kref_get(&io->key->ref);
+		io->boundary = vc->boundary;
+		vdm_count(vc, io);
 		spin_unlock_irqrestore(&vc->lock, flags);
 		bio_set_dev(bio, vc->dev->bdev);
 		bio->bi_iter.bi_sector = offset + io->sector;
@@ -168,10 +180,21 @@ int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx)
 	}
 
 remap:
+	vdm_count(vc, io);
 	spin_unlock_irqrestore(&vc->lock, flags);
 	bio_set_dev(bio, vc->dev->bdev);
 	bio->bi_iter.bi_sector = offset + io->sector;
 	return DM_MAPIO_REMAPPED;
+hold:
+	if (unlikely(vc->suspend != VEIL_RUNNING)) {
+		/* Suspend waits for no key and no window (state.c). */
+		spin_unlock_irqrestore(&vc->lock, flags);
+		return vc->suspend == VEIL_SUSPEND_REQUEUE ?
+		       DM_MAPIO_REQUEUE : DM_MAPIO_KILL;
+	}
+	vdm_hold(vc, bio);
+	spin_unlock_irqrestore(&vc->lock, flags);
+	return DM_MAPIO_SUBMITTED;
 kill:
 	spin_unlock_irqrestore(&vc->lock, flags);
 	return DM_MAPIO_KILL;
@@ -183,6 +206,7 @@ static int vdm_map(struct dm_target *ti, struct bio *bio)
 	struct vdm_io *io = dm_per_bio_data(bio, sizeof(*io));
 
 	/* Empty flushes carry no data: the device below gets them as is. */
+	io->epoch = -1;
 	if (unlikely(!bio_sectors(bio))) {
 		bio_set_dev(bio, vc->dev->bdev);
 		return DM_MAPIO_REMAPPED;
@@ -194,6 +218,22 @@ static int vdm_map(struct dm_target *ti, struct bio *bio)
 	return vdm_dispatch(vc, bio, VEIL_CTX_MAP);
 }
 
+/* Every bio map passed on ends here (held bios that fail do too). */
+static int vdm_end_io(struct dm_target *ti, struct bio *bio,
+		      blk_status_t *error)
+{
+	struct vdm_c *vc = ti->private;
+	struct vdm_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	if (io->epoch >= 0) {
+		if (atomic_dec_and_test(&vc->inflight[io->epoch]) &&
+		    wq_has_sleeper(&vc->drain_wq))
+			wake_up(&vc->drain_wq);
+		io->epoch = -1;
+	}
+	return DM_ENDIO_DONE;
+}
+
 /* -------------------------------------------------------- ctr / dtr --- */
 
 static void vdm_dtr(struct dm_target *ti)
@@ -202,6 +242,7 @@ static void vdm_dtr(struct dm_target *ti)
 
 	if (!vc)
 		return;
+	vdm_reenc_exit(vc);
 	vdm_keys_exit(vc);
 	vdm_crypt_exit(vc);
 	kfree(vc->md);
@@ -340,6 +381,11 @@ static int vdm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	 * otherwise the cipher's tfm is built now, for the key to come.
 	 */
 	shared = vc->md ? vdm_share_find(vc->md) : NULL;
+	if (IS_ERR(shared)) {
+		ti->error = "A table of this LU is in a re-encryption step; retry";
+		r = PTR_ERR(shared);
+		goto bad;
+	}
 	if (shared) {
 		spin_lock_irq(&vc->lock);
 		r = vdm_transition(vc, VEIL_EV_KEY, shared, NULL, &old);
@@ -350,6 +396,9 @@ static int vdm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			goto bad;
 		}
 		vc->req_room = vdm_req_room(shared);
+		if (shared->prev)
+			vc->req_room = max(vc->req_room,
+					   vdm_req_room(shared->prev));
 		DMINFO("%s: key taken over from the LU's live table", vc->name);
 	} else if (vc->md && vc->md->key_id_len) {
 		vc->spare = vdm_spare_alloc(vc, &vc->cipher,
@@ -360,6 +409,17 @@ static int vdm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			goto bad;
 		}
 		vc->req_room = vdm_req_room(vc->spare);
+		if (vc->md->reencrypting) {
+			vc->old_spare = vdm_spare_alloc(vc, &vc->cipher,
+							vc->layout.sector_size);
+			if (!vc->old_spare) {
+				ti->error = "Cannot allocate the cipher of the metadata";
+				r = -ENOMEM;
+				goto bad;
+			}
+			vc->req_room = max(vc->req_room,
+					   vdm_req_room(vc->old_spare));
+		}
 	}
 	ti->per_io_data_size = vc->req_room + sizeof(struct vdm_io);
 	ti->num_flush_bios = 1;
@@ -456,6 +516,8 @@ static int vdm_message(struct dm_target *ti, unsigned int argc, char **argv,
 {
 	struct vdm_c *vc = ti->private;
 
+	if (argc >= 1 && !strncasecmp(argv[0], "reencrypt_", 10))
+		return vdm_reenc_message(vc, argc, argv, result, maxlen);
 	if (argc != 1)
 		goto bad;
 	if (!strcasecmp(argv[0], "update"))
@@ -465,7 +527,7 @@ static int vdm_message(struct dm_target *ti, unsigned int argc, char **argv,
 	if (!strcasecmp(argv[0], "retry"))
 		return vdm_msg_retry(vc);
 bad:
-	DMWARN("%s: unrecognised message (expected update, wipe_key or retry)",
+	DMWARN("%s: unrecognised message (expected update, wipe_key, retry or reencrypt_*)",
 	       vc->name);
 	return -EINVAL;
 }
@@ -496,11 +558,12 @@ static void vdm_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type vdm_target = {
 	.name = "veil",
-	.version = {1, 0, 0},
+	.version = {1, 1, 0},
 	.module = THIS_MODULE,
 	.ctr = vdm_ctr,
 	.dtr = vdm_dtr,
 	.map = vdm_map,
+	.end_io = vdm_end_io,
 	.status = vdm_status,
 	.message = vdm_message,
 	.presuspend = vdm_presuspend,

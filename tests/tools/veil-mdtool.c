@@ -46,6 +46,11 @@ static const char usage_text[] =
 "        print both copies, which one is selected, and its key-id in hex\n"
 "  set-key-id DEV HEX|none\n"
 "        rewrite the selected copy's metadata with another key-id\n"
+"  set-reencrypt DEV NEW-HEX OLD-HEX|none [BOUNDARY [WINDOW [CSUM]]]\n"
+"        key-id NEW-HEX for data-area sectors below BOUNDARY, OLD-HEX\n"
+"        above it (a re-encryption in progress; \"none\": finished);\n"
+"        WINDOW sectors from BOUNDARY journaled with CRC-32C CSUM (the\n"
+"        journal itself is not written)\n"
 "  corrupt DEV primary|alternate KIND\n"
 "        damage one copy in place.  KIND: magic, version, incompat,\n"
 "        props-len (5000), csum, torn (bytes 256.. of the block set to\n"
@@ -396,6 +401,73 @@ out:
 	return ret;
 }
 
+/* ---------------------------------------------------- set-reencrypt --- */
+
+/*
+ * Put the selected copy in (or, with OLD "none", out of) the state of a
+ * re-encryption: key-id NEW below BOUNDARY, OLD above it, WINDOW sectors
+ * journaled with checksum CSUM.  The journal itself is not written.
+ */
+static int cmd_set_reencrypt(const char *dev, char **args, int n)
+{
+	struct veil_md_copies *c;
+	struct veil_md *md;
+	u64 lu_sectors;
+	char *end;
+	int fd, err, ret;
+
+	c = malloc(sizeof(*c));
+	if (!c)
+		return EX_IO;
+	fd = open_dev(dev, true, &lu_sectors);
+	if (fd < 0) {
+		free(c);
+		return EX_IO;
+	}
+	err = veil_md_read_copies(fd, lu_sectors, c);
+	if (err || c->pick < 0) {
+		fprintf(stderr, "veil-mdtool: %s: no valid metadata to update\n",
+			dev);
+		ret = err ? EX_IO : EX_NOMD;
+		goto out;
+	}
+	md = &c->md[c->pick];
+	md->key_hint[0] = '\0';
+	ret = EX_INVALID;
+	if (parse_hex(args[0], md->key_id, &md->key_id_len))
+		goto bad;
+	if (!strcmp(args[1], "none")) {
+		md->reencrypting = false;
+		md->incompat_flags &= ~VEIL_MD_INCOMPAT_REENCRYPT;
+		md->reenc_boundary = md->reenc_window = 0;
+		md->reenc_journal_csum = 0;
+		md->old_key_id_len = 0;
+	} else {
+		if (parse_hex(args[1], md->old_key_id, &md->old_key_id_len) ||
+		    n < 3)
+			goto bad;
+		md->reencrypting = true;
+		md->incompat_flags |= VEIL_MD_INCOMPAT_REENCRYPT;
+		md->reenc_boundary = strtoull(args[2], &end, 10);
+		if (*end)
+			goto bad;
+		md->reenc_window = n > 3 ? strtoull(args[3], &end, 10) : 0;
+		if (*end)
+			goto bad;
+		md->reenc_journal_csum = n > 4 ? strtoul(args[4], &end, 0) : 0;
+		if (*end)
+			goto bad;
+	}
+	ret = write_md(fd, dev, lu_sectors, md, 0);
+	goto out;
+bad:
+	fprintf(stderr, "veil-mdtool: set-reencrypt: want NEW-HEX OLD-HEX|none [BOUNDARY [WINDOW [CSUM]]]\n");
+out:
+	close(fd);
+	free(c);
+	return ret;
+}
+
 /* ----------------------------------------------------------- corrupt --- */
 
 static int cmd_corrupt(const char *dev, const char *which, const char *kind)
@@ -591,6 +663,8 @@ int main(int argc, char **argv)
 		return cmd_show(dev);
 	if (!strcmp(cmd, "set-key-id") && argc == 1)
 		return cmd_set_key_id(dev, argv[0]);
+	if (!strcmp(cmd, "set-reencrypt") && argc >= 2 && argc <= 5)
+		return cmd_set_reencrypt(dev, argv, argc);
 	if (!strcmp(cmd, "corrupt") && argc == 2)
 		return cmd_corrupt(dev, argv[0], argv[1]);
 	return usage("unknown command or wrong number of arguments");

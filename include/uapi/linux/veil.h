@@ -193,10 +193,10 @@ enum veil_state {
 /* Header flags.  Unknown compat flags are ignored; unknown incompat flags
  * refuse activation.
  */
-#define VEIL_MD_INCOMPAT_REENCRYPT 0x1u	/* a re-encryption is in progress:
-						 * the "reencrypt" property says
-						 * which sectors use which key
-						 */
+/* A re-encryption is in progress: the reencrypt property says which
+ * sectors use which key.
+ */
+#define VEIL_MD_INCOMPAT_REENCRYPT 0x1u
 #define VEIL_MD_INCOMPAT_KNOWN	VEIL_MD_INCOMPAT_REENCRYPT
 #define VEIL_MD_COMPAT_KNOWN	0x0u
 

@@ -218,10 +218,10 @@ static void unformat(unsigned long long lu)
 
 /*
  * Key daemon in a child: registers, then answers every request whose
- * key-id is kid with key and fails others with ENOKEY, until killed.
- * Returns its pid once it is registered.
+ * key-id is kid with k1 and kid2 with k2 (NULL: fail it), and fails others
+ * with ENOKEY, until killed.  Returns its pid once it is registered.
  */
-static pid_t key_server(const uint8_t *k, int klen)
+static pid_t key_server2(const uint8_t *k1, const uint8_t *k2, int klen)
 {
 	int p[2];
 	pid_t pid;
@@ -244,8 +244,15 @@ static pid_t key_server(const uint8_t *k, int klen)
 		for (;;) {
 			vnl_wait_reqs(&v, 1, 200);
 			while (vnl_take(&v, &r)) {
+				const uint8_t *k = NULL;
+
 				if (r.key_id_len == sizeof(kid) &&
 				    !memcmp(r.key_id, kid, sizeof(kid)))
+					k = k1;
+				if (r.key_id_len == sizeof(kid2) &&
+				    !memcmp(r.key_id, kid2, sizeof(kid2)))
+					k = k2;
+				if (k)
 					vnl_push(&v, r.id, r.key_id, r.key_id_len,
 						 k, klen, NULL);
 				else
@@ -262,6 +269,11 @@ static pid_t key_server(const uint8_t *k, int klen)
 	}
 	close(p[0]);
 	return pid;
+}
+
+static pid_t key_server(const uint8_t *k, int klen)
+{
+	return key_server2(k, NULL, klen);
 }
 
 static void stop_server(pid_t *pid)
@@ -682,7 +694,7 @@ TEST_F(dm, messages_take_no_numbers)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		EXPECT_NE(0, dm_msg(bad[i])) TH_LOG("accepted: %s", bad[i]);
 	}
-	EXPECT_EQ(0, sh("dmesg | grep -q 'unrecognised message (expected update, wipe_key or retry)'"));
+	EXPECT_EQ(0, sh("dmesg | grep -qF 'unrecognised message (expected update, wipe_key, retry or reencrypt_*)'"));
 	ASSERT_EQ(0, sh_out(after, sizeof(after), "dmsetup table " DMNAME
 			    "; dmsetup status " DMNAME));
 	EXPECT_STREQ(before, after);
@@ -1569,6 +1581,252 @@ TEST_F_TIMEOUT(dm, key_push_memory_tight, 180)
 	close(rp[1]);
 	close(gp[0]);
 	close(gp[1]);
+}
+
+/* ------------------------------------------------------ re-encryption --- */
+
+/* "dmsetup message ... reencrypt_status": the answer, or "" on failure. */
+static void reenc_status(char *out, size_t n)
+{
+	if (sh_out(out, n, "dmsetup message " DMNAME " 0 reencrypt_status"))
+		out[0] = '\0';
+}
+
+/* One step as veilctl takes it, without the journal: 0 or the failing step. */
+static int reenc_step(unsigned long long start, unsigned long long len)
+{
+	char m[96];
+
+	snprintf(m, sizeof(m), "reencrypt_lock %llu %llu", start, len);
+	if (dm_msg(m))
+		return 1;
+	if (dm_msg("reencrypt_convert"))
+		return 2;
+	snprintf(m, sizeof(m), "reencrypt_commit %llu", start + len);
+	if (dm_msg(m))
+		return 3;
+	return 0;
+}
+
+/* Read the data area through stock dm-crypt with key k: does it hold want? */
+static bool crypt_reads(FIXTURE_DATA(dm) * self, const uint8_t *k,
+			unsigned long long off, const void *want, size_t len)
+{
+	char khex[2 * sizeof(key) + 1], table[512];
+	char *buf = malloc(len);
+	bool same;
+
+	vnl_hex(k, 64, khex);
+	snprintf(table, sizeof(table),
+		 "0 %llu crypt aes-xts-plain64 %s 0 " RAM " %llu", self->data,
+		 khex, AREA);
+	if (sh("echo '%s' | dmsetup create veil_crypt_t", table)) {
+		free(buf);
+		return false;
+	}
+	same = !dio("/dev/mapper/veil_crypt_t", false, off, buf, len) &&
+	       !memcmp(buf, want, len);
+	sh("dmsetup remove veil_crypt_t");
+	free(buf);
+	return same;
+}
+
+/* Format with kid, write a pattern, then start re-encrypting to kid2. */
+static void reenc_start(struct __test_metadata *_metadata,
+			FIXTURE_DATA(dm) * self, void *want, size_t len)
+{
+	char st[256];
+
+	ASSERT_EQ(0, format(kid_hex, 512, NULL));
+	self->server = key_server2(key, key2, 64);
+	ASSERT_GT(self->server, 0);
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_TRUE(wait_state("encrypted", 10000));
+	pattern(want, len, 0, 0xfeed);
+	ASSERT_EQ(0, dio(DMDEV, true, 0, want, len));
+	reenc_status(st, sizeof(st));
+	EXPECT_STREQ("none", st);
+
+	ASSERT_EQ(0, mdtool("set-reencrypt " RAM " ffeeddccbbaa99887766554433221100 00112233445566778899aabbccddeeff 0"));
+	ASSERT_EQ(0, dm_msg("update"));
+	ASSERT_TRUE(wait_state("encrypted", 10000));
+	reenc_status(st, sizeof(st));
+	EXPECT_NE(NULL, strstr(st, "boundary=0 "));
+}
+
+/*
+ * The whole data area moves from the old key to the new one window by
+ * window while the device stays in use; at every boundary the data reads
+ * back, the ciphertext below the boundary is the new key's and above it
+ * the old key's (checked with stock dm-crypt), and the end of the
+ * re-encryption keeps the key without asking the daemon.
+ */
+TEST_F_TIMEOUT(dm, reencrypt_online, 300)
+{
+	const size_t len = 4 << 20;
+	char *want = malloc(len), *buf = malloc(len), st[256], m[96];
+	unsigned long long b, win = 1024, mid;
+	struct vnl_kreq r;
+	struct vnl v;
+	pid_t io;
+
+	ASSERT_TRUE(want && buf);
+	reenc_start(_metadata, self, want, len);
+	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, len));
+	EXPECT_EQ(0, memcmp(buf, want, len));
+
+	/* Half the pattern: the boundary then runs through it. */
+	mid = len / 512 / 2 + 8;	/* not on a window edge */
+	for (b = 0; b + win <= mid; b += win)
+		ASSERT_EQ(0, reenc_step(b, win));
+	ASSERT_EQ(0, reenc_step(b, mid - b));
+	reenc_status(st, sizeof(st));
+	EXPECT_NE(NULL, strstr(st, "window=- converted=0"));
+	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, len));
+	EXPECT_EQ(0, memcmp(buf, want, len));
+	EXPECT_TRUE(crypt_reads(self, key2, 0, want, mid * 512));
+	EXPECT_FALSE(crypt_reads(self, key, 0, want, 4096));
+	EXPECT_TRUE(crypt_reads(self, key, mid * 512, want + mid * 512,
+				len - mid * 512));
+	/* A write straddling the boundary, read back by both halves. */
+	pattern(want + (mid - 8) * 512, 8192, (mid - 8) * 512, 0xabcd);
+	ASSERT_EQ(0, dio(DMDEV, true, (mid - 8) * 512,
+			 want + (mid - 8) * 512, 8192));
+	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, len));
+	EXPECT_EQ(0, memcmp(buf, want, len));
+	EXPECT_TRUE(crypt_reads(self, key2, (mid - 8) * 512,
+				want + (mid - 8) * 512, 4096));
+	EXPECT_TRUE(crypt_reads(self, key, mid * 512, want + mid * 512,
+				4096));
+
+	/* I/O into a locked window waits for the commit. */
+	snprintf(m, sizeof(m), "reencrypt_lock %llu %llu", mid, win);
+	ASSERT_EQ(0, dm_msg(m));
+	io = bg_io(true, (mid + 96) * 512, 65536, 0x77);
+	EXPECT_EQ(1, bg_wait(io, 500));
+	ASSERT_EQ(0, dm_msg("reencrypt_convert"));
+	EXPECT_EQ(1, bg_wait(io, 200));
+	snprintf(m, sizeof(m), "reencrypt_commit %llu", mid + win);
+	ASSERT_EQ(0, dm_msg(m));
+	EXPECT_EQ(0, bg_wait(io, 10000));
+	pattern(want + (mid + 96) * 512, 65536, (mid + 96) * 512, 0x77);
+
+	/* The rest of the data area, with a writer going on beyond it. */
+	io = bg_io(true, 2 * len, len, 0x99);
+	for (b = mid + win; b < self->data; b += win) {
+		unsigned long long n = self->data - b < win ?
+				       self->data - b : win;
+
+		ASSERT_EQ(0, reenc_step(b, n));
+	}
+	EXPECT_EQ(0, bg_wait(io, 60000));
+	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, len));
+	EXPECT_EQ(0, memcmp(buf, want, len));
+	EXPECT_TRUE(crypt_reads(self, key2, 0, want, len));
+	pattern(want, len, 2 * len, 0x99);
+	ASSERT_EQ(0, dio(DMDEV, false, 2 * len, buf, len));
+	EXPECT_EQ(0, memcmp(buf, want, len));
+	EXPECT_TRUE(crypt_reads(self, key2, 2 * len, want, len));
+
+	/* Finished: the key stays, nothing is asked again. */
+	stop_server(&self->server);
+	ASSERT_EQ(0, daemon_open(&v));
+	ASSERT_EQ(0, mdtool("set-reencrypt " RAM " ffeeddccbbaa99887766554433221100 none"));
+	ASSERT_EQ(0, dm_msg("update"));
+	EXPECT_TRUE(state_is("encrypted"));
+	EXPECT_FALSE(take_req(&v, &r, 500));
+	reenc_status(st, sizeof(st));
+	EXPECT_STREQ("none", st);
+	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, len));
+	EXPECT_EQ(0, memcmp(buf, want, len));
+	vnl_close(&v);
+	free(want);
+	free(buf);
+}
+
+/* Every message out of order or out of range is refused, changing nothing. */
+TEST_F(dm, reencrypt_messages_refused)
+{
+	const size_t len = 1 << 20;
+	char *want = malloc(len), *buf = malloc(len), st[256];
+
+	ASSERT_TRUE(want && buf);
+	EXPECT_EQ(0, format(kid_hex, 512, NULL));
+	self->server = key_server(key, 64);
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_TRUE(wait_state("encrypted", 10000));
+	/* not re-encrypting */
+	EXPECT_NE(0, dm_msg("reencrypt_lock 0 8"));
+	stop_server(&self->server);
+	dm_remove();
+
+	reenc_start(_metadata, self, want, len);
+	EXPECT_NE(0, dm_msg("reencrypt_lock 8 8"));	/* not at the boundary */
+	EXPECT_NE(0, dm_msg("reencrypt_lock 0 0"));
+	EXPECT_NE(0, dm_msg("reencrypt_lock 0 1025"));	/* beyond the journal */
+	EXPECT_NE(0, dm_msg("reencrypt_lock 0 -8"));
+	EXPECT_NE(0, dm_msg("reencrypt_lock 0 0x8"));
+	EXPECT_NE(0, dm_msg("reencrypt_lock 0 18446744073709551615"));
+	EXPECT_NE(0, dm_msg("reencrypt_convert"));	/* nothing locked */
+	EXPECT_NE(0, dm_msg("reencrypt_commit 8"));
+	EXPECT_NE(0, dm_msg("reencrypt_unlock"));
+	EXPECT_NE(0, dm_msg("reencrypt_bogus"));
+
+	ASSERT_EQ(0, dm_msg("reencrypt_lock 0 16"));
+	EXPECT_NE(0, dm_msg("reencrypt_lock 0 16"));	/* one at a time */
+	EXPECT_NE(0, dm_msg("update"));			/* busy */
+	/* no other table of the LU while a window is locked */
+	EXPECT_NE(0, sh("echo '%s' | dmsetup reload " DMNAME " 2>/dev/null",
+			self->table));
+	EXPECT_NE(0, dm_msg("reencrypt_commit 16"));	/* not converted */
+	EXPECT_EQ(0, dm_msg("reencrypt_unlock"));	/* give it up */
+	reenc_status(st, sizeof(st));
+	EXPECT_NE(NULL, strstr(st, "boundary=0 "));
+
+	ASSERT_EQ(0, dm_msg("reencrypt_lock 0 16"));
+	ASSERT_EQ(0, dm_msg("reencrypt_convert"));
+	EXPECT_NE(0, dm_msg("reencrypt_convert"));	/* never twice */
+	EXPECT_NE(0, dm_msg("reencrypt_unlock"));	/* only commit now */
+	EXPECT_NE(0, dm_msg("reencrypt_commit 8"));
+	EXPECT_EQ(0, dm_msg("reencrypt_commit 16"));
+	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, len));
+	EXPECT_EQ(0, memcmp(buf, want, len));
+	/* a reload now takes both keys over */
+	ASSERT_EQ(0, sh("echo '%s' | dmsetup reload " DMNAME
+			" && dmsetup resume " DMNAME, self->table));
+	EXPECT_TRUE(state_is("encrypted"));
+	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, len));
+	EXPECT_EQ(0, memcmp(buf, want, len));
+	free(want);
+	free(buf);
+}
+
+/*
+ * A journaled window must be copied back before the LU is used: the
+ * kernel refuses such metadata.  With only the new key authorised the
+ * device does not unlock, and says which key is missing.
+ */
+TEST_F(dm, reencrypt_journaled_and_old_key_missing)
+{
+	struct vstatus s;
+
+	ASSERT_EQ(0, format(kid_hex, 512, NULL));
+	ASSERT_EQ(0, mdtool("set-reencrypt " RAM " ffeeddccbbaa99887766554433221100 00112233445566778899aabbccddeeff 64 16 0x1234"));
+	EXPECT_NE(0, dm_create(self->table));
+	EXPECT_LT(0, dmesg_count("journaled"));
+	dm_remove();
+
+	ASSERT_EQ(0, mdtool("set-reencrypt " RAM " ffeeddccbbaa99887766554433221100 00112233445566778899aabbccddeeff 64"));
+	self->server = key_server2(NULL, key2, 64);	/* new key only */
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_TRUE(wait_state("no-key", 10000));
+	ASSERT_EQ(0, dm_status(&s));
+	EXPECT_NE(NULL, strstr(s.reason, "old key"));
+	stop_server(&self->server);
+	dm_remove();
+	self->server = key_server2(key, NULL, 64);	/* old key only */
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_TRUE(wait_state("no-key", 10000));
 }
 
 TEST_HARNESS_MAIN
