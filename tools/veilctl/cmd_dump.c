@@ -2,7 +2,8 @@
 /*
  * veilctl dump DEV [--json]: the metadata on an LU, attached or not (as
  * cryptsetup luksDump shows a LUKS header): uuid, label, key-id, key-hint,
- * cipher, layout, plaintext ranges, and each copy's state and seqno.  There
+ * cipher, layout, plaintext ranges, a re-encryption in progress, and each
+ * copy's state and seqno.  There
  * are no key bytes on disk, so nothing secret can be shown.  The copies'
  * health (vc_copies_*) is shared with status.  Exit status
  * 0 when a valid copy exists, 5 without veil metadata, 6 when none of the
@@ -90,6 +91,43 @@ void vc_copies_text(const char *dev, const struct veil_md_copies *c,
 		       dev, copy_names[c->pick]);
 }
 
+void vc_reenc_json(struct vc_json *j, const struct veil_md *md)
+{
+	char hex[2 * VEIL_KEY_ID_MAX + 1];
+
+	if (!md || !md->reencrypting) {
+		vc_json_null(j, "reencrypt");
+		return;
+	}
+	veil_hex_encode(md->old_key_id, md->old_key_id_len, hex);
+	vc_json_begin_obj(j, "reencrypt");
+	vc_json_u64(j, "boundary", md->reenc_boundary);
+	vc_json_u64(j, "data_sectors", md->data_sectors);
+	vc_json_u64(j, "window", md->reenc_window);
+	vc_json_str(j, "old_key_id", hex);
+	vc_json_end_obj(j);
+}
+
+void vc_reenc_text(const struct veil_md *md, int width)
+{
+	char hex[2 * VEIL_KEY_ID_MAX + 1];
+	unsigned int pct;
+
+	if (!md || !md->reencrypting)
+		return;
+	veil_hex_encode(md->old_key_id, md->old_key_id_len, hex);
+	/* floor: 100% only once every sector uses the new key */
+	pct = (unsigned int)((long double)md->reenc_boundary * 100 /
+			     md->data_sectors);
+	printf("  %-*s in progress, %u%% (boundary %" PRIu64 " of %" PRIu64 " sectors), old key-id %s\n",
+	       width, "re-encryption:", pct, (uint64_t)md->reenc_boundary,
+	       (uint64_t)md->data_sectors, hex);
+	if (md->reenc_window)
+		printf("  %-*s journaled window: %" PRIu64 " sectors at sector %" PRIu64 " of the data area (recovered on attach)\n",
+		       width, "", (uint64_t)md->reenc_window,
+		       (uint64_t)md->reenc_boundary);
+}
+
 static void json_md(struct vc_json *j, const struct veil_md *md)
 {
 	char hex[2 * VEIL_KEY_ID_MAX + 1], uuid[37];
@@ -129,6 +167,7 @@ static void json_md(struct vc_json *j, const struct veil_md *md)
 		vc_json_end_obj(j);
 	}
 	vc_json_end_arr(j);
+	vc_reenc_json(j, md);
 }
 
 static void text_md(const struct veil_md *md)
@@ -148,6 +187,7 @@ static void text_md(const struct veil_md *md)
 	} else {
 		printf("  key-id:        - (unencrypted)\n");
 	}
+	vc_reenc_text(md, 14);
 	printf("  sector size:   %u\n", md->sector_size);
 	vc_fmt_size(md->data_sectors * 512, size, sizeof(size));
 	printf("  data area:     %s: %" PRIu64 " sectors at sector %" PRIu64 "\n",
