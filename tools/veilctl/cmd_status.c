@@ -67,7 +67,7 @@ static int show(const struct vc_map *m, void *arg)
 			if (!r) {
 				vc_json_u64(&o->j, "lu_sectors", lu);
 				vc_copies_json(&o->j, o->c);
-				vc_reenc_json(&o->j, o->c->pick >= 0 ?
+				vc_reenc_json(&o->j, dev, o->c->pick >= 0 ?
 					      &o->c->md[o->c->pick] : NULL);
 			}
 			vc_json_end_obj(&o->j);
@@ -97,8 +97,8 @@ static int show(const struct vc_map *m, void *arg)
 	if (r) {
 		printf("  metadata:    unreadable (%s)\n", strerror(-r));
 	} else {
-		vc_reenc_text(o->c->pick >= 0 ? &o->c->md[o->c->pick] : NULL,
-			      14);
+		vc_reenc_text(dev, o->c->pick >= 0 ?
+			      &o->c->md[o->c->pick] : NULL, 14);
 		vc_copies_text(dev, o->c, lu);
 	}
 warn:

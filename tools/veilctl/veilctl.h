@@ -414,13 +414,18 @@ void vc_copies_json(struct vc_json *j, const struct veil_md_copies *c);
 void vc_copies_text(const char *dev, const struct veil_md_copies *c,
 		    uint64_t lu_sectors);
 /*
- * A re-encryption in progress in @md (NULL or not re-encrypting: nothing,
- * or null in JSON): how far, the old key-id, any journaled window.  Text
- * labels are padded to @width columns after the two-space indent.
+ * A re-encryption in progress in @md, read from @dev (NULL or not
+ * re-encrypting: nothing, or null in JSON): how far, the old key-id, and
+ * any journaled window with whether @dev's journal matches its checksum.
+ * Text labels are padded to @width columns after the two-space indent.
  */
-void vc_reenc_text(const struct veil_md *md, int width);
-/* "reencrypt": {boundary, data_sectors, window, old_key_id} or null. */
-void vc_reenc_json(struct vc_json *j, const struct veil_md *md);
+void vc_reenc_text(const char *dev, const struct veil_md *md, int width);
+/*
+ * "reencrypt": {boundary, data_sectors, window, old_key_id,
+ * journal_intact (null without a window)} or null.
+ */
+void vc_reenc_json(struct vc_json *j, const char *dev,
+		   const struct veil_md *md);
 
 /* ---- subcommands ---- */
 int cmd_encrypt(int argc, char **argv);
