@@ -17,6 +17,7 @@
 #define MD_CSUM_OFF		12u
 #define MD_PROP_HDR		((u32)sizeof(struct veil_md_prop))
 #define MD_RANGE_SIZE		((u32)sizeof(struct veil_md_range))
+#define MD_REENC_SIZE		((u32)sizeof(struct veil_md_reencrypt))
 
 static_assert(sizeof(struct veil_md_header) == VEIL_MD_HEADER_SIZE,
 	      "header must be 512 bytes");
@@ -24,6 +25,8 @@ static_assert(__builtin_offsetof(struct veil_md_header, csum) == MD_CSUM_OFF,
 	      "csum offset");
 static_assert(sizeof(struct veil_md_prop) == 8, "prop header is 8 bytes");
 static_assert(sizeof(struct veil_md_range) == 16, "range is 16 bytes");
+static_assert(sizeof(struct veil_md_reencrypt) == 24,
+	      "reencrypt value header is 24 bytes");
 static_assert(VEIL_MD_PROPS_MAX % VEIL_MD_PROP_ALIGN == 0, "props align");
 
 static int md_fail(const char **why, const char *msg, int err)
@@ -58,6 +61,11 @@ u32 veil_md_csum(const void *block, u32 props_len)
 			  VEIL_MD_HEADER_SIZE - MD_CSUM_OFF - 4);
 	crc = veil_crc32c(crc, b + VEIL_MD_HEADER_SIZE, props_len);
 	return ~crc;
+}
+
+u32 veil_md_crc32c(const void *buf, size_t len)
+{
+	return ~veil_crc32c(~0u, buf, len);
 }
 
 /* ------------------------------------------------------------- layout --- */
@@ -161,7 +169,8 @@ static bool md_name_known(const u8 *name, u32 len)
 	return md_name_is(name, len, VEIL_MD_PROP_KEY_ID) ||
 	       md_name_is(name, len, VEIL_MD_PROP_PLAINTEXT) ||
 	       md_name_is(name, len, VEIL_MD_PROP_LABEL) ||
-	       md_name_is(name, len, VEIL_MD_PROP_KEY_HINT);
+	       md_name_is(name, len, VEIL_MD_PROP_KEY_HINT) ||
+	       md_name_is(name, len, VEIL_MD_PROP_REENCRYPT);
 }
 
 /* One property record, checked against the bytes left in its list. */
@@ -247,6 +256,36 @@ static int md_copy_text(const struct md_rec *rec, char *dst, u32 max,
 	return 0;
 }
 
+/*
+ * The reencrypt value: struct veil_md_reencrypt, then exactly
+ * old_key_id_len bytes of the old key-id.  How the numbers fit the layout
+ * is md_check_reencrypt()'s business.
+ */
+static int md_decode_reencrypt(const struct md_rec *rec, struct veil_md *md,
+			       const char **why)
+{
+	const struct veil_md_reencrypt *v = (const void *)rec->value;
+	u32 old_len;
+
+	if (rec->value_len < MD_REENC_SIZE)
+		return md_fail(why, "reencrypt value shorter than 24 bytes",
+			       -EINVAL);
+	old_len = le32_to_cpu(v->old_key_id_len);
+	if (!old_len || old_len > VEIL_KEY_ID_MAX)
+		return md_fail(why, "old key-id length out of range", -EINVAL);
+	if (rec->value_len != MD_REENC_SIZE + old_len)
+		return md_fail(why,
+			       "reencrypt value length does not match its old key-id length",
+			       -EINVAL);
+	md->reencrypting = true;
+	md->reenc_boundary = le64_to_cpu(v->boundary);
+	md->reenc_window = le64_to_cpu(v->window);
+	md->reenc_journal_csum = le32_to_cpu(v->journal_csum);
+	md->old_key_id_len = old_len;
+	memcpy(md->old_key_id, rec->value + MD_REENC_SIZE, old_len);
+	return 0;
+}
+
 static int md_decode_known(const struct md_rec *rec, struct veil_md *md,
 			   const char **why)
 {
@@ -280,6 +319,9 @@ static int md_decode_known(const struct md_rec *rec, struct veil_md *md,
 		return md_copy_text(rec, md->key_hint, VEIL_KEY_HINT_MAX - 1,
 				    "key-hint length out of range",
 				    "key-hint contains a NUL byte", why);
+	} else if (md_name_is(rec->name, rec->name_len,
+			      VEIL_MD_PROP_REENCRYPT)) {
+		return md_decode_reencrypt(rec, md, why);
 	} else {
 		return md_copy_text(rec, md->label, VEIL_MD_LABEL_MAX,
 				    "label length out of range",
@@ -347,6 +389,54 @@ static int md_check_cipher(const char *cipher, const char **why)
 	return 0;
 }
 
+/*
+ * The re-encryption rules, once the layout is known to be sound: the
+ * incompat flag and the property come together, the old key differs from
+ * the new one, and boundary and journal window lie in the data area on
+ * whole encryption sectors.  Without the property the fields are ignored
+ * (encode writes nothing for them; decode leaves them zero).
+ */
+static int md_check_reencrypt(const struct veil_md *md, const char **why)
+{
+	bool flag = md->incompat_flags & VEIL_MD_INCOMPAT_REENCRYPT;
+	u64 spc = md->sector_size / MD_SECTOR;
+
+	if (md->reencrypting && !flag)
+		return md_fail(why, "reencrypt property without the incompat flag",
+			       -EINVAL);
+	if (!md->reencrypting && flag)
+		return md_fail(why, "re-encryption incompat flag without the reencrypt property",
+			       -EINVAL);
+	if (!md->reencrypting)
+		return 0;
+	if (!md->key_id_len)
+		return md_fail(why, "re-encryption without a key-id", -EINVAL);
+	if (!md->old_key_id_len || md->old_key_id_len > VEIL_KEY_ID_MAX)
+		return md_fail(why, "old key-id length out of range", -EINVAL);
+	if (md->old_key_id_len == md->key_id_len &&
+	    !memcmp(md->old_key_id, md->key_id, md->key_id_len))
+		return md_fail(why, "old key-id equals key-id", -EINVAL);
+	if (md->reenc_boundary > md->data_sectors)
+		return md_fail(why, "re-encryption boundary beyond the data area",
+			       -EINVAL);
+	if (md->reenc_boundary % spc)
+		return md_fail(why, "re-encryption boundary not aligned to sector_size",
+			       -EINVAL);
+	if (md->reenc_window > VEIL_MD_JOURNAL_SECTORS)
+		return md_fail(why, "journal window too long", -EINVAL);
+	if (md->reenc_window % spc)
+		return md_fail(why, "journal window not aligned to sector_size",
+			       -EINVAL);
+	/* boundary <= data_sectors: the subtraction cannot wrap */
+	if (md->reenc_window > md->data_sectors - md->reenc_boundary)
+		return md_fail(why, "journal window runs past the data area",
+			       -EINVAL);
+	if (!md->reenc_window && md->reenc_journal_csum)
+		return md_fail(why, "journal checksum set without a window",
+			       -EINVAL);
+	return 0;
+}
+
 /* Every rule that concerns the decoded values; shared by decode/encode. */
 static int md_validate(const struct veil_md *md, const char **why)
 {
@@ -389,7 +479,10 @@ static int md_validate(const struct veil_md *md, const char **why)
 	err = md_walk_props(md->extra, md->extra_len, NULL, why);
 	if (err)
 		return err;
-	return veil_md_check_layout(md, md->lu_sectors, why);
+	err = veil_md_check_layout(md, md->lu_sectors, why);
+	if (err)
+		return err;
+	return md_check_reencrypt(md, why);
 }
 
 /* ------------------------------------------------------------- decode --- */
@@ -486,7 +579,8 @@ int veil_md_encode(const struct veil_md *md, void *block, size_t len,
 	struct veil_md_header *h = block;
 	u8 *props = (u8 *)block + VEIL_MD_HEADER_SIZE;
 	struct veil_md_range *r;
-	u32 label_len, hint_len, props_len = 0, i;
+	struct veil_md_reencrypt *re;
+	u32 label_len, hint_len, reenc_len = 0, props_len = 0, i;
 	u8 *p;
 	int err;
 
@@ -507,6 +601,10 @@ int veil_md_encode(const struct veil_md *md, void *block, size_t len,
 		props_len += md_prop_size(VEIL_MD_PROP_LABEL, label_len);
 	if (hint_len)
 		props_len += md_prop_size(VEIL_MD_PROP_KEY_HINT, hint_len);
+	if (md->reencrypting) {
+		reenc_len = MD_REENC_SIZE + md->old_key_id_len;
+		props_len += md_prop_size(VEIL_MD_PROP_REENCRYPT, reenc_len);
+	}
 	if (md->extra_len > VEIL_MD_PROPS_MAX - props_len)
 		return md_fail(why, "properties do not fit in the block",
 			       -ENOSPC);
@@ -556,6 +654,17 @@ int veil_md_encode(const struct veil_md *md, void *block, size_t len,
 		memcpy(md_put_prop_hdr(p, VEIL_MD_PROP_KEY_HINT, 0, hint_len),
 		       md->key_hint, hint_len);
 		p += md_prop_size(VEIL_MD_PROP_KEY_HINT, hint_len);
+	}
+	if (reenc_len) {
+		re = (void *)md_put_prop_hdr(p, VEIL_MD_PROP_REENCRYPT,
+					     VEIL_MD_PROP_REQUIRED, reenc_len);
+		re->boundary = cpu_to_le64(md->reenc_boundary);
+		re->window = cpu_to_le64(md->reenc_window);
+		re->journal_csum = cpu_to_le32(md->reenc_journal_csum);
+		re->old_key_id_len = cpu_to_le32(md->old_key_id_len);
+		memcpy((u8 *)re + MD_REENC_SIZE, md->old_key_id,
+		       md->old_key_id_len);
+		p += md_prop_size(VEIL_MD_PROP_REENCRYPT, reenc_len);
 	}
 	memcpy(p, md->extra, md->extra_len);
 

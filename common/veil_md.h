@@ -56,10 +56,12 @@ struct veil_md {
 	char key_hint[VEIL_KEY_HINT_MAX];	/* NUL-terminated, "" if none */
 	/*
 	 * A re-encryption in progress (incompat flag REENCRYPT and the
-	 * reencrypt property): sectors below reenc_boundary use key_id, the
-	 * rest old_key_id; reenc_window sectors from the boundary are
-	 * journaled (see struct veil_md_reencrypt).  All zero when not
-	 * re-encrypting.
+	 * reencrypt property): data-area sectors below reenc_boundary use
+	 * key_id, the rest old_key_id; reenc_window sectors from the
+	 * boundary are journaled (see struct veil_md_reencrypt), the
+	 * journal's CRC-32C in reenc_journal_csum.  reencrypting must agree
+	 * with the REENCRYPT bit of incompat_flags.  Decode leaves the other
+	 * fields zero when not re-encrypting, and encode ignores them then.
 	 */
 	bool reencrypting;
 	u64 reenc_boundary;
@@ -100,7 +102,8 @@ int veil_md_decode_at(const void *block, size_t len, u32 copy,
  * Validate @md and encode it into block[0..len), len >= VEIL_MD_BLOCK_SIZE.
  * Exactly VEIL_MD_BLOCK_SIZE bytes are written: header, properties, zeros.
  * md->copy selects the slot recorded in the header.  Properties are written
- * in a fixed order: key-id, plaintext, label, then md->extra.
+ * in a fixed order: key-id, plaintext, label, key-hint, reencrypt, then
+ * md->extra.
  */
 int veil_md_encode(const struct veil_md *md, void *block, size_t len,
 		   const char **why);
@@ -184,5 +187,13 @@ int veil_md_cipher_split(const char *spec, struct veil_md_cipher_spec *s,
 
 /* Standard CRC-32C (see docs/format.md) of a complete, encoded block. */
 u32 veil_md_csum(const void *block, u32 props_len);
+
+/*
+ * Standard CRC-32C (docs/format.md section 4: initial value and final XOR
+ * 0xFFFFFFFF) of @len bytes at @buf, with the primitive veil_md_csum()
+ * uses.  The re-encryption journal's checksum (reenc_journal_csum) is this
+ * over reenc_window * 512 bytes.
+ */
+u32 veil_md_crc32c(const void *buf, size_t len);
 
 #endif /* _VEIL_MD_H */

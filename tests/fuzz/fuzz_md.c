@@ -160,6 +160,26 @@ int main(int argc, char **argv)
 		md.extra_len = 24;
 	}
 	rc |= write_seed(argv[1], "unknown-prop-4k", &md, 1);
+
+	/* half-way through a key rotation, a window journaled */
+	md.incompat_flags = VEIL_MD_INCOMPAT_REENCRYPT;
+	md.reencrypting = true;
+	md.reenc_boundary = 4096;
+	md.reenc_window = VEIL_MD_JOURNAL_SECTORS;
+	md.reenc_journal_csum = 0x5eed5eed;
+	md.old_key_id_len = VEIL_KEY_ID_DEFAULT;
+	for (i = 0; i < VEIL_KEY_ID_DEFAULT; i++)
+		md.old_key_id[i] = 0x60 + i;
+	strcpy(md.key_hint, "kmip-7");
+	rc |= write_seed(argv[1], "reencrypt-4k", &md, 1);
+
+	/* the same at 512-byte sectors, between two windows */
+	md.sector_size = 512;
+	md.extra_len = 0;
+	md.reenc_boundary = 1000;
+	md.reenc_window = 0;
+	md.reenc_journal_csum = 0;
+	rc |= write_seed(argv[1], "reencrypt", &md, 1);
 	if (rc)
 		perror("write_seed");
 	return rc ? 1 : 0;

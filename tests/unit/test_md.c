@@ -262,10 +262,16 @@ static void test_header_errors(void)
 	expect_decode(-EINVAL, "header_size", "header_size 1024 refused");
 
 	veil_md_encode(&md, blk, BLK, NULL);
-	hdr(blk)->incompat_flags = cpu_to_le32(0x1);
+	hdr(blk)->incompat_flags = cpu_to_le32(0x2);
 	fix_csum(blk);
 	expect_decode(-EOPNOTSUPP, "incompat",
-		      "unknown incompat flag => -EOPNOTSUPP");
+		      "unknown incompat flag 0x2 => -EOPNOTSUPP");
+
+	veil_md_encode(&md, blk, BLK, NULL);
+	hdr(blk)->incompat_flags = cpu_to_le32(0x80000000u);
+	fix_csum(blk);
+	expect_decode(-EOPNOTSUPP, "incompat",
+		      "unknown incompat flag 0x80000000 => -EOPNOTSUPP");
 
 	veil_md_encode(&md, blk, BLK, NULL);
 	hdr(blk)->reserved[359] = 1;
@@ -695,6 +701,397 @@ static void test_encode_errors(void)
 	      "encode: data area over the primary copy refused");
 }
 
+/* ------------------------------------------------- codec: re-encryption --- */
+
+/* sample_md() half-way through a rotation from key 0x50.. to 0x10.. */
+static void reenc_md(struct veil_md *m)
+{
+	int i;
+
+	sample_md(m);
+	m->incompat_flags = VEIL_MD_INCOMPAT_REENCRYPT;
+	m->reencrypting = true;
+	m->reenc_boundary = 4096;
+	m->reenc_window = 1024;
+	m->reenc_journal_csum = 0xdeadbeef;
+	m->old_key_id_len = 16;
+	for (i = 0; i < 16; i++)
+		m->old_key_id[i] = 0x50 + i;
+}
+
+/* Offset of the first record named @name in blk's property list, or -1. */
+static int prop_off(const u8 *b, const char *name)
+{
+	u32 off = 0, len = le32_to_cpu(hdr((void *)b)->props_len);
+	const u8 *list = b + VEIL_MD_HEADER_SIZE;
+
+	while (off + 8 <= len) {
+		const struct veil_md_prop *ph = (const void *)(list + off);
+		u32 nl = le16_to_cpu(ph->name_len);
+		u32 vl = le32_to_cpu(ph->value_len);
+
+		if (nl == strlen(name) && !memcmp(list + off + 8, name, nl))
+			return off;
+		off += (8 + nl + vl + 7) & ~7u;
+	}
+	return -1;
+}
+
+/*
+ * blk = an encrypted LU (key-id 0x10.., aes-xts-plain64) whose header
+ * carries @flags, followed by a hand-made reencrypt record whose value is
+ * the 24-byte head (old_len as written) and @copy_len bytes of old key-id
+ * @old_base, @old_base + 1, ... (0x10 gives the key-id itself);
+ * @with_prop false leaves the record out.  Checksum correct.
+ */
+static void reenc_block(u32 flags, bool with_prop, u64 boundary, u64 window,
+			u32 csum, u32 old_len, u32 copy_len, u8 old_base)
+{
+	u8 val[24 + VEIL_KEY_ID_MAX + 8], kid[16];
+	struct veil_md_reencrypt *v = (void *)val;
+	u32 n, i;
+
+	memset(val, 0, sizeof(val));
+	for (i = 0; i < 16; i++)
+		kid[i] = 0x10 + i;
+	v->boundary = cpu_to_le64(boundary);
+	v->window = cpu_to_le64(window);
+	v->journal_csum = cpu_to_le32(csum);
+	v->old_key_id_len = cpu_to_le32(old_len);
+	for (i = 0; i < VEIL_KEY_ID_MAX + 8; i++)
+		val[24 + i] = old_base + i;
+	n = prop_put(props, "key-id", VEIL_MD_PROP_REQUIRED, kid, 16);
+	if (with_prop)
+		n += prop_put(props + n, "reencrypt", VEIL_MD_PROP_REQUIRED,
+			      val, 24 + copy_len);
+	with_props(props, n);
+	strcpy(hdr(blk)->cipher, "aes-xts-plain64");
+	hdr(blk)->key_bytes = cpu_to_le32(64);
+	hdr(blk)->incompat_flags = cpu_to_le32(flags);
+	fix_csum(blk);
+}
+
+#define RE	VEIL_MD_INCOMPAT_REENCRYPT
+#define DATA	(LU - 2 * VEIL_MD_AREA_SECTORS)	/* data_sectors of bare_md() */
+
+static void test_reencrypt_valid(void)
+{
+	const struct veil_md_reencrypt *v;
+	int hint, re;
+	u32 c;
+
+	c = veil_md_crc32c("123456789", 9);
+	check(c == 0xE3069283u, "veil_md_crc32c: check value (got 0x%08x)", c);
+	memset(blk2, 0xff, 32);
+	c = veil_md_crc32c(blk2, 32);
+	check(c == 0x62A8AB43u, "veil_md_crc32c: 32 bytes of 0xff (got 0x%08x)",
+	      c);
+	check(veil_md_crc32c(blk2, 0) == 0, "veil_md_crc32c: empty buffer is 0");
+
+	reenc_md(&md);
+	if (round_trip(&md, "reencrypt: round trip with a journaled window")) {
+		check(le32_to_cpu(hdr(blk)->incompat_flags) == RE,
+		      "reencrypt: header carries the incompat flag");
+		hint = prop_off(blk, "key-hint");
+		re = prop_off(blk, "reencrypt");
+		v = (const void *)(blk + VEIL_MD_HEADER_SIZE + re + 8 + 9);
+		check(hint >= 0 && re > hint && prop_off(blk, "label") < hint &&
+		      le16_to_cpu(((struct veil_md_prop *)(blk +
+				VEIL_MD_HEADER_SIZE + re))->flags) ==
+		      VEIL_MD_PROP_REQUIRED &&
+		      le32_to_cpu(((struct veil_md_prop *)(blk +
+				VEIL_MD_HEADER_SIZE + re))->value_len) == 40,
+		      "reencrypt: written REQUIRED, after key-hint, 24 + 16 bytes");
+		check(re >= 0 && le64_to_cpu(v->boundary) == 4096 &&
+		      le64_to_cpu(v->window) == 1024 &&
+		      le32_to_cpu(v->journal_csum) == 0xdeadbeef &&
+		      le32_to_cpu(v->old_key_id_len) == 16 &&
+		      !memcmp((const u8 *)v + 24, md.old_key_id, 16),
+		      "reencrypt: value is le64 boundary, le64 window, le32 csum, le32 len, old key-id");
+	}
+
+	reenc_md(&md);
+	md.reenc_window = 0;
+	md.reenc_journal_csum = 0;
+	md.reenc_boundary = 0;
+	round_trip(&md, "reencrypt: round trip at boundary 0, no window");
+
+	reenc_md(&md);
+	md.reenc_boundary = md.data_sectors;
+	md.reenc_window = 0;
+	md.reenc_journal_csum = 0;
+	round_trip(&md, "reencrypt: boundary at the end of the data area");
+
+	reenc_md(&md);
+	md.reenc_boundary = md.data_sectors - VEIL_MD_JOURNAL_SECTORS;
+	round_trip(&md, "reencrypt: window of 1024 ending at the data area's end");
+
+	reenc_md(&md);
+	md.sector_size = 4096;
+	md.plaintext[1].start = 96;
+	md.plaintext[1].len = 32;
+	md.reenc_boundary = 8;
+	md.reenc_window = 8;
+	round_trip(&md, "reencrypt: 4096-byte sectors");
+
+	reenc_md(&md);
+	md.old_key_id_len = VEIL_KEY_ID_MAX;
+	memset(md.old_key_id, 0x77, VEIL_KEY_ID_MAX);
+	md.key_id_len = VEIL_KEY_ID_MAX;
+	memset(md.label, 'x', VEIL_MD_LABEL_MAX);
+	md.label[VEIL_MD_LABEL_MAX] = '\0';
+	memset(md.key_hint, 'h', VEIL_KEY_HINT_MAX - 1);
+	md.key_hint[VEIL_KEY_HINT_MAX - 1] = '\0';
+	round_trip(&md, "reencrypt: 64-byte key-ids beside every property at its maximum");
+
+	reenc_md(&md);
+	md.old_key_id_len = 15;	/* a prefix of a longer key-id is another key */
+	memset(md.old_key_id, 0, sizeof(md.old_key_id));
+	memcpy(md.old_key_id, md.key_id, 15);
+	round_trip(&md, "reencrypt: old key-id a prefix of key-id accepted");
+
+	reenc_md(&md);
+	md.extra_len = prop_put(md.extra, "zz-later", 0, "abc", 3);
+	if (round_trip(&md, "reencrypt: with an unknown optional property"))
+		check(prop_off(blk, "zz-later") > prop_off(blk, "reencrypt"),
+		      "reencrypt: unknown properties written after it");
+
+	/* Fields beside a cleared reencrypting are not written. */
+	reenc_md(&md);
+	md.reencrypting = false;
+	md.incompat_flags = 0;
+	check(veil_md_encode(&md, blk, BLK, NULL) == 0 &&
+	      veil_md_decode(blk, BLK, &out, NULL) == 0 &&
+	      prop_off(blk, "reencrypt") < 0 && !out.reencrypting &&
+	      !out.reenc_boundary && !out.reenc_window &&
+	      !out.reenc_journal_csum && !out.old_key_id_len &&
+	      hdr(blk)->incompat_flags == 0,
+	      "reencrypt: finishing (reencrypting false) drops the property and flag");
+
+	/* Hand-made blocks: the decoder reads what the format says. */
+	reenc_block(RE, true, 64, 16, 0x1234, 16, 16, 0x50);
+	if (expect_decode(0, NULL, "reencrypt: hand-made block accepted"))
+		check(out.reencrypting && out.reenc_boundary == 64 &&
+		      out.reenc_window == 16 &&
+		      out.reenc_journal_csum == 0x1234 &&
+		      out.old_key_id_len == 16 && out.old_key_id[0] == 0x50 &&
+		      out.old_key_id[15] == 0x5f,
+		      "reencrypt: hand-made block decoded field by field");
+	reenc_block(RE, true, 64, 0, 0, 16, 16, 0x50);
+	{
+		int off = prop_off(blk, "reencrypt");
+
+		((struct veil_md_prop *)(blk + VEIL_MD_HEADER_SIZE + off))->flags = 0;
+		fix_csum(blk);
+	}
+	expect_decode(0, NULL, "reencrypt: record without REQUIRED accepted");
+}
+
+static void test_reencrypt_decode_errors(void)
+{
+	u64 d = DATA;
+
+	reenc_block(0, true, 0, 0, 0, 16, 16, 0x50);
+	expect_decode(-EINVAL, "reencrypt property without the incompat flag",
+		      "decode: reencrypt property without the flag refused");
+	reenc_block(RE, false, 0, 0, 0, 16, 16, 0x50);
+	expect_decode(-EINVAL, "incompat flag without the reencrypt property",
+		      "decode: flag without the reencrypt property refused");
+	reenc_block(RE | 0x2, true, 0, 0, 0, 16, 16, 0x50);
+	expect_decode(-EOPNOTSUPP, "unknown incompat",
+		      "decode: known flag plus unknown bit 0x2 => -EOPNOTSUPP");
+	reenc_block(RE, true, 0, 0, 0, 16, 16, 0x10);
+	expect_decode(-EINVAL, "old key-id equals key-id",
+		      "decode: old key-id equal to key-id refused");
+	reenc_block(RE, true, 0, 0, 0, 0, 0, 0x50);
+	expect_decode(-EINVAL, "old key-id length",
+		      "decode: empty old key-id refused");
+	reenc_block(RE, true, 0, 0, 0, VEIL_KEY_ID_MAX + 1,
+		    VEIL_KEY_ID_MAX + 1, 0x50);
+	expect_decode(-EINVAL, "old key-id length",
+		      "decode: 65-byte old key-id refused");
+	reenc_block(RE, true, 0, 0, 0, 0xffffffe8u, 16, 0x50);
+	expect_decode(-EINVAL, "old key-id length",
+		      "decode: old_key_id_len wrapping 24 + len refused");
+	reenc_block(RE, true, 0, 0, 0, 16, 15, 0x50);
+	expect_decode(-EINVAL, "does not match",
+		      "decode: value one byte short of its old key-id refused");
+	reenc_block(RE, true, 0, 0, 0, 16, 17, 0x50);
+	expect_decode(-EINVAL, "does not match",
+		      "decode: value one byte longer than 24 + old_key_id_len refused");
+	{
+		u8 kid[16] = { 0x10 }, v[20] = { 0 };
+		u32 n;
+
+		n = prop_put(props, "key-id", 0, kid, 16);
+		n += prop_put(props + n, "reencrypt", 0, v, 20);
+		with_props(props, n);
+		strcpy(hdr(blk)->cipher, "aes-xts-plain64");
+		hdr(blk)->key_bytes = cpu_to_le32(64);
+		hdr(blk)->incompat_flags = cpu_to_le32(RE);
+		fix_csum(blk);
+		expect_decode(-EINVAL, "shorter than 24",
+			      "decode: 20-byte reencrypt value refused");
+	}
+	reenc_block(RE, true, d + 8, 0, 0, 16, 16, 0x50);
+	expect_decode(-EINVAL, "re-encryption boundary beyond the data area",
+		      "decode: boundary past the data area refused");
+	reenc_block(RE, true, ~0ull, 0, 0, 16, 16, 0x50);
+	expect_decode(-EINVAL, "re-encryption boundary beyond the data area",
+		      "decode: boundary 2^64-1 refused");
+	reenc_block(RE, true, 0, VEIL_MD_JOURNAL_SECTORS + 8, 1, 16, 16, 0x50);
+	expect_decode(-EINVAL, "journal window too long",
+		      "decode: window of 1032 sectors refused");
+	reenc_block(RE, true, 0, ~0ull, 1, 16, 16, 0x50);
+	expect_decode(-EINVAL, "journal window too long",
+		      "decode: window 2^64-1 refused");
+	reenc_block(RE, true, d - 8, 16, 1, 16, 16, 0x50);
+	expect_decode(-EINVAL, "journal window runs past the data area",
+		      "decode: boundary + window past the data area refused");
+	reenc_block(RE, true, 64, 0, 0x1234, 16, 16, 0x50);
+	expect_decode(-EINVAL, "journal checksum set without a window",
+		      "decode: checksum without a window refused");
+
+	/* 4096-byte sectors: boundary and window on whole sectors. */
+	reenc_block(RE, true, 12, 0, 0, 16, 16, 0x50);
+	hdr(blk)->sector_size = cpu_to_le32(4096);
+	fix_csum(blk);
+	expect_decode(-EINVAL, "boundary not aligned",
+		      "decode: boundary not a multiple of 8 with 4096-byte sectors refused");
+	reenc_block(RE, true, 16, 4, 1, 16, 16, 0x50);
+	hdr(blk)->sector_size = cpu_to_le32(4096);
+	fix_csum(blk);
+	expect_decode(-EINVAL, "window not aligned",
+		      "decode: window not a multiple of 8 with 4096-byte sectors refused");
+
+	/* No key-id at all: nothing to rotate to. */
+	with_props(props, prop_put(props, "reencrypt", VEIL_MD_PROP_REQUIRED,
+				   "\0\0\0\0\0\0\0\0" "\0\0\0\0\0\0\0\0"
+				   "\0\0\0\0\x01\0\0\0" "\x42", 25));
+	hdr(blk)->incompat_flags = cpu_to_le32(RE);
+	fix_csum(blk);
+	expect_decode(-EINVAL, "re-encryption without a key-id",
+		      "decode: reencrypt on an unencrypted LU refused");
+
+	/* Twice. */
+	{
+		u8 v[25] = { [20] = 1, [24] = 0x42 };
+		u32 n;
+
+		reenc_block(RE, true, 0, 0, 0, 16, 16, 0x50);
+		n = le32_to_cpu(hdr(blk)->props_len);
+		memcpy(props, blk + VEIL_MD_HEADER_SIZE, n);
+		n += prop_put(props + n, "reencrypt", 0, v, 25);
+		memcpy(blk + VEIL_MD_HEADER_SIZE, props, n);
+		hdr(blk)->props_len = cpu_to_le32(n);
+		fix_csum(blk);
+		expect_decode(-EINVAL, "duplicate",
+			      "decode: two reencrypt properties refused");
+	}
+
+	/* The helper itself makes a valid block when asked to. */
+	reenc_block(RE, true, 0, 0, 0, 16, 16, 0x50);
+	expect_decode(0, NULL, "decode: control block for the cases above accepted");
+}
+
+static void enc_case(void (*mutate)(struct veil_md *), int want,
+		     const char *want_why, const char *name)
+{
+	const char *why = NULL;
+	int err;
+
+	reenc_md(&md);
+	mutate(&md);
+	memset(blk, 0xaa, BLK);
+	err = veil_md_encode(&md, blk, BLK, &why);
+	if (!check(err == want && why && strstr(why, want_why) &&
+		   blk[0] == 0xaa, "%s", name))
+		printf("#   got %d (%s)\n", err, why ? why : "-");
+}
+
+static void e_no_flag(struct veil_md *m) { m->incompat_flags = 0; }
+static void e_no_prop(struct veil_md *m) { m->reencrypting = false; }
+static void e_same(struct veil_md *m)
+{
+	memcpy(m->old_key_id, m->key_id, 16);
+}
+static void e_no_kid(struct veil_md *m)
+{
+	m->key_id_len = 0;
+	m->key_hint[0] = '\0';
+}
+static void e_old_0(struct veil_md *m) { m->old_key_id_len = 0; }
+static void e_old_65(struct veil_md *m)
+{
+	m->old_key_id_len = VEIL_KEY_ID_MAX + 1;
+}
+static void e_beyond(struct veil_md *m)
+{
+	m->reenc_boundary = m->data_sectors + 8;
+	m->reenc_window = 0;
+	m->reenc_journal_csum = 0;
+}
+static void e_long(struct veil_md *m)
+{
+	m->reenc_window = VEIL_MD_JOURNAL_SECTORS + 8;
+}
+static void e_past(struct veil_md *m)
+{
+	m->reenc_boundary = m->data_sectors - 8;
+}
+static void e_csum(struct veil_md *m) { m->reenc_window = 0; }
+static void e_unaligned_b(struct veil_md *m)
+{
+	m->sector_size = 4096;
+	m->plaintext[1].start = 96;
+	m->plaintext[1].len = 32;
+	m->reenc_boundary = 4100;
+}
+static void e_unaligned_w(struct veil_md *m)
+{
+	m->sector_size = 4096;
+	m->plaintext[1].start = 96;
+	m->plaintext[1].len = 32;
+	m->reenc_window = 12;
+}
+static void e_extra(struct veil_md *m)
+{
+	m->extra_len = prop_put(m->extra, "reencrypt", 0, NULL, 25);
+}
+static void e_unknown_bit(struct veil_md *m) { m->incompat_flags |= 0x2; }
+
+static void test_reencrypt_encode_errors(void)
+{
+	enc_case(e_no_flag, -EINVAL, "reencrypt property without the incompat flag",
+		 "encode: reencrypting without the flag refused");
+	enc_case(e_no_prop, -EINVAL, "incompat flag without the reencrypt property",
+		 "encode: flag without reencrypting refused");
+	enc_case(e_unknown_bit, -EOPNOTSUPP, "unknown incompat",
+		 "encode: unknown incompat bit 0x2 beside it refused");
+	enc_case(e_same, -EINVAL, "old key-id equals key-id",
+		 "encode: old key-id equal to key-id refused");
+	enc_case(e_no_kid, -EINVAL, "re-encryption without a key-id",
+		 "encode: re-encryption without a key-id refused");
+	enc_case(e_old_0, -EINVAL, "old key-id length",
+		 "encode: empty old key-id refused");
+	enc_case(e_old_65, -EINVAL, "old key-id length",
+		 "encode: 65-byte old key-id refused");
+	enc_case(e_beyond, -EINVAL, "re-encryption boundary beyond the data area",
+		 "encode: boundary past the data area refused");
+	enc_case(e_long, -EINVAL, "journal window too long",
+		 "encode: window of 1032 sectors refused");
+	enc_case(e_past, -EINVAL, "journal window runs past the data area",
+		 "encode: window past the data area refused");
+	enc_case(e_csum, -EINVAL, "journal checksum set without a window",
+		 "encode: checksum without a window refused");
+	enc_case(e_unaligned_b, -EINVAL, "boundary not aligned",
+		 "encode: boundary off the 4096-byte sector grid refused");
+	enc_case(e_unaligned_w, -EINVAL, "window not aligned",
+		 "encode: window off the 4096-byte sector grid refused");
+	enc_case(e_extra, -EINVAL, "well-known property",
+		 "encode: a reencrypt record smuggled in extra refused");
+}
+
 /* -------------------------------------------------- selection, ranges --- */
 
 static void test_pick(void)
@@ -851,6 +1248,35 @@ static void test_write_basic(void)
 	close(fd);
 }
 
+/* Through the write path: both copies carry the state, and finish it. */
+static void test_reencrypt_write(void)
+{
+	int fd = img_open();
+
+	reenc_md(&md);
+	check(veil_md_write_dev(fd, LU, &md) == 0 &&
+	      veil_md_read_copies(fd, LU, &copies) == 0 &&
+	      !copies.err[0] && !copies.err[1] &&
+	      copies.md[0].reencrypting && copies.md[1].reencrypting &&
+	      copies.md[1].reenc_boundary == 4096 &&
+	      copies.md[1].reenc_journal_csum == 0xdeadbeef &&
+	      copies.md[1].old_key_id[0] == 0x50,
+	      "write: both copies carry the re-encryption state");
+	md.reencrypting = false;
+	md.incompat_flags &= ~VEIL_MD_INCOMPAT_REENCRYPT;
+	check(veil_md_write_dev(fd, LU, &md) == 0 &&
+	      veil_md_read_copies(fd, LU, &copies) == 0 &&
+	      copies.pick >= 0 && !copies.md[copies.pick].reencrypting &&
+	      !copies.md[0].incompat_flags && !copies.md[1].incompat_flags,
+	      "write: finishing clears the state on both copies");
+	md.incompat_flags |= VEIL_MD_INCOMPAT_REENCRYPT;
+	check(veil_md_write_dev(fd, LU, &md) == -EINVAL &&
+	      veil_md_read_copies(fd, LU, &copies) == 0 &&
+	      !copies.md[0].incompat_flags,
+	      "write: flag without the property refused before any I/O");
+	close(fd);
+}
+
 static void test_write_newer(void)
 {
 	const char *why;
@@ -1002,10 +1428,14 @@ int main(void)
 	test_prop_errors();
 	test_unknown_optional();
 	test_encode_errors();
+	test_reencrypt_valid();
+	test_reencrypt_decode_errors();
+	test_reencrypt_encode_errors();
 	test_pick();
 	test_is_plaintext();
 	test_write_basic();
 	test_write_newer();
+	test_reencrypt_write();
 	test_crash();
 	test_torn_primary();
 	return tap_done();

@@ -561,6 +561,102 @@ static bool proc_misc_has_dm(void)
 	return found;
 }
 
+/*
+ * dump of an LU half-way through a key rotation (written here with the
+ * codec, as veilctl reencrypt would): progress, old key-id, the journaled
+ * window, and the same in JSON.
+ */
+static void test_dump_reencrypt(void)
+{
+	static struct veil_md md;
+	static u8 journal[512 * 512];
+	char path[128];
+	int fd, rc, i;
+
+	snprintf(path, sizeof(path), "%s/r.img", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, 32768ll * 512) ||
+	    veil_md_init(&md, 32768, 512, NULL)) {
+		check(false, "dump reencrypt: test image %s", path);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	strcpy(md.cipher, "aes-xts-plain64");
+	md.key_bytes = 64;
+	md.key_id_len = 16;
+	md.old_key_id_len = 16;
+	for (i = 0; i < 16; i++) {
+		md.key_id[i] = 0x10 + i;
+		md.old_key_id[i] = 0xa0 + i;
+	}
+	md.incompat_flags = VEIL_MD_INCOMPAT_REENCRYPT;
+	md.reencrypting = true;
+	md.reenc_boundary = 10624;	/* of 28672: 37.05% */
+	md.reenc_window = 512;
+	for (i = 0; i < (int)sizeof(journal); i++)
+		journal[i] = i * 7 + 3;
+	md.reenc_journal_csum = ~veil_crc32c(~0u, journal, sizeof(journal));
+	rc = veil_md_write_dev(fd, 32768, &md);
+	if (!rc && pwrite(fd, journal, sizeof(journal),
+			  VEIL_MD_JOURNAL_OFFSET * 512ll) != sizeof(journal))
+		rc = -errno;
+	check(rc == 0, "dump reencrypt: image and journal written (%d)", rc);
+
+	rc = run("\"$B/veilctl\" dump $T/r.img");
+	check(rc == 0 &&
+	      has("  re-encryption: in progress, 37% (boundary 10624 of 28672 sectors), old key-id a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\n") &&
+	      has("journaled window: 512 sectors at sector 10624 of the data area (recovered on attach; journal checksum good)") &&
+	      has("key-id:        101112131415161718191a1b1c1d1e1f") &&
+	      has("incompat 0x1"),
+	      "dump: re-encryption progress, old key-id and journaled window (exit %d) '%.400s'",
+	      rc, flat(out));
+	rc = run("\"$B/veilctl\" dump --json $T/r.img");
+	check(rc == 0 &&
+	      has("\"reencrypt\":{\"boundary\":10624,\"data_sectors\":28672,\"window\":512,\"old_key_id\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",\"journal_intact\":true}"),
+	      "dump --json: reencrypt object (exit %d) '%.300s'", rc,
+	      flat(out));
+	if (!run("command -v python3"))
+		check(!run("\"$B/veilctl\" dump --json $T/r.img | python3 -c 'import json,sys; r=json.load(sys.stdin)[\"metadata\"][\"reencrypt\"]; assert r[\"window\"] == 512 and r[\"old_key_id\"].startswith(\"a0a1\")'"),
+		      "dump --json: python3 reads the reencrypt object");
+
+	/* one journal byte off: the checksum no longer matches */
+	journal[1000] ^= 1;
+	if (pwrite(fd, journal + 1000, 1, VEIL_MD_JOURNAL_OFFSET * 512ll + 1000) != 1)
+		perror("pwrite");
+	rc = run("\"$B/veilctl\" dump $T/r.img");
+	check(rc == 0 && has("(journal checksum MISMATCH: attach refuses to recover it)"),
+	      "dump: a damaged journal is reported (exit %d)", rc);
+	rc = run("\"$B/veilctl\" dump --json $T/r.img");
+	check(rc == 0 && has("\"journal_intact\":false}"),
+	      "dump --json: journal_intact false (exit %d)", rc);
+
+	/* between windows: no journal line */
+	md.reenc_window = 0;
+	md.reenc_journal_csum = 0;
+	md.reenc_boundary = 28672;
+	rc = veil_md_write_dev(fd, 32768, &md);
+	rc = rc ? rc : run("\"$B/veilctl\" dump $T/r.img");
+	check(rc == 0 && has("in progress, 100% (boundary 28672 of 28672 sectors)") &&
+	      !has("journaled window"),
+	      "dump: all converted, not yet finished: 100%%, no window (exit %d)", rc);
+	rc = run("\"$B/veilctl\" dump --json $T/r.img");
+	check(rc == 0 && has("\"window\":0,") && has("\"journal_intact\":null}"),
+	      "dump --json: no window, journal_intact null (exit %d)", rc);
+
+	/* finished: no re-encryption line, null in JSON */
+	md.reencrypting = false;
+	md.incompat_flags = 0;
+	rc = veil_md_write_dev(fd, 32768, &md);
+	rc = rc ? rc : run("\"$B/veilctl\" dump $T/r.img");
+	check(rc == 0 && !has("re-encryption") && has("incompat 0x0"),
+	      "dump: finished rotation shows no re-encryption (exit %d)", rc);
+	rc = run("\"$B/veilctl\" dump --json $T/r.img");
+	check(rc == 0 && has("\"reencrypt\":null"),
+	      "dump --json: reencrypt null when not re-encrypting (exit %d)", rc);
+	close(fd);
+}
+
 #define NOBODY "setpriv --reuid nobody --regid nogroup --clear-groups"
 
 static void test_binary(void)
@@ -728,6 +824,7 @@ static void test_binary(void)
 		 "printf '%%0128d' 0 | \"$B/veilctl\" dmcrypt-table $T/blank.img");
 	check(rc == 5 && has("not encrypted"),
 	      "dmcrypt-table of an unencrypted LU: exit %d (want 5)", rc);
+	test_dump_reencrypt();
 	run("rm -rf $T");
 }
 

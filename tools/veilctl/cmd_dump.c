@@ -2,17 +2,21 @@
 /*
  * veilctl dump DEV [--json]: the metadata on an LU, attached or not (as
  * cryptsetup luksDump shows a LUKS header): uuid, label, key-id, key-hint,
- * cipher, layout, plaintext ranges, and each copy's state and seqno.  There
+ * cipher, layout, plaintext ranges, a re-encryption in progress, and each
+ * copy's state and seqno.  There
  * are no key bytes on disk, so nothing secret can be shown.  The copies'
  * health (vc_copies_*) is shared with status.  Exit status
  * 0 when a valid copy exists, 5 without veil metadata, 6 when none of the
  * copies is valid (their states are still shown).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "md_io.h"
 #include "veilctl.h"
@@ -90,7 +94,96 @@ void vc_copies_text(const char *dev, const struct veil_md_copies *c,
 		       dev, copy_names[c->pick]);
 }
 
-static void json_md(struct vc_json *j, const struct veil_md *md)
+/*
+ * Whether the journal on @dev holds the window @md names: 1 when its
+ * CRC-32C matches, 0 when not, -errno when it cannot be read.
+ */
+static int journal_ok(const char *dev, const struct veil_md *md)
+{
+	size_t len = md->reenc_window * 512;
+	int fd, r, flags = O_RDONLY | O_CLOEXEC;
+	struct stat st;
+	void *buf;
+	ssize_t n;
+
+	/* as vc_md_read(): no page cache in front of a block device */
+	if (!stat(dev, &st) && S_ISBLK(st.st_mode))
+		flags |= O_DIRECT;
+	if (posix_memalign(&buf, 4096, len))
+		return -ENOMEM;
+	fd = open(dev, flags);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	n = pread(fd, buf, len, (off_t)VEIL_MD_JOURNAL_OFFSET * 512);
+	if (n < 0)
+		r = -errno;
+	else if ((size_t)n != len)
+		r = -EIO;
+	else
+		r = veil_md_crc32c(buf, len) == md->reenc_journal_csum;
+	close(fd);
+out:
+	free(buf);
+	return r;
+}
+
+void vc_reenc_json(struct vc_json *j, const char *dev, const struct veil_md *md)
+{
+	char hex[2 * VEIL_KEY_ID_MAX + 1];
+	int ok;
+
+	if (!md || !md->reencrypting) {
+		vc_json_null(j, "reencrypt");
+		return;
+	}
+	veil_hex_encode(md->old_key_id, md->old_key_id_len, hex);
+	vc_json_begin_obj(j, "reencrypt");
+	vc_json_u64(j, "boundary", md->reenc_boundary);
+	vc_json_u64(j, "data_sectors", md->data_sectors);
+	vc_json_u64(j, "window", md->reenc_window);
+	vc_json_str(j, "old_key_id", hex);
+	ok = md->reenc_window ? journal_ok(dev, md) : -ENOENT;
+	if (ok >= 0)
+		vc_json_bool(j, "journal_intact", ok);
+	else
+		vc_json_null(j, "journal_intact");
+	vc_json_end_obj(j);
+}
+
+void vc_reenc_text(const char *dev, const struct veil_md *md, int width)
+{
+	char hex[2 * VEIL_KEY_ID_MAX + 1];
+	unsigned int pct;
+	int ok;
+
+	if (!md || !md->reencrypting)
+		return;
+	veil_hex_encode(md->old_key_id, md->old_key_id_len, hex);
+	/* floor: 100% only once every sector uses the new key */
+	pct = (unsigned int)((long double)md->reenc_boundary * 100 /
+			     md->data_sectors);
+	printf("  %-*s in progress, %u%% (boundary %" PRIu64 " of %" PRIu64 " sectors), old key-id %s\n",
+	       width, "re-encryption:", pct, (uint64_t)md->reenc_boundary,
+	       (uint64_t)md->data_sectors, hex);
+	if (!md->reenc_window)
+		return;
+	printf("  %-*s journaled window: %" PRIu64 " sectors at sector %" PRIu64 " of the data area ",
+	       width, "", (uint64_t)md->reenc_window,
+	       (uint64_t)md->reenc_boundary);
+	ok = journal_ok(dev, md);
+	if (ok > 0)
+		printf("(recovered on attach; journal checksum good)\n");
+	else if (!ok)
+		printf("(journal checksum MISMATCH: attach refuses to recover it)\n");
+	else
+		printf("(recovered on attach; journal unreadable here: %s)\n",
+		       strerror(-ok));
+}
+
+static void json_md(struct vc_json *j, const char *dev,
+		    const struct veil_md *md)
 {
 	char hex[2 * VEIL_KEY_ID_MAX + 1], uuid[37];
 	unsigned int i;
@@ -129,9 +222,10 @@ static void json_md(struct vc_json *j, const struct veil_md *md)
 		vc_json_end_obj(j);
 	}
 	vc_json_end_arr(j);
+	vc_reenc_json(j, dev, md);
 }
 
-static void text_md(const struct veil_md *md)
+static void text_md(const char *dev, const struct veil_md *md)
 {
 	char hex[2 * VEIL_KEY_ID_MAX + 1], uuid[37], size[32];
 	unsigned int i;
@@ -148,6 +242,7 @@ static void text_md(const struct veil_md *md)
 	} else {
 		printf("  key-id:        - (unencrypted)\n");
 	}
+	vc_reenc_text(dev, md, 14);
 	printf("  sector size:   %u\n", md->sector_size);
 	vc_fmt_size(md->data_sectors * 512, size, sizeof(size));
 	printf("  data area:     %s: %" PRIu64 " sectors at sector %" PRIu64 "\n",
@@ -208,7 +303,7 @@ int cmd_dump(int argc, char **argv)
 		vc_json_u64(&j, "format", VEIL_MD_VERSION);
 		vc_json_begin_obj(&j, "metadata");
 		if (c->pick >= 0)
-			json_md(&j, &c->md[c->pick]);
+			json_md(&j, argv[optind], &c->md[c->pick]);
 		vc_json_end_obj(&j);
 		vc_copies_json(&j, c);
 		vc_json_end_obj(&j);
@@ -216,7 +311,7 @@ int cmd_dump(int argc, char **argv)
 		printf("%s: veil metadata, format %d, LU %" PRIu64 " sectors\n",
 		       argv[optind], VEIL_MD_VERSION, sectors);
 		if (c->pick >= 0)
-			text_md(&c->md[c->pick]);
+			text_md(argv[optind], &c->md[c->pick]);
 		vc_copies_text(argv[optind], c, sectors);
 	}
 	fflush(stdout);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * veilctl status [NAME|DEV] and veilctl list: what each veil mapping is
- * doing (state, key-id, reason, sizes, the health of the LU's two
- * metadata copies), whether a key daemon is there, and
+ * doing (state, key-id, reason, sizes, a re-encryption in progress, the
+ * health of the LU's two metadata copies), whether a key daemon is there, and
  * how long the host certificate has left.  --json for scripts: one
  * object, documented in veilctl(8); fields are only ever added.
  */
@@ -67,6 +67,8 @@ static int show(const struct vc_map *m, void *arg)
 			if (!r) {
 				vc_json_u64(&o->j, "lu_sectors", lu);
 				vc_copies_json(&o->j, o->c);
+				vc_reenc_json(&o->j, dev, o->c->pick >= 0 ?
+					      &o->c->md[o->c->pick] : NULL);
 			}
 			vc_json_end_obj(&o->j);
 		}
@@ -92,10 +94,13 @@ static int show(const struct vc_map *m, void *arg)
 	printf("  open:        %d\n", m->open_count);
 	if (i->reason[0])
 		printf("  reason:      %s\n", i->reason);
-	if (r)
+	if (r) {
 		printf("  metadata:    unreadable (%s)\n", strerror(-r));
-	else
+	} else {
+		vc_reenc_text(dev, o->c->pick >= 0 ?
+			      &o->c->md[o->c->pick] : NULL, 14);
 		vc_copies_text(dev, o->c, lu);
+	}
 warn:
 	if (!r && vc_copies_degraded(o->c))
 		vc_warn("%s: %s runs on one metadata copy (primary %s, alternate %s): 'veilctl resize %s' rewrites both",

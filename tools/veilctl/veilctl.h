@@ -413,6 +413,19 @@ void vc_copies_json(struct vc_json *j, const struct veil_md_copies *c);
 /* One line per copy, and how to repair a degraded LU of @lu_sectors. */
 void vc_copies_text(const char *dev, const struct veil_md_copies *c,
 		    uint64_t lu_sectors);
+/*
+ * A re-encryption in progress in @md, read from @dev (NULL or not
+ * re-encrypting: nothing, or null in JSON): how far, the old key-id, and
+ * any journaled window with whether @dev's journal matches its checksum.
+ * Text labels are padded to @width columns after the two-space indent.
+ */
+void vc_reenc_text(const char *dev, const struct veil_md *md, int width);
+/*
+ * "reencrypt": {boundary, data_sectors, window, old_key_id,
+ * journal_intact (null without a window)} or null.
+ */
+void vc_reenc_json(struct vc_json *j, const char *dev,
+		   const struct veil_md *md);
 
 /* ---- subcommands ---- */
 int cmd_encrypt(int argc, char **argv);
