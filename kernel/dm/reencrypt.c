@@ -313,13 +313,13 @@ int vdm_reenc_message(struct vdm_c *vc, unsigned int argc, char **argv,
 			vdm_reenc_close(vc, 0);
 	} else if (!strcasecmp(cmd, "status") && argc == 1) {
 		vdm_reenc_status(vc, result, maxlen);
-		r = 0;
+		r = 1;		/* dm: the message has a result */
 	} else {
 		mutex_unlock(&vc->ctl_lock);
 		goto bad;
 	}
 	mutex_unlock(&vc->ctl_lock);
-	if (r)
+	if (r < 0)
 		DMWARN("%s: %s refused: %d", vc->name, argv[0], r);
 	return r;
 bad:

@@ -1590,6 +1590,7 @@ static void reenc_status(char *out, size_t n)
 {
 	if (sh_out(out, n, "dmsetup message " DMNAME " 0 reencrypt_status"))
 		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
 }
 
 /* One step as veilctl takes it, without the journal: 0 or the failing step. */
@@ -1664,13 +1665,14 @@ static void reenc_start(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(dm, reencrypt_online, 300)
 {
 	const size_t len = 4 << 20;
-	char *want = malloc(len), *buf = malloc(len), st[256], m[96];
+	char *want = malloc(len), *want2 = malloc(len), *buf = malloc(len);
 	unsigned long long b, win = 1024, mid;
+	char st[256], m[96];
 	struct vnl_kreq r;
 	struct vnl v;
 	pid_t io;
 
-	ASSERT_TRUE(want && buf);
+	ASSERT_TRUE(want && want2 && buf);
 	reenc_start(_metadata, self, want, len);
 	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, len));
 	EXPECT_EQ(0, memcmp(buf, want, len));
@@ -1723,10 +1725,10 @@ TEST_F_TIMEOUT(dm, reencrypt_online, 300)
 	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, len));
 	EXPECT_EQ(0, memcmp(buf, want, len));
 	EXPECT_TRUE(crypt_reads(self, key2, 0, want, len));
-	pattern(want, len, 2 * len, 0x99);
+	pattern(want2, len, 2 * len, 0x99);
 	ASSERT_EQ(0, dio(DMDEV, false, 2 * len, buf, len));
-	EXPECT_EQ(0, memcmp(buf, want, len));
-	EXPECT_TRUE(crypt_reads(self, key2, 2 * len, want, len));
+	EXPECT_EQ(0, memcmp(buf, want2, len));
+	EXPECT_TRUE(crypt_reads(self, key2, 2 * len, want2, len));
 
 	/* Finished: the key stays, nothing is asked again. */
 	stop_server(&self->server);
@@ -1741,6 +1743,7 @@ TEST_F_TIMEOUT(dm, reencrypt_online, 300)
 	EXPECT_EQ(0, memcmp(buf, want, len));
 	vnl_close(&v);
 	free(want);
+	free(want2);
 	free(buf);
 }
 
@@ -1788,10 +1791,12 @@ TEST_F(dm, reencrypt_messages_refused)
 	EXPECT_NE(0, dm_msg("reencrypt_convert"));	/* never twice */
 	EXPECT_NE(0, dm_msg("reencrypt_unlock"));	/* only commit now */
 	EXPECT_NE(0, dm_msg("reencrypt_commit 8"));
+	/* veilctl writes the boundary to the metadata before the commit */
+	ASSERT_EQ(0, mdtool("set-reencrypt " RAM " ffeeddccbbaa99887766554433221100 00112233445566778899aabbccddeeff 16"));
 	EXPECT_EQ(0, dm_msg("reencrypt_commit 16"));
 	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, len));
 	EXPECT_EQ(0, memcmp(buf, want, len));
-	/* a reload now takes both keys over */
+	/* a reload now takes both keys over, and the boundary */
 	ASSERT_EQ(0, sh("echo '%s' | dmsetup reload " DMNAME
 			" && dmsetup resume " DMNAME, self->table));
 	EXPECT_TRUE(state_is("encrypted"));
