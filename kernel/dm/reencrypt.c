@@ -49,13 +49,17 @@ bool vdm_in_window(struct vdm_c *vc, sector_t sector, unsigned int nr)
 	       sector + nr > vc->win_start;
 }
 
-/* The device's key pair, with a reference, or NULL if it has none. */
+/*
+ * The device's key pair, with a reference, or NULL if it is not
+ * re-encrypting with both keys.
+ */
 static struct vdm_key *vdm_reenc_key(struct vdm_c *vc)
 {
 	struct vdm_key *key = NULL;
 
 	spin_lock_irq(&vc->lock);
-	if (vc->state == VEIL_STATE_ENCRYPTED && vc->key->prev) {
+	if (vc->state == VEIL_STATE_ENCRYPTED && vc->key->prev &&
+	    vc->md->reencrypting) {
 		key = vc->key;
 		kref_get(&key->ref);
 	}
