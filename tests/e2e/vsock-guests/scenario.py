@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "e2e", "kmip"))
 sys.path.insert(0, os.path.join(TOP, "tests", "e2e", "vsock-host"))
 import p9raw  # noqa: E402
 from p9raw import tap, note  # noqa: E402
+from proc import stop_clean  # noqa: E402
 
 LIMIT = 256 << 10          # g5's bytes_avg
 DSIZE = 1 << 20            # the file each guest reads and times
@@ -200,15 +201,8 @@ def forger(build, work):
     finally:
         if s:
             s.close()
-        be.terminate()
-        try:
-            rc = be.wait(10)
-        except subprocess.TimeoutExpired:
-            be.kill()
-            rc = be.wait()
-        logf.close()
-    text = open(logp, errors="replace").read()
-    tap(rc == 0 and "Sanitizer" not in text and "runtime error" not in text,
+        rc, clean = stop_clean(be, logf, logp)
+    tap(rc == 0 and clean,
         f"forger: its back end exits 0, sanitizer-clean (exit {rc})")
 
 

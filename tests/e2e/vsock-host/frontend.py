@@ -19,6 +19,10 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from proc import stop_clean  # noqa: E402
+
 MEM = 2 << 20
 UVA = 0x7F0000000000
 NUM = 16
@@ -303,15 +307,8 @@ def main():
             "ring addresses outside guest memory: the queue fails, back end alive")
         s.close()
     finally:
-        be.terminate()
-        try:
-            rc = be.wait(10)
-        except subprocess.TimeoutExpired:
-            be.kill()
-            rc = be.wait()
-        logf.close()
-    text = open(logp, errors="replace").read()
-    tap(rc == 0 and "Sanitizer" not in text and "runtime error" not in text,
+        rc, clean = stop_clean(be, logf, logp)
+    tap(rc == 0 and clean,
         f"back end exits 0 on SIGTERM, no sanitizer report (exit {rc})")
     print(f"# Totals: pass:{n - bad} fail:{bad} xfail:0 xpass:0 skip:0 error:0")
     return 1 if bad else 0
