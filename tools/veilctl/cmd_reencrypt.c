@@ -192,7 +192,12 @@ static int message(struct reenc *rc, const char *fmt, ...)
 	return vc_dm_message_resp(rc->m.name, msg, NULL, 0, true);
 }
 
-static int get_status(struct reenc *rc, struct vc_reenc_status *st)
+/*
+ * dm-veil's view.  A dm-veil without re-encryption refuses the message:
+ * VC_ENOMOD, said so, or -EOPNOTSUPP silently when @explain is false.
+ */
+static int get_status(struct reenc *rc, struct vc_reenc_status *st,
+		      bool explain)
 {
 	char resp[256];
 	int r;
@@ -200,6 +205,8 @@ static int get_status(struct reenc *rc, struct vc_reenc_status *st)
 	r = vc_dm_message_resp(rc->m.name, "reencrypt_status", resp,
 			       sizeof(resp), true);
 	if (r == -EINVAL || r == -ENOTTY || r == -EOPNOTSUPP) {
+		if (!explain)
+			return -EOPNOTSUPP;
 		vc_err("%s: dm-veil does not know re-encryption (reencrypt_status refused): load veil modules that match this veilctl",
 		       rc->m.name);
 		return VC_ENOMOD;
@@ -438,7 +445,7 @@ static int one_window(struct reenc *rc, uint64_t b, uint64_t len)
 	if (r) {
 		vc_err("%s: reencrypt_convert failed: %s (see dmesg | grep veil)",
 		       rc->m.name, strerror(-r));
-		if (!get_status(rc, &st) && st.locked && st.converted)
+		if (!get_status(rc, &st, true) && st.locked && st.converted)
 			return commit(rc, b + len, true);
 		/* a partial rewrite is undone from our copy of the journal */
 		r = vc_reenc_write_window(rc->fd, rc->md, b, len, rc->buf);
@@ -467,8 +474,9 @@ static int settle(struct reenc *rc, struct vc_reenc_status *st)
 
 	if (st->locked) {
 		end = st->win_start + st->win_len;
+		/* only a converted window may be recorded past already */
 		if (st->win_start != st->boundary ||
-		    (mb != st->win_start && mb != end)) {
+		    (mb != st->win_start && (!st->converted || mb != end))) {
 			vc_err("%s: the metadata (boundary %llu) and dm-veil (window %llu+%llu) disagree: detach and attach the LU, then run --resume",
 			       rc->m.name, (unsigned long long)mb,
 			       (unsigned long long)st->win_start,
@@ -702,16 +710,11 @@ static int open_lu(struct reenc *rc)
 	return VC_OK;
 }
 
-static int check_lu(struct reenc *rc)
+static int check_lu(struct reenc *rc, const struct vc_reenc_status *st)
 {
 	const struct veil_md *md = rc->md;
 	uint32_t unit = md->sector_size / 512;
 
-	if (!md->key_id_len) {
-		vc_err("%s: not encrypted (no key-id): there is no key to rotate; veilctl encrypt makes an eVLU",
-		       rc->path);
-		return VC_ENOTEVLU;
-	}
 	if (md->reencrypting) {
 		veil_hex_encode(md->old_key_id, md->old_key_id_len, rc->old_hex);
 		veil_hex_encode(md->key_id, md->key_id_len, rc->new_hex);
@@ -721,6 +724,11 @@ static int check_lu(struct reenc *rc)
 			vc_err("%s: nothing to resume: no re-encryption is in progress (run without --resume to start one)",
 			       rc->path);
 			return VC_EREENC;
+		}
+		if (st->active) {
+			vc_err("%s: dm-veil re-encrypts but the metadata says it does not: detach and attach the LU",
+			       rc->m.name);
+			return VC_EFAIL;
 		}
 	}
 	if (!rc->window)
@@ -740,6 +748,43 @@ static int check_lu(struct reenc *rc)
 	return VC_OK;
 }
 
+/*
+ * dm-veil re-encrypts but the metadata on the LU does not: a run wrote
+ * metadata with only one key and stopped before dm-veil re-read it.
+ * Either the rotation had finished (boundary at the end: the new key is
+ * the one named) or a start was taken back (boundary 0: the old key is),
+ * so in both cases the metadata describes every sector: send the update.
+ * Returns -EALREADY when the rotation is done, else VC_OK or the code.
+ */
+static int catch_up(struct reenc *rc, struct vc_reenc_status *st)
+{
+	bool done = st->boundary == st->data_sectors;
+	int r;
+
+	if (st->locked) {
+		vc_err("%s: dm-veil holds a locked window but the metadata has no re-encryption: detach and attach the LU",
+		       rc->m.name);
+		return VC_EBUSY;
+	}
+	if (!done && st->boundary)
+		return VC_OK;	/* not that case: check_lu explains */
+	r = update_and_wait(rc);
+	if (!r)
+		r = get_status(rc, st, true);
+	if (r)
+		return r;
+	if (st->active) {
+		vc_err("%s: dm-veil still re-encrypts after re-reading metadata that says it does not",
+		       rc->m.name);
+		return VC_EFAIL;
+	}
+	veil_hex_encode(rc->md->key_id, rc->md->key_id_len, rc->new_hex);
+	vc_info("%s: dm-veil re-read the metadata a previous run left: %s key-id %s",
+		rc->path, done ? "re-encryption complete, only" : "not re-encrypting,",
+		rc->new_hex);
+	return done ? -EALREADY : VC_OK;
+}
+
 static int reencrypt(struct reenc *rc)
 {
 	struct vc_reenc_status st;
@@ -756,36 +801,38 @@ static int reencrypt(struct reenc *rc)
 	if (r)
 		return not_attached(rc);
 	r = open_lu(rc);
-	if (!r)
-		r = check_lu(rc);
-	if (!r)
-		r = get_status(rc, &st);
+	if (r)
+		return r;
+	if (!rc->md->key_id_len) {
+		vc_err("%s: not encrypted (no key-id): there is no key to rotate; veilctl encrypt makes an eVLU",
+		       rc->path);
+		return VC_ENOTEVLU;
+	}
+	r = get_status(rc, &st, !rc->resume || rc->md->reencrypting);
+	if (r == -EOPNOTSUPP) {
+		/* a dm-veil that cannot re-encrypt has nothing to resume */
+		vc_err("%s: nothing to resume: no re-encryption is in progress (run without --resume to start one)",
+		       rc->path);
+		return VC_EREENC;
+	}
 	if (r)
 		return r;
 	if (!rc->md->reencrypting && st.active) {
-		/* the last run wrote its final metadata, not its update */
-		if (st.locked) {
-			vc_err("%s: dm-veil holds a locked window but the metadata has no re-encryption: detach and attach the LU",
-			       rc->m.name);
-			return VC_EBUSY;
-		}
-		r = update_and_wait(rc);
-		if (!r)
-			r = get_status(rc, &st);
+		r = catch_up(rc, &st);
+		if (r == -EALREADY)
+			return VC_OK;
 		if (r)
 			return r;
-		if (st.active) {
-			vc_err("%s: dm-veil still re-encrypts after re-reading metadata that says it does not",
-			       rc->m.name);
-			return VC_EFAIL;
-		}
 	}
+	r = check_lu(rc, &st);
+	if (r)
+		return r;
 	if (posix_memalign(&rc->buf, 4096, (size_t)rc->window * 512))
 		return VC_EFAIL;
 	if (!rc->md->reencrypting) {
 		r = start(rc);
 		if (!r)
-			r = get_status(rc, &st);
+			r = get_status(rc, &st, true);
 		if (r)
 			return r;
 	} else {
@@ -797,7 +844,7 @@ static int reencrypt(struct reenc *rc)
 			/* metadata written, update not sent */
 			r = update_and_wait(rc);
 			if (!r)
-				r = get_status(rc, &st);
+				r = get_status(rc, &st, true);
 			if (r)
 				return r;
 		}
