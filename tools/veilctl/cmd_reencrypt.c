@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "md_io.h"
@@ -263,7 +264,7 @@ static int update_and_wait(struct reenc *rc)
 static int start(struct reenc *rc)
 {
 	struct veil_md *md = rc->md, *n = rc->next;
-	char hint[VEIL_KEY_HINT_MAX];
+	char hint[VEIL_KEY_HINT_MAX], old_hint[VEIL_KEY_HINT_MAX];
 	uint8_t id[VEIL_KEY_ID_MAX];
 	int id_len = VEIL_KEY_ID_DEFAULT;
 	uint32_t kb;
@@ -290,6 +291,7 @@ static int start(struct reenc *rc)
 		       rc->old_hex, rc->new_hex);
 		return VC_EKM;
 	}
+	memcpy(old_hint, md->key_hint, sizeof(old_hint));
 	*n = *md;
 	memcpy(n->old_key_id, md->key_id, md->key_id_len);
 	n->old_key_id_len = md->key_id_len;
@@ -318,7 +320,7 @@ static int start(struct reenc *rc)
 	memcpy(rc->next->key_id, rc->next->old_key_id,
 	       rc->next->old_key_id_len);
 	rc->next->key_id_len = rc->next->old_key_id_len;
-	rc->next->key_hint[0] = '\0';
+	memcpy(rc->next->key_hint, old_hint, sizeof(old_hint));
 	rc->next->reencrypting = false;
 	rc->next->incompat_flags &= ~VEIL_MD_INCOMPAT_REENCRYPT;
 	rc->next->old_key_id_len = 0;
@@ -685,6 +687,19 @@ static int open_lu(struct reenc *rc)
 	rc->fd = open(rc->path, O_RDWR | O_DIRECT | O_CLOEXEC);
 	if (rc->fd < 0)
 		return vc_open_err(rc->path, errno);
+	/*
+	 * One run per LU: a second one would take the first one's locked
+	 * window for the leftover of a dead run and settle it.
+	 */
+	if (flock(rc->fd, LOCK_EX | LOCK_NB)) {
+		if (errno != EWOULDBLOCK) {
+			vc_err("%s: flock: %s", rc->path, strerror(errno));
+			return VC_EFAIL;
+		}
+		vc_err("%s: another veilctl reencrypt is running on it",
+		       rc->path);
+		return VC_EBUSY;
+	}
 	r = veil_md_dev_sectors(rc->fd, &lu);
 	rc->lu_sectors = lu;
 	if (r) {
