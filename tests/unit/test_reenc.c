@@ -257,6 +257,15 @@ static void test_journal(int fd, struct veil_md *md)
 	snap = snapshot(fd);
 	check(vc_reenc_recover(fd, LU, m, &why) == 0 && same_as(fd, snap),
 	      "recover: a second run finds nothing to do");
+
+	/* finishing clears the journal, and only the journal */
+	check(!vc_reenc_journal_clear(fd), "journal cleared");
+	memset((uint8_t *)snap + VEIL_MD_JOURNAL_OFFSET * 512, 0,
+	       VEIL_MD_JOURNAL_SECTORS * 512);
+	check(same_as(fd, snap),
+	      "journal clear zeroes LU sectors %d..%d and nothing else",
+	      VEIL_MD_JOURNAL_OFFSET,
+	      VEIL_MD_JOURNAL_OFFSET + VEIL_MD_JOURNAL_SECTORS - 1);
 	free(snap);
 	free(buf);
 	free(m);

@@ -564,6 +564,17 @@ static int finish(struct reenc *rc)
 	struct veil_md *n = rc->next;
 	int r;
 
+	/*
+	 * The journal still holds the last window's old ciphertext; the old
+	 * key may be why the key is rotated.  Cleared while the metadata
+	 * names no window, before the re-encryption is removed from it.
+	 */
+	r = vc_reenc_journal_clear(rc->fd);
+	if (r) {
+		vc_err("%s: cannot clear the journal: %s; run veilctl reencrypt %s --resume to finish",
+		       rc->path, strerror(-r), rc->arg);
+		return VC_EFAIL;
+	}
 	*n = *rc->md;
 	n->reencrypting = false;
 	n->incompat_flags &= ~VEIL_MD_INCOMPAT_REENCRYPT;

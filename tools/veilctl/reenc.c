@@ -138,6 +138,23 @@ int vc_reenc_journal_write(int fd, const void *buf, uint64_t len)
 	return r;
 }
 
+int vc_reenc_journal_clear(int fd)
+{
+	size_t len = VEIL_MD_JOURNAL_SECTORS * SECTOR;
+	void *zero;
+	int r;
+
+	if (posix_memalign(&zero, 4096, len))
+		return -ENOMEM;
+	memset(zero, 0, len);
+	r = veil_pwrite_full(fd, zero, len,
+			     (off_t)(VEIL_MD_JOURNAL_OFFSET * SECTOR));
+	if (!r && fdatasync(fd))
+		r = -errno;
+	free(zero);
+	return r;
+}
+
 int vc_reenc_recover(int fd, uint64_t lu_sectors, struct veil_md *md,
 		     const char **why)
 {

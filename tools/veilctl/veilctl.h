@@ -442,6 +442,11 @@ int vc_reenc_write_window(int fd, const struct veil_md *md, uint64_t start,
 			  uint64_t len, const void *buf);
 int vc_reenc_journal_write(int fd, const void *buf, uint64_t len);
 /*
+ * Zero the whole journal (and fdatasync): a finished rotation leaves no
+ * old-key ciphertext behind.  0 or -errno.
+ */
+int vc_reenc_journal_clear(int fd);
+/*
  * Crash recovery, needs no key: if @md (the copy in use on the LU of @fd,
  * @lu_sectors) has a journaled window, check the journal's CRC, copy it
  * back over the window, and write metadata with no window (same boundary).
