@@ -143,11 +143,12 @@ static void test_parsers(void)
 	check(vc_parse_rate("1048576") == 1048576, "rate: plain bytes");
 	check(vc_parse_rate("512K") == 512 * 1024 && vc_parse_rate("64M") == 64 << 20 &&
 	      vc_parse_rate("2G") == 2ll << 30 && vc_parse_rate("10MB/s") == 10 << 20 &&
-	      vc_parse_rate("3k") == 3072,
+	      vc_parse_rate("3k") == 3072 && vc_parse_rate("10MiB/s") == 10 << 20,
 	      "rate: K, M, G suffixes, optional B and /s");
 	check(vc_parse_rate("0") < 0 && vc_parse_rate("") < 0 &&
 	      vc_parse_rate("5X") < 0 && vc_parse_rate("-1") < 0 &&
 	      vc_parse_rate("M") < 0 && vc_parse_rate("1M/h") < 0 &&
+	      vc_parse_rate("1iB") < 0 && vc_parse_rate("1Mi") < 0 &&
 	      vc_parse_rate("99999999999999999999") < 0 &&
 	      vc_parse_rate("9999999999G") < 0,
 	      "rate: zero, junk, negative and overflowing values refused");

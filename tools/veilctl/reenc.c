@@ -87,6 +87,8 @@ int64_t vc_parse_rate(const char *s)
 	case 'm': case 'M': shift = 20; end++; break;
 	case 'g': case 'G': shift = 30; end++; break;
 	}
+	if (shift && *end == 'i' && end[1] == 'B')
+		end++;
 	if (*end == 'B')
 		end++;
 	if (!strcmp(end, "/s"))

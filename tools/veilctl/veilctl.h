@@ -422,8 +422,8 @@ struct vc_reenc_status {
 /* Parse a reencrypt_status answer.  0 or -EINVAL. */
 int vc_parse_reenc_status(const char *s, struct vc_reenc_status *st);
 /*
- * "1048576", "512K", "64M", "1G" (powers of 1024; optional "/s" and "B"
- * allowed after the unit, as in "10MB/s").  -1 if malformed, zero or
+ * "1048576", "512K", "64M", "1G" (powers of 1024; "B" or "iB" and "/s"
+ * may follow, as in "10MB/s" or "10MiB/s").  -1 if malformed, zero or
  * larger than 2^62.
  */
 int64_t vc_parse_rate(const char *s);
