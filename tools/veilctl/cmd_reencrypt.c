@@ -663,8 +663,12 @@ static int not_attached(const struct reenc *rc)
 	struct stat st;
 	int r = VC_OK;
 
-	if (strchr(rc->arg, '/') && !stat(rc->arg, &st) &&
-	    S_ISBLK(st.st_mode)) {
+	if (!strchr(rc->arg, '/')) {
+		vc_err("%s: no such veil mapping (re-encryption runs on an attached, encrypted LU)",
+		       rc->arg);
+		return VC_ENODEV;
+	}
+	if (!stat(rc->arg, &st) && S_ISBLK(st.st_mode)) {
 		c = calloc(1, sizeof(*c));
 		if (!c)
 			return VC_EFAIL;

@@ -746,6 +746,7 @@ TEST_F(vc, reencrypt_refusals)
 	ASSERT_EQ(NODEV, run("veilctl reencrypt /dev/ram0"));
 	EXPECT_TRUE(has("not attached"));
 	ASSERT_EQ(NODEV, run("veilctl reencrypt nosuchmapping --resume"));
+	EXPECT_TRUE(has("no such veil mapping"));
 	ASSERT_EQ(OK, run("veilctl attach /dev/ram0 --wait 20"));
 	ASSERT_EQ(0, sh("dd if=/dev/ram0 bs=4096 count=1 2>/dev/null | md5sum >/tmp/md.sum"));
 	ASSERT_EQ(REENC, run("veilctl reencrypt veil-ram0 --resume"));
