@@ -4,7 +4,7 @@
 # its KMIP client (OpenSSL) to provision keys.
 VEILCTL_LIBSRCS := tools/veilctl/parse.c tools/veilctl/json.c \
 	tools/veilctl/backup.c \
-	tools/veilctl/spec.c
+	tools/veilctl/spec.c tools/veilctl/reenc.c
 PROGRAMS += veilctl
 SRCS_veilctl := tools/veilctl/main.c tools/veilctl/cmd_encrypt.c \
 	tools/veilctl/cmd_attach.c tools/veilctl/cmd_detach.c \
@@ -13,7 +13,8 @@ SRCS_veilctl := tools/veilctl/main.c tools/veilctl/cmd_encrypt.c \
 	tools/veilctl/cmd_setup.c tools/veilctl/cmd_probe.c \
 	tools/veilctl/cmd_dump.c tools/veilctl/cmd_header.c \
 	tools/veilctl/cmd_dmcrypt.c tools/veilctl/cmd_resize.c \
-	tools/veilctl/cmd_veiltab.c \
+	tools/veilctl/cmd_veiltab.c tools/veilctl/cmd_reencrypt.c \
+	tools/veilctl/progress.c \
 	tools/veilctl/dm.c tools/veilctl/kmod.c tools/veilctl/family.c \
 	tools/veilctl/device.c tools/veilctl/provision.c tools/veilctl/cert.c \
 	$(VEILCTL_LIBSRCS)

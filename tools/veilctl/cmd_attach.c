@@ -2,7 +2,8 @@
 /*
  * veilctl attach DEV [NAME] | --all: read the eVLU's metadata and create
  * its device-mapper mapping; the key path (veil.ko -> veild -> key
- * manager) then unlocks it.  veiltab (veiltab(5)) gives the name and
+ * manager) then unlocks it.  An interrupted re-encryption's journaled
+ * window is put back before the mapping is made.  veiltab (veiltab(5)) gives the name and
  * options of the LUs it lists and says which LUs udev attaches.  Also the
  * core shared with encrypt and migrate.
  */
@@ -256,6 +257,15 @@ int vc_attach_dev(const char *path, const struct vc_attach_opts *o,
 		       path, name, t ? t->path : veiltab_default_path());
 		r = VC_EBUSY;
 		goto out;
+	}
+	/*
+	 * dm-veil refuses metadata with a journaled re-encryption window:
+	 * put the journal back first (no key needed; the LU is ours now).
+	 */
+	if (md->reencrypting && md->reenc_window) {
+		r = vc_reenc_recover_path(path);
+		if (r)
+			goto out;
 	}
 	snprintf(uuid, sizeof(uuid), VC_DM_UUID_PREFIX "%s-%s", uhex,
 		 strrchr(path, '/') ? strrchr(path, '/') + 1 : path);

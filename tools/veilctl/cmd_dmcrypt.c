@@ -12,7 +12,8 @@
  * so the two cannot be confused.  The table holds the key in hex, as every
  * dm-crypt table does: it goes to stdout only, never to a file or a log.
  * There is no key check value on disk, so a wrong key is not detected
- * here: the mapping then reads as noise.
+ * here: the mapping then reads as noise.  During a re-encryption the data
+ * area uses two keys, which one dm-crypt table cannot express: refused.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -61,6 +62,17 @@ int cmd_dmcrypt_table(int argc, char **argv)
 		       argv[1], (unsigned long long)md->data_sectors, argv[1],
 		       (unsigned long long)md->data_offset);
 		r = VC_ENOTEVLU;
+		goto out;
+	}
+	if (md->reencrypting) {
+		char nhex[2 * VEIL_KEY_ID_MAX + 1], ohex[2 * VEIL_KEY_ID_MAX + 1];
+
+		veil_hex_encode(md->key_id, md->key_id_len, nhex);
+		veil_hex_encode(md->old_key_id, md->old_key_id_len, ohex);
+		vc_err("%s: refusing: a re-encryption is in progress, so the data area uses two keys (sectors below %llu key-id %s, the rest key-id %s) and one dm-crypt table cannot map it; finish it first: veilctl reencrypt %s --resume",
+		       argv[1], (unsigned long long)md->reenc_boundary, nhex,
+		       ohex, argv[1]);
+		r = VC_EREENC;
 		goto out;
 	}
 	while (len < sizeof(in) &&

@@ -13,7 +13,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -24,44 +23,8 @@
 
 #define CHUNK (1024 * 1024)
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-struct progress {
-	bool on;
-	const char *what;
-	uint64_t total;
-	double t0, last;
-};
-
-static void progress(struct progress *p, uint64_t done, bool final)
-{
-	char a[32], b[32];
-	double t = now_s(), rate;
-	int pct, bar;
-
-	if (!p->on || (!final && t - p->last < 0.5))
-		return;
-	p->last = t;
-	rate = t > p->t0 ? done / (t - p->t0) : 0;
-	pct = p->total ? (int)(done * 100 / p->total) : 100;
-	bar = pct / 5;
-	vc_fmt_size(done, a, sizeof(a));
-	vc_fmt_size((uint64_t)rate, b, sizeof(b));
-	fprintf(stderr, "\r%s [%.*s%*s] %3d%% %s, %s/s ", p->what, bar,
-		"####################", 20 - bar, "", pct, a, b);
-	if (final)
-		fputc('\n', stderr);
-	fflush(stderr);
-}
-
 static int copy(const char *src, const char *dst, uint64_t bytes,
-		struct progress *p, void *buf)
+		struct vc_progress *p, void *buf)
 {
 	int in, out, r = 0;
 	uint64_t off;
@@ -73,8 +36,7 @@ static int copy(const char *src, const char *dst, uint64_t bytes,
 		r = -errno;
 		goto out;
 	}
-	p->what = "copying  ";
-	p->t0 = now_s();
+	vc_progress_start(p, "copying  ", 0);
 	for (off = 0; off < bytes && !r; off += n) {
 		n = bytes - off < CHUNK ? bytes - off : CHUNK;
 		r = veil_pread_full(in, buf, n, off);
@@ -87,14 +49,14 @@ static int copy(const char *src, const char *dst, uint64_t bytes,
 		if (r)
 			vc_err("%s: write at byte %llu: %s", dst,
 			       (unsigned long long)off, strerror(-r));
-		progress(p, off + n, false);
+		vc_progress(p, off + n, false);
 	}
 	if (!r && fdatasync(out)) {
 		r = -errno;
 		vc_err("%s: sync: %s", dst, strerror(errno));
 	}
 	if (!r)
-		progress(p, bytes, true);
+		vc_progress(p, bytes, true);
 out:
 	if (in >= 0)
 		close(in);
@@ -105,7 +67,7 @@ out:
 
 /* Read both back, compare, and hash each side. */
 static int verify(const char *src, const char *dst, uint64_t bytes,
-		  struct progress *p, void *b1, void *b2, char *hex)
+		  struct vc_progress *p, void *b1, void *b2, char *hex)
 {
 	unsigned char d1[EVP_MAX_MD_SIZE], d2[EVP_MAX_MD_SIZE];
 	EVP_MD_CTX *h1 = EVP_MD_CTX_new(), *h2 = EVP_MD_CTX_new();
@@ -123,9 +85,7 @@ static int verify(const char *src, const char *dst, uint64_t bytes,
 		r = -errno;
 		goto out;
 	}
-	p->what = "verifying";
-	p->t0 = now_s();
-	p->last = 0;
+	vc_progress_start(p, "verifying", 0);
 	r = 0;
 	for (off = 0; off < bytes; off += n) {
 		n = bytes - off < CHUNK ? bytes - off : CHUNK;
@@ -145,9 +105,9 @@ static int verify(const char *src, const char *dst, uint64_t bytes,
 			r = -EIO;
 			goto out;
 		}
-		progress(p, off + n, false);
+		vc_progress(p, off + n, false);
 	}
-	progress(p, bytes, true);
+	vc_progress(p, bytes, true);
 	EVP_DigestFinal_ex(h1, d1, &l1);
 	EVP_DigestFinal_ex(h2, d2, &l2);
 	if (l1 != l2 || memcmp(d1, d2, l1)) {
@@ -180,7 +140,7 @@ int cmd_migrate(int argc, char **argv)
 		.attach = true,
 		.at.wait = 60,
 	};
-	struct progress p = { .on = isatty(2) };
+	struct vc_progress p = { .on = isatty(2) };
 	char dst[256], hex[2 * EVP_MAX_MD_SIZE + 1], size[32];
 	bool check = true;
 	struct veil_md *md = NULL;
@@ -254,13 +214,13 @@ int cmd_migrate(int argc, char **argv)
 	p.total = s.sectors * 512;
 	vc_fmt_size(p.total, size, sizeof(size));
 	vc_info("migrating %s (%s) into %s", s.path, size, dst);
-	t0 = now_s();
+	t0 = vc_now();
 	r = copy(s.path, dst, p.total, &p, b1);
 	if (r) {
 		r = VC_EFAIL;
 		goto out;
 	}
-	vc_info("copied %s in %.1f s", size, now_s() - t0);
+	vc_info("copied %s in %.1f s", size, vc_now() - t0);
 	if (check) {
 		r = verify(s.path, dst, p.total, &p, b1, b2, hex);
 		if (r) {

@@ -122,6 +122,43 @@ int vc_dm_message(const char *name, const char *msg)
 	return ok ? 0 : -EIO;
 }
 
+/* libdevmapper's log, silenced while a caller explains the failure itself. */
+static void quiet_log(int level, const char *file, int line, int dm_errno,
+		      const char *f, ...)
+{
+}
+
+int vc_dm_message_resp(const char *name, const char *msg, char *resp,
+		       size_t resp_size, bool quiet)
+{
+	struct dm_task *dmt;
+	const char *answer;
+	int r = -EIO;
+
+	if (resp && resp_size)
+		resp[0] = '\0';
+	dmt = dm_task_create(DM_DEVICE_TARGET_MSG);
+	if (!dmt)
+		return -ENOMEM;
+	if (quiet)
+		dm_log_with_errno_init(quiet_log);
+	if (dm_task_set_name(dmt, name) && dm_task_set_sector(dmt, 0) &&
+	    dm_task_set_message(dmt, msg)) {
+		if (dm_task_run(dmt)) {
+			r = 0;
+			answer = dm_task_get_message_response(dmt);
+			if (resp && resp_size && answer)
+				snprintf(resp, resp_size, "%s", answer);
+		} else if (dm_task_get_errno(dmt) > 0) {
+			r = -dm_task_get_errno(dmt);
+		}
+	}
+	if (quiet)
+		dm_log_with_errno_init(NULL);
+	dm_task_destroy(dmt);
+	return r;
+}
+
 /* STATUS or TABLE of @name: the one target's type and parameters. */
 static int get_params(const char *name, int type, bool inactive,
 		      struct dm_info *info, uint64_t *len, char *ttype,

@@ -35,6 +35,9 @@ static const struct vc_cmd cmds[] = {
 	  "        [--local] [--cipher SPEC] [--sector-size 512|4096] [--label TEXT]\n"
 	  "        [--plaintext START:LEN]... [--wait S]\n"
 	  "        [--progress|--no-progress] [--no-verify]" },
+	{ "reencrypt", cmd_reencrypt,
+	  "reencrypt NAME|DEV [--resume] [--window SECTORS] [--rate BYTES/s]\n"
+	  "        [-c CONF] [--local] [--wait S] [--progress|--no-progress]" },
 	{ "resize", cmd_resize, "resize DEV|NAME [--size SECTORS] [--shrink]" },
 	{ "probe", cmd_probe, "probe DEV | --mapping NAME   (udev helper)" },
 	{ "setup", cmd_setup,
@@ -67,7 +70,10 @@ static const char exit_text[] =
 "  11  no such device or mapping\n"
 "  12  host certificate or configuration problem\n"
 "  13  permission denied: run as root (CAP_SYS_ADMIN)\n"
-"  14  header backup damaged, or of another LU\n";
+"  14  header backup damaged, or of another LU\n"
+"  15  re-encryption: none in progress to --resume, or one in progress\n"
+"      where the command needs a single key (dmcrypt-table)\n"
+" 130  reencrypt interrupted by SIGINT (143: SIGTERM); --resume continues\n";
 
 static void vmsg(const char *pfx, const char *fmt, va_list ap)
 {

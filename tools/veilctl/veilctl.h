@@ -13,6 +13,9 @@
  *   json.c     a minimal JSON writer (unit tested)
  *   provision.c  creating a key on the key manager (libveil's KMIP client)
  *   cert.c     the host certificate: expiry, key pair and CSR generation
+ *   progress.c the progress bar of migrate and reencrypt
+ *   reenc.c    the re-encryption journal: write, check, replay (shared by
+ *              reencrypt and attach; no device-mapper, unit tested)
  *
  * Nothing here ever handles key bytes except provision.c, which never
  * sees them either: the key manager creates the key, veilctl only learns
@@ -49,7 +52,16 @@ enum vc_exit {
 	VC_ECERT = 12,		/* host certificate or configuration problem */
 	VC_EPERM = 13,		/* not root: no CAP_SYS_ADMIN, device not writable */
 	VC_EBACKUP = 14,	/* header backup damaged or of another LU */
+	VC_EREENC = 15,		/* re-encryption: none to resume, or one in
+				 * progress where the command needs a single key
+				 */
 };
+
+/*
+ * reencrypt stopped by SIGINT or SIGTERM at a window boundary (resumable):
+ * the shell's convention, 128 + the signal number (130, 143).
+ */
+#define VC_EXIT_SIGNAL_BASE	128
 
 #define VC_DEFAULT_ETC		"/etc/veil"
 #define VC_CONF_NAME		"veild.conf"
@@ -238,6 +250,14 @@ int vc_dm_create_flags(const char *name, const char *uuid, uint64_t sectors,
 		       const char *params, bool ro);
 int vc_dm_remove(const char *name);
 int vc_dm_message(const char *name, const char *msg);
+/*
+ * The same, with the target's answer in @resp (may be NULL; "" when there
+ * is none).  0 or the ioctl's -errno (-EBUSY, -EINVAL, ...; -EIO if
+ * libdevmapper does not say).  @quiet: libdevmapper's own error line for
+ * a refused message is not printed (the caller explains).
+ */
+int vc_dm_message_resp(const char *name, const char *msg, char *resp,
+		       size_t resp_size, bool quiet);
 /* 0, -ENODEV (no such mapping), -ENOTTY (not a veil mapping), -EIO. */
 int vc_dm_get(const char *name, struct vc_map *m);
 /*
@@ -369,6 +389,84 @@ int vc_attach_dev(const char *path, const struct vc_attach_opts *o,
  */
 int vc_parse_attach_opt(int c, const char *arg, struct vc_attach_opts *o);
 
+/* ---- progress.c ---- */
+
+struct vc_progress {
+	bool on;		/* drawn at all: a tty, or --progress */
+	const char *what;
+	uint64_t total;		/* bytes */
+	uint64_t base;		/* done at vc_progress_start(): for the rate */
+	double t0, last;
+};
+
+/* Monotonic seconds. */
+double vc_now(void);
+/* A new phase named @what, @done bytes done already (a resumed job). */
+void vc_progress_start(struct vc_progress *p, const char *what,
+		       uint64_t done);
+/* Redraw (at most twice a second unless @final, which ends the line). */
+void vc_progress(struct vc_progress *p, uint64_t done, bool final);
+
+/* ---- reenc.c: the re-encryption journal (no device-mapper) ---- */
+
+/* What dm-veil's reencrypt_status message answers. */
+struct vc_reenc_status {
+	bool active;		/* false: "none" */
+	uint64_t boundary;	/* data-area sectors */
+	uint64_t data_sectors;
+	bool locked;		/* a window is locked */
+	uint64_t win_start, win_len;
+	bool converted;		/* the locked window was rewritten */
+};
+
+/* Parse a reencrypt_status answer.  0 or -EINVAL. */
+int vc_parse_reenc_status(const char *s, struct vc_reenc_status *st);
+/*
+ * "1048576", "512K", "64M", "1G" (powers of 1024; "B" or "iB" and "/s"
+ * may follow, as in "10MB/s" or "10MiB/s").  -1 if malformed, zero or
+ * larger than 2^62.
+ */
+int64_t vc_parse_rate(const char *s);
+
+/* CRC-32C of a journal (as the journal_csum field holds it). */
+uint32_t vc_reenc_csum(const void *buf, size_t len);
+/*
+ * Raw I/O on the LU (@fd opened O_DIRECT; @buf 4096-aligned): read the
+ * data-area sectors [start, start + len) of @md, or write them back; save
+ * @len sectors from @buf to the journal.  Every write is followed by
+ * fdatasync().  0 or -errno.
+ */
+int vc_reenc_read_window(int fd, const struct veil_md *md, uint64_t start,
+			 uint64_t len, void *buf);
+int vc_reenc_write_window(int fd, const struct veil_md *md, uint64_t start,
+			  uint64_t len, const void *buf);
+int vc_reenc_journal_write(int fd, const void *buf, uint64_t len);
+/*
+ * Zero the whole journal (and fdatasync): a finished rotation leaves no
+ * old-key ciphertext behind.  0 or -errno.
+ */
+int vc_reenc_journal_clear(int fd);
+/*
+ * Crash recovery, needs no key: if @md (the copy in use on the LU of @fd,
+ * @lu_sectors) has a journaled window, check the journal's CRC, copy it
+ * back over the window, and write metadata with no window (same boundary).
+ * On success @md is updated to what was written.
+ * Returns 1 (a window was restored), 0 (nothing to do, nothing written),
+ * or -errno with *why set: -EBADMSG when the journal fails its checksum
+ * (nothing is written then), else the failed read/write/sync.
+ */
+int vc_reenc_recover(int fd, uint64_t lu_sectors, struct veil_md *md,
+		     const char **why);
+
+/* ---- cmd_reencrypt.c ---- */
+
+/*
+ * vc_reenc_recover() for the LU at @path (opened O_RDWR | O_DIRECT |
+ * O_EXCL, so never under a live mapping), saying so when a window was
+ * restored.  VC_OK or the exit code, with the message printed.
+ */
+int vc_reenc_recover_path(const char *path);
+
 /* ---- provision.c ---- */
 
 /*
@@ -444,6 +542,7 @@ int cmd_veiltab(int argc, char **argv);
 int cmd_header(int argc, char **argv);
 int cmd_dmcrypt_table(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
+int cmd_reencrypt(int argc, char **argv);
 
 /* encrypt's core, shared with migrate. */
 struct vc_encrypt_opts {

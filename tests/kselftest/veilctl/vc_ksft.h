@@ -24,7 +24,8 @@
 
 /* Exit codes from veilctl(8). */
 enum { OK = 0, USAGE = 2, BUSY = 3, ISEVLU = 4, NOTEVLU = 5, BADMD = 6,
-       NOKEY = 8, WAITING = 9, NODEV = 11, CONF = 12, BACKUP = 14 };
+       NOKEY = 8, WAITING = 9, NODEV = 11, CONF = 12, BACKUP = 14,
+       REENC = 15 };
 
 static char out[16384];
 

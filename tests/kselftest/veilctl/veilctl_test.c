@@ -27,7 +27,7 @@ static void cleanup(void)
 {
 	sh("for p in /tmp/stub.pid /tmp/holder.pid; do [ -f $p ] && kill $(cat $p) 2>/dev/null; rm -f $p; done; sleep 0.2");
 	sh("umount /mnt 2>/dev/null; losetup -d /dev/loop0 2>/dev/null; losetup -d /dev/loop1 2>/dev/null");
-	sh("rm -f /tmp/big.img /tmp/small.img /tmp/hb /tmp/hb.bad /tmp/data /tmp/d2 /tmp/key /tmp/src.img /tmp/io.stop");
+	sh("rm -f /tmp/big.img /tmp/small.img /tmp/hb /tmp/hb.bad /tmp/data /tmp/d2 /tmp/key /tmp/src.img /tmp/io.stop /tmp/md.sum");
 	sh("for d in $(dmsetup ls 2>/dev/null | cut -f1); do dmsetup remove $d; done 2>/dev/null");
 	sh("for d in /dev/ram0 /dev/ram1 /dev/ram2; do dd if=/dev/zero of=$d bs=1M count=2 2>/dev/null;"
 	   " dd if=/dev/zero of=$d bs=1M seek=14 count=2 2>/dev/null; done");
@@ -732,6 +732,32 @@ TEST_F_TIMEOUT(vc, migrate_cipher_plaintext, 120)
 	/* on the LU: the first MiB in the clear, the next one not */
 	EXPECT_EQ(0, sh("dd if=/dev/ram2 bs=512 skip=2048 count=2048 2>/dev/null | cmp -s -n 1048576 - /tmp/src.img"));
 	EXPECT_NE(0, sh("dd if=/dev/ram2 bs=512 skip=4096 count=2048 2>/dev/null | cmp -s -n 1048576 -i 0:1048576 - /tmp/src.img"));
+}
+
+/*
+ * reencrypt's refusals that need no re-encrypting dm-veil: an LU that is
+ * not attached, no such mapping, --resume with nothing in progress, an
+ * unencrypted LU, and bad arguments.
+ */
+TEST_F(vc, reencrypt_refusals)
+{
+	stub(NULL);
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/ram0 --key-id " K1 " --no-attach"));
+	ASSERT_EQ(NODEV, run("veilctl reencrypt /dev/ram0"));
+	EXPECT_TRUE(has("not attached"));
+	ASSERT_EQ(NODEV, run("veilctl reencrypt nosuchmapping --resume"));
+	EXPECT_TRUE(has("no such veil mapping"));
+	ASSERT_EQ(OK, run("veilctl attach /dev/ram0 --wait 20"));
+	ASSERT_EQ(0, sh("dd if=/dev/ram0 bs=4096 count=1 2>/dev/null | md5sum >/tmp/md.sum"));
+	ASSERT_EQ(REENC, run("veilctl reencrypt veil-ram0 --resume"));
+	EXPECT_TRUE(has("nothing to resume"));
+	ASSERT_EQ(USAGE, run("veilctl reencrypt veil-ram0 --window 2048"));
+	ASSERT_EQ(USAGE, run("veilctl reencrypt veil-ram0 --rate fast"));
+	/* the refusals wrote nothing */
+	ASSERT_EQ(0, sh("dd if=/dev/ram0 bs=4096 count=1 2>/dev/null | md5sum | cmp -s - /tmp/md.sum"));
+	ASSERT_EQ(OK, run("veilctl decrypt-off veil-ram0 --yes-destroy-data"));
+	ASSERT_EQ(NOTEVLU, run("veilctl reencrypt veil-ram0"));
+	EXPECT_TRUE(has("no key-id"));
 }
 
 TEST_F(vc, usage_errors)
