@@ -113,7 +113,7 @@ static void test_parsers(void)
 {
 	struct vc_reenc_status st;
 
-	check(vc_reenc_csum("123456789", 9) == 0xE3069283,
+	check(veil_md_crc32c("123456789", 9) == 0xE3069283,
 	      "journal checksum is the standard CRC-32C (check value)");
 	check(!vc_parse_reenc_status("none", &st) && !st.active,
 	      "status: none");
@@ -185,7 +185,7 @@ static void test_journal(int fd, struct veil_md *md)
 	free(snap);
 	*m = *md;
 	m->reenc_window = WIN;
-	m->reenc_journal_csum = vc_reenc_csum(buf, WIN * 512);
+	m->reenc_journal_csum = veil_md_crc32c(buf, WIN * 512);
 	check(!veil_md_write_dev(fd, LU, m), "metadata with a journaled window written");
 	fill(fd, md, BSTART, WIN, 0x5b);
 
@@ -231,7 +231,7 @@ static void test_journal(int fd, struct veil_md *md)
 	/* the real thing: the old bytes come back, the window is forgotten */
 	*m = *md;
 	m->reenc_window = WIN;
-	m->reenc_journal_csum = vc_reenc_csum(buf, WIN * 512);
+	m->reenc_journal_csum = veil_md_crc32c(buf, WIN * 512);
 	cur = current(fd);
 	seq = cur ? cur->seqno : 0;
 	r = vc_reenc_recover(fd, LU, m, &why);

@@ -435,7 +435,7 @@ static int one_window(struct reenc *rc, uint64_t b, uint64_t len)
 	crash_point(rc, CP_JOURNALED);
 	*rc->next = *rc->md;
 	rc->next->reenc_window = len;
-	rc->next->reenc_journal_csum = vc_reenc_csum(rc->buf, len * 512);
+	rc->next->reenc_journal_csum = veil_md_crc32c(rc->buf, len * 512);
 	r = md_write(rc, CP_MD_JOURNAL_HALF);
 	if (r) {
 		/* either copy may be the one in use now: record no window */

@@ -187,7 +187,7 @@ int vc_reenc_recover(int fd, uint64_t lu_sectors, struct veil_md *md,
 		*why = "cannot read the journal";
 		goto out;
 	}
-	if (vc_reenc_csum(buf, len * SECTOR) != md->reenc_journal_csum) {
+	if (veil_md_crc32c(buf, len * SECTOR) != md->reenc_journal_csum) {
 		*why = "the re-encryption journal fails its checksum: nothing was written; the window's sectors may be unreadable (restore from backup)";
 		r = -EBADMSG;
 		goto out;
@@ -212,23 +212,4 @@ out:
 	free(buf);
 	free(next);
 	return r;
-}
-
-/*
- * ===== TEMPORARY: the lead deletes this block when merging the codec =====
- * veil_md_crc32c() belongs to common/veil_md.c (another branch adds it and
- * its declaration in veil_md.h).  Until then this copy, built the way
- * veil_md_csum() uses the same primitive, lets this branch build.
- */
-#ifndef VEIL_MD_HAVE_CRC32C
-u32 veil_md_crc32c(const void *buf, size_t len)
-{
-	return ~veil_crc32c(~0u, buf, len);
-}
-#endif
-/* ===== end of TEMPORARY block ===== */
-
-uint32_t vc_reenc_csum(const void *buf, size_t len)
-{
-	return veil_md_crc32c(buf, len);
 }
