@@ -152,6 +152,29 @@ out:
 	free(old);
 }
 
+/*
+ * Test hook (veilctl(8)): VEIL_TEST_MD_CRASH_AFTER=N[:TORN] stops the
+ * metadata write after N block writes, the next one landing its first
+ * TORN bytes only, as a power cut there would.
+ */
+static void resize_test_hook(void)
+{
+	const char *env = getenv("VEIL_TEST_MD_CRASH_AFTER");
+	char *end;
+	long n;
+
+	if (!env || !*env)
+		return;
+	n = strtol(env, &end, 10);
+	if (n < 0 || n > 16 || (*end && *end != ':')) {
+		vc_warn("VEIL_TEST_MD_CRASH_AFTER=%s: want N[:TORN]; ignored", env);
+		return;
+	}
+	veil_md_crash_after = (int)n;
+	if (*end == ':')
+		veil_md_torn_bytes = (unsigned int)strtoul(end + 1, NULL, 10);
+}
+
 static int resize_write_md(struct resize *rs, int fd)
 {
 	struct veil_md *md = malloc(sizeof(*md));
@@ -160,6 +183,7 @@ static int resize_write_md(struct resize *rs, int fd)
 
 	if (!md)
 		return VC_EFAIL;
+	resize_test_hook();
 	*md = *rs->cur;
 	md->data_sectors = rs->size;
 	r = veil_md_write_dev_why(fd, rs->d.sectors, md, 0, &why);

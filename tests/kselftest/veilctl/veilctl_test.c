@@ -624,6 +624,43 @@ TEST_F_TIMEOUT(vc, resize_keeps_a_table_that_would_wait, 120)
 	EXPECT_EQ(0, sh("timeout 20 cmp -n 1048576 /tmp/data /dev/mapper/veil-loop0"));
 }
 
+/*
+ * Power cut in the middle of resize's metadata write, at each block write
+ * and torn: whatever landed, the LU still has a valid copy describing the
+ * old or the new size, the live mapping keeps its data, the LU attaches
+ * again, and running resize once more finishes the job.
+ */
+TEST_F_TIMEOUT(vc, resize_crash_points, 240)
+{
+	static const char *const points[] = { "0", "1", "1:512", "1:2048",
+					      "0:512" };
+	unsigned int i;
+
+	stub(NULL);
+	ASSERT_EQ(0, loop_lu("16M"));
+	ASSERT_EQ(OK, run("veilctl encrypt /dev/loop0 --key-id " K1 " --wait 20"));
+	ASSERT_EQ(0, sh("dd if=/dev/urandom of=/tmp/data bs=1M count=2 2>/dev/null && dd if=/tmp/data of=/dev/mapper/veil-loop0 bs=1M oflag=direct 2>/dev/null"));
+	ASSERT_EQ(0, grow_lu("24M"));
+	for (i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+		printf("# crash after %s block write(s)\n", points[i]);
+		EXPECT_NE(OK, run("VEIL_TEST_MD_CRASH_AFTER=%s veilctl resize veil-loop0",
+				  points[i]));
+		EXPECT_EQ(0, sh("cmp -n 2097152 /tmp/data /dev/mapper/veil-loop0"));
+		ASSERT_EQ(OK, run("veilctl dump /dev/loop0 --json"));
+		EXPECT_TRUE(has("\"data_sectors\":28672") ||
+			    has("\"data_sectors\":45056"));
+		ASSERT_EQ(OK, run("veilctl detach veil-loop0"));
+		ASSERT_EQ(OK, run("veilctl attach /dev/loop0 --wait 20"));
+		EXPECT_EQ(0, sh("cmp -n 2097152 /tmp/data /dev/mapper/veil-loop0"));
+	}
+	ASSERT_EQ(OK, run("veilctl resize veil-loop0"));
+	EXPECT_EQ(0, sh("[ $(blockdev --getsz /dev/mapper/veil-loop0) = 45056 ]"));
+	EXPECT_EQ(0, sh("cmp -n 2097152 /tmp/data /dev/mapper/veil-loop0"));
+	ASSERT_EQ(OK, run("veilctl dump /dev/loop0"));
+	EXPECT_TRUE(has("primary copy:   valid"));
+	EXPECT_TRUE(has("alternate copy: valid"));
+}
+
 TEST_F_TIMEOUT(vc, resize_shrink_and_refusals, 120)
 {
 	stub(NULL);
