@@ -354,36 +354,53 @@ static int cmd_show(const char *dev)
 
 /* -------------------------------------------------------- set-key-id --- */
 
-static int cmd_set_key_id(const char *dev, const char *hex)
+/*
+ * Open @dev read-write and read its copies into *@cp (allocated).  0, or
+ * an exit status (said why) with nothing left open.
+ */
+static int load_selected(const char *dev, int *fd, u64 *lu_sectors,
+			 struct veil_md_copies **cp)
 {
-	struct veil_md_copies *c;
-	struct veil_md *md;
-	u64 lu_sectors;
-	int fd, err, ret;
+	struct veil_md_copies *c = malloc(sizeof(*c));
+	int err, ret;
 
-	c = malloc(sizeof(*c));
 	if (!c)
 		return EX_IO;
-	fd = open_dev(dev, true, &lu_sectors);
-	if (fd < 0) {
+	*fd = open_dev(dev, true, lu_sectors);
+	if (*fd < 0) {
 		free(c);
 		return EX_IO;
 	}
-	err = veil_md_read_copies(fd, lu_sectors, c);
+	err = veil_md_read_copies(*fd, *lu_sectors, c);
 	if (err) {
 		fprintf(stderr, "veil-mdtool: %s: read failed: %s\n", dev,
 			strerror(-err));
 		ret = EX_IO;
-		goto out;
-	}
-	if (c->pick < 0) {
+	} else if (c->pick < 0) {
 		fprintf(stderr, "veil-mdtool: %s: %s\n", dev,
 			c->pick == -EOPNOTSUPP ?
 			"metadata of a newer veil; not changing it" :
 			"no valid metadata to update (format it first)");
 		ret = c->pick == -EOPNOTSUPP ? EX_NEWER : EX_NOMD;
-		goto out;
+	} else {
+		*cp = c;
+		return 0;
 	}
+	close(*fd);
+	free(c);
+	return ret;
+}
+
+static int cmd_set_key_id(const char *dev, const char *hex)
+{
+	struct veil_md_copies *c;
+	struct veil_md *md;
+	u64 lu_sectors;
+	int fd, ret;
+
+	ret = load_selected(dev, &fd, &lu_sectors, &c);
+	if (ret)
+		return ret;
 	md = &c->md[c->pick];
 	md->key_hint[0] = '\0';	/* it named the old key */
 	if (!strcmp(hex, "none")) {
@@ -414,23 +431,11 @@ static int cmd_set_reencrypt(const char *dev, char **args, int n)
 	struct veil_md *md;
 	u64 lu_sectors;
 	char *end;
-	int fd, err, ret;
+	int fd, ret;
 
-	c = malloc(sizeof(*c));
-	if (!c)
-		return EX_IO;
-	fd = open_dev(dev, true, &lu_sectors);
-	if (fd < 0) {
-		free(c);
-		return EX_IO;
-	}
-	err = veil_md_read_copies(fd, lu_sectors, c);
-	if (err || c->pick < 0) {
-		fprintf(stderr, "veil-mdtool: %s: no valid metadata to update\n",
-			dev);
-		ret = err ? EX_IO : EX_NOMD;
-		goto out;
-	}
+	ret = load_selected(dev, &fd, &lu_sectors, &c);
+	if (ret)
+		return ret;
 	md = &c->md[c->pick];
 	md->key_hint[0] = '\0';
 	ret = EX_INVALID;

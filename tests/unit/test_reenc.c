@@ -278,21 +278,9 @@ static char bindir[1024], out[8192];
 static int run(const char *cmd)
 {
 	char full[6144];
-	size_t got = 0, n;
-	FILE *f;
-	int rc;
 
-	snprintf(full, sizeof(full), "B='%s'; I='%s'; %s 2>&1", bindir, img,
-		 cmd);
-	f = popen(full, "r");
-	if (!f)
-		return -1;
-	while (got + 1 < sizeof(out) &&
-	       (n = fread(out + got, 1, sizeof(out) - 1 - got, f)))
-		got += n;
-	out[got] = '\0';
-	rc = pclose(f);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	snprintf(full, sizeof(full), "B='%s'; I='%s'; %s", bindir, img, cmd);
+	return tap_sh(out, sizeof(out), full);
 }
 
 static void test_binary(const struct veil_md *md)

@@ -502,25 +502,13 @@ static char bindir[1024], tmpdir[64], out[16384];
 static int __attribute__((format(printf, 1, 2))) run(const char *fmt, ...)
 {
 	char cmd[4096], full[6144];
-	size_t got = 0, n;
 	va_list ap;
-	FILE *f;
-	int rc;
 
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	snprintf(full, sizeof(full), "B='%s'; T='%s'; %s 2>&1", bindir, tmpdir,
-		 cmd);
-	f = popen(full, "r");
-	if (!f)
-		return -1;
-	while (got + 1 < sizeof(out) &&
-	       (n = fread(out + got, 1, sizeof(out) - 1 - got, f)))
-		got += n;
-	out[got] = '\0';
-	rc = pclose(f);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	snprintf(full, sizeof(full), "B='%s'; T='%s'; %s", bindir, tmpdir, cmd);
+	return tap_sh(out, sizeof(out), full);
 }
 
 static bool has(const char *s)
