@@ -632,33 +632,43 @@ TEST_F_TIMEOUT(vc, resize_keeps_a_table_that_would_wait, 120)
  */
 TEST_F_TIMEOUT(vc, resize_crash_points, 240)
 {
-	static const char *const points[] = { "0", "1", "1:512", "1:2048",
-					      "0:512" };
-	unsigned int i;
+	/* each point grows the LU by 4 MiB first, so there is work to cut */
+	static const char *const points[] = { "0", "1", "0:2048", "1:2048" };
+	unsigned int i, mib = 16;
+	char old[48], grown[48];
 
 	stub(NULL);
 	ASSERT_EQ(0, loop_lu("16M"));
 	ASSERT_EQ(OK, run("veilctl encrypt /dev/loop0 --key-id " K1 " --wait 20"));
 	ASSERT_EQ(0, sh("dd if=/dev/urandom of=/tmp/data bs=1M count=2 2>/dev/null && dd if=/tmp/data of=/dev/mapper/veil-loop0 bs=1M oflag=direct 2>/dev/null"));
-	ASSERT_EQ(0, grow_lu("24M"));
 	for (i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
-		printf("# crash after %s block write(s)\n", points[i]);
-		EXPECT_NE(OK, run("VEIL_TEST_MD_CRASH_AFTER=%s veilctl resize veil-loop0",
-				  points[i]));
+		snprintf(old, sizeof(old), "\"data_sectors\":%u",
+			 mib * 2048 - 4096);
+		mib += 4;
+		snprintf(grown, sizeof(grown), "\"data_sectors\":%u",
+			 mib * 2048 - 4096);
+		ASSERT_EQ(0, sh("truncate -s %uM /tmp/big.img && losetup -c /dev/loop0",
+				mib));
+		printf("# %u MiB, crash after %s block write(s)\n", mib,
+		       points[i]);
+		EXPECT_EQ(1, run("VEIL_TEST_MD_CRASH_AFTER=%s veilctl resize veil-loop0",
+				 points[i]));
+		EXPECT_TRUE(has("simulated crash"));
 		EXPECT_EQ(0, sh("cmp -n 2097152 /tmp/data /dev/mapper/veil-loop0"));
 		ASSERT_EQ(OK, run("veilctl dump /dev/loop0 --json"));
-		EXPECT_TRUE(has("\"data_sectors\":28672") ||
-			    has("\"data_sectors\":45056"));
+		EXPECT_TRUE(has(old) || has(grown));
 		ASSERT_EQ(OK, run("veilctl detach veil-loop0"));
 		ASSERT_EQ(OK, run("veilctl attach /dev/loop0 --wait 20"));
 		EXPECT_EQ(0, sh("cmp -n 2097152 /tmp/data /dev/mapper/veil-loop0"));
+		/* running it again finishes the job */
+		ASSERT_EQ(OK, run("veilctl resize veil-loop0"));
+		EXPECT_EQ(0, sh("[ $(blockdev --getsz /dev/mapper/veil-loop0) = %u ]",
+				mib * 2048 - 4096));
+		ASSERT_EQ(OK, run("veilctl dump /dev/loop0"));
+		EXPECT_TRUE(has("primary copy:   valid"));
+		EXPECT_TRUE(has("alternate copy: valid"));
 	}
-	ASSERT_EQ(OK, run("veilctl resize veil-loop0"));
-	EXPECT_EQ(0, sh("[ $(blockdev --getsz /dev/mapper/veil-loop0) = 45056 ]"));
 	EXPECT_EQ(0, sh("cmp -n 2097152 /tmp/data /dev/mapper/veil-loop0"));
-	ASSERT_EQ(OK, run("veilctl dump /dev/loop0"));
-	EXPECT_TRUE(has("primary copy:   valid"));
-	EXPECT_TRUE(has("alternate copy: valid"));
 }
 
 TEST_F_TIMEOUT(vc, resize_shrink_and_refusals, 120)
