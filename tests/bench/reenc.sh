@@ -21,7 +21,8 @@
 # and veil / luks2 (and / luks2_journal) ratios of the re-encryption
 # throughputs.  Medians over BENCH_REPEAT runs (default 1; every run
 # re-encrypts with a new key again).  BENCH_REENC_MB (default 128) sizes the
-# devices.  Figures only: nothing here passes or fails.
+# devices; BENCH_LOAD_MAX (default 900) bounds, in seconds, a re-encryption
+# under load and its foreground fio.  Figures only: nothing here passes or fails.
 set -euo pipefail
 kver=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +30,7 @@ top=$(cd "$here/../.." && pwd)
 build=${BUILD:-$top/build}
 py=/usr/bin/python3
 runtime=${BENCH_RUNTIME:-5}
+loadmax=${BENCH_LOAD_MAX:-900}
 repeat=${BENCH_REPEAT:-1}
 mb=${BENCH_REENC_MB:-128}
 ssz=${BENCH_SECTOR:-4096}
@@ -57,6 +59,7 @@ kms.veil_conf(sys.argv[2], sys.argv[3], "hostb", 5696, addr="10.0.2.100",
 
 cat >"$work/job" <<JOB
 RUNTIME=$runtime
+LOADMAX=$loadmax
 REPEAT=$repeat
 MB=$mb
 SSZ=$ssz
@@ -73,13 +76,12 @@ modprobe -a xts ecb 2>/dev/null
 head -c 32 /dev/urandom >/tmp/pass
 PBKDF="--pbkdf pbkdf2 --pbkdf-force-iterations 1000"
 
-# the foreground load: 4k random read/write, libaio QD8, one job;
-# fg DEV SECONDS OUT (SECONDS 0: until SIGINT)
-fg() {
-	local t=$2 tb="--runtime=$2"
-	[ "$t" = 0 ] && tb="--runtime=3600"
-	fio --name=fg --filename="$1" --rw=randrw --bs=4k --ioengine=libaio --iodepth=8 \
-		--direct=1 --size=$((MB / 2))M --time_based $tb --randrepeat=0 \
+# the foreground load: 4k random read/write, libaio QD8, one job, for at
+# most SECONDS (under a re-encryption: stopped by SIGINT when it ends);
+# fgload DEV SECONDS OUT (exec: the caller's $! is fio itself)
+fgload() {
+	exec fio --name=fg --filename="$1" --rw=randrw --bs=4k --ioengine=libaio --iodepth=8 \
+		--direct=1 --size=$((MB / 2))M --time_based --runtime="$2" --randrepeat=0 \
 		--minimal --terse-version=3 --output="$3" >/dev/null 2>&1
 }
 # total IOPS (read + write) of a terse v3 report
@@ -89,19 +91,20 @@ now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 reenc() {
 	local c=$1 dev=$2 bytes=$3 t0 t1 pid ms
 	shift 3
-	fg "$dev" "$RUNTIME" /tmp/idle.out
+	(fgload "$dev" "$RUNTIME" /tmp/idle.out)
 	echo "BENCHROW $c fg_idle_iops $(iops /tmp/idle.out) IOPS"
 	t0=$(now_ms)
 	"$@" >/tmp/reenc.out 2>&1 || { echo "reenc bench: $c: $* failed:"; tail -n 5 /tmp/reenc.out; return 1; }
 	t1=$(now_ms)
 	echo "BENCHROW $c reencrypt_MBps $(awk -v b=$bytes -v ms=$((t1 - t0)) 'BEGIN { printf "%.2f", b / 1e6 / (ms / 1000) }') MB/s"
-	fg "$dev" 0 /tmp/load.out &
+	fgload "$dev" "$LOADMAX" /tmp/load.out &
 	pid=$!
 	sleep 1
 	t0=$(now_ms)
-	"$@" >/tmp/reenc.out 2>&1 || { echo "reenc bench: $c: $* failed under load:"; tail -n 5 /tmp/reenc.out; }
+	timeout "$LOADMAX" "$@" >/tmp/reenc.out 2>&1 ||
+		{ echo "reenc bench: $c: $* failed or timed out under load:"; tail -n 5 /tmp/reenc.out; }
 	t1=$(now_ms)
-	kill -INT $pid
+	kill -INT $pid 2>/dev/null
 	wait $pid || true
 	echo "BENCHROW $c reencrypt_load_MBps $(awk -v b=$bytes -v ms=$((t1 - t0)) 'BEGIN { printf "%.2f", b / 1e6 / (ms / 1000) }') MB/s"
 	echo "BENCHROW $c fg_reenc_iops $(iops /tmp/load.out) IOPS"
@@ -141,7 +144,7 @@ JOB
 
 log=$build/vm/logs/bench-reenc-$kver.log
 $py "$top/tests/vm/veilvm.py" boot --kver "$kver" --name bench-reenc --log "$log" --stream none \
-	--mem 1536 --timeout 3600 --fwd "5696=$port" --bin /usr/bin/fio --bin /usr/sbin/cryptsetup \
+	--mem 1536 --timeout $((3600 + 3 * repeat * loadmax)) --fwd "5696=$port" --bin /usr/bin/fio --bin /usr/sbin/cryptsetup \
 	--module dm-crypt --module xts \
 	--file "$work/certs/ca.pem=/etc/veil/ca.pem" --file "$work/certs/hostb.pem=/etc/veil/hostb.pem" \
 	--file "$work/certs/hostb-key.pem=/etc/veil/hostb-key.pem" \
