@@ -30,7 +30,8 @@
 # without the online run, a hard kill, and a boot that attaches and
 # verifies; the re-encryption tests are reported as skipped.
 # Without re-encryption: two boots, about a minute per kernel under TCG;
-# with it: nine boots of a 64 MiB image (REENC_IMAGE_MB sizes it).
+# with it: nine boots of a 64 MiB image (REENC_IMAGE_MB sizes it), about
+# four minutes per kernel.
 set -u
 kver=${1:?usage: run.sh KVER OUT.tap}
 out=${2:?usage: run.sh KVER OUT.tap}
