@@ -23,6 +23,8 @@
 # re-encrypts with a new key again).  BENCH_REENC_MB (default 128) sizes the
 # devices; BENCH_LOAD_MAX (default 900) bounds, in seconds, a re-encryption
 # under load and its foreground fio.  Figures only: nothing here passes or fails.
+# Alone: make bench BENCHES=reenc.  Without a veilctl that has reencrypt,
+# the LUKS2 lines only.
 set -euo pipefail
 kver=$1
 here=$(cd "$(dirname "$0")" && pwd)
