@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh [--kver KVER]: every benchmark under tests/bench/ for one kernel (or
 # every supported kernel when --kver is not given).  Each prints a table and
-# appends JSON lines to build/bench/results.jsonl.  BENCHES="fsd dm" runs
+# appends JSON lines to build/bench/results.jsonl.  BENCHES="fsd dm reenc" runs
 # only those (names of tests/bench/*.sh without .sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
