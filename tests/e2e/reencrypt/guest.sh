@@ -151,9 +151,6 @@ if [ "${FIRST:-0}" != 1 ]; then
 	echo "# reencrypt_status: $ks"
 	case ${RECOVER:-} in
 	"") ;;
-	kill)
-		verify_all "after a hard kill"
-		;;
 	final-half)
 		# the new metadata's first copy is written: the run is complete
 		! md_reencrypting && ! grep -q 're-encryption: *in progress' /tmp/status.log && [ "$ks" = none ]
@@ -266,10 +263,6 @@ fi
 echo "1..$n"
 echo "# Totals: pass:$((n - fails)) fail:$fails xfail:0 xpass:0 skip:0 error:0"
 case $CRASH in
-kill)
-	sync
-	echo "VEIL-HOST kill"
-	;;
 random)
 	# a random point between 15 % and 85 % of the data area
 	ds=$(mdnum data_sectors)
