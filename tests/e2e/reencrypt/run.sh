@@ -27,7 +27,7 @@
 #      again.
 # Each crash boot must reach its point, and its console must stay clean.
 # A veilctl without the reencrypt command fails the scenario.
-# Nine boots of a 64 MiB image (REENC_IMAGE_MB sizes it), about three
+# Nine boots of a 32 MiB image (REENC_IMAGE_MB sizes it), about three
 # to four minutes per kernel.
 set -u
 kver=${1:?usage: run.sh KVER OUT.tap}
@@ -64,7 +64,7 @@ $py -c 'import sys; sys.path.insert(0, sys.argv[1]); import kms
 kms.veil_conf(sys.argv[2], sys.argv[3], "hostb", 5696, addr="10.0.2.100",
               certs_dir="/etc/veil", retry_budget=10, connect_timeout=3, io_timeout=5)' \
 	"$top/tests/e2e/kmip" "$work/veild.conf" "$certs" || die "veild.conf"
-truncate -s "${REENC_IMAGE_MB:-64}M" "$img"
+truncate -s "${REENC_IMAGE_MB:-32}M" "$img"
 
 reenc=0
 "$build/bin/veilctl" --help 2>&1 | grep -q '^ *reencrypt ' && reenc=1
