@@ -115,6 +115,12 @@ static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
 	}
 
 	spin_lock_irq(&vc->lock);
+	if (key && pair && vc->state != VEIL_STATE_WAITING) {
+		/* The other answer failed first: the device is no-key now. */
+		spin_unlock_irq(&vc->lock);
+		vdm_key_put(key);
+		return;
+	}
 	if (key && pair) {
 		if (!vc->got || vc->got_old == old) {
 			/* The first of the two: wait for the other one. */
