@@ -11,18 +11,7 @@
 . /etc/veil/ids.env
 export DM_DISABLE_UDEV=1
 DATA=12288			# 8 MiB LU minus two 1 MiB metadata areas
-n=0
-fails=0
-
-ok() { # status description
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-	fi
-}
+. /veil/tap.sh
 state() { dmsetup status "$1" 2>/dev/null | awk '{print $4}'; }
 reason() { dmsetup status "$1" 2>/dev/null | cut -d' ' -f9-; }
 wait_state() { # dev state seconds
@@ -333,5 +322,4 @@ ok $? "veild stops cleanly on SIGTERM"
 
 echo "# --- veild logs ---"
 sed 's/^/# /' /tmp/veild-abi.log /tmp/veild-b.log /tmp/veild-c.log /tmp/veild-bcache.log /tmp/veild-ccache.log /tmp/veild-silent.log | grep -v ': debug: ' | tail -n 60
-echo "1..$n"
-[ "$fails" = 0 ]
+finish

@@ -85,6 +85,7 @@ log=$work/guest.log
 	--fwd "5696=$gport" --bin /usr/sbin/dmsetup --module brd --module xts \
 	"${files[@]}" --file "$work/b.conf=/etc/veil/b.conf" \
 	--file "$work/c.conf=/etc/veil/c.conf" --file "$ids=/etc/veil/ids.env" \
+	--file "$top/tests/e2e/lib/tap.sh=/veil/tap.sh" \
 	--hook "kms-stop=$py $here/kmsctl.py stop $work" \
 	--hook "kms-start=$py $here/kmsctl.py start $work $certs $port" \
 	--job "$here/guest.sh"

@@ -26,24 +26,9 @@ DEV=/dev/vda
 NAME=rr
 MAP=/dev/mapper/$NAME
 BS=65536
-n=0
-fails=0
+TAP_PREFIX="boot $BOOT: "
+. /veil/tap.sh
 
-ok() { # status description
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - boot $BOOT: $2"
-	else
-		echo "not ok $n - boot $BOOT: $2"
-		fails=$((fails + 1))
-	fi
-}
-finish() {
-	echo "1..$n"
-	echo "# Totals: pass:$((n - fails)) fail:$fails xfail:0 xpass:0 skip:0 error:0"
-	[ "$fails" = 0 ]
-	exit
-}
 # one field of the metadata as `veilctl dump --json` shows it
 # (the first occurrence: the metadata object comes before any other)
 mdnum() { veilctl dump --json "$DEV" 2>/dev/null | grep -o "\"$1\": *[0-9]*" | head -n1 | sed 's/.*: *//'; }
@@ -259,9 +244,9 @@ if [ -z "${CRASH:-}" ]; then
 	veilctl detach "$NAME"
 	ok $? "veilctl detach"
 	finish
+	exit
 fi
-echo "1..$n"
-echo "# Totals: pass:$((n - fails)) fail:$fails xfail:0 xpass:0 skip:0 error:0"
+finish
 case $CRASH in
 random)
 	# a random point between 15 % and 85 % of the data area

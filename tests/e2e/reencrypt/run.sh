@@ -84,6 +84,7 @@ boot() {
 			--file "$certs/ca.pem=/etc/veil/ca.pem" --file "$certs/hostb.pem=/etc/veil/hostb.pem" \
 			--file "$certs/hostb-key.pem=/etc/veil/hostb-key.pem" \
 			--file "$work/veild.conf=/etc/veil/veild.conf" --file "$work/boot.env=/etc/veil/boot.env" \
+			--file "$top/tests/e2e/lib/tap.sh=/veil/tap.sh" \
 			--job "$here/guest.sh"
 		rc=$?
 		# TCG now and then takes an int3 of the kernel's own code patching

@@ -1,26 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # Shared by the replica scenario's guest jobs (sourced as /veil/lib.sh).
-n=0
-fails=0
-ok() { # status description
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $HOSTNAME_: $2"
-	else
-		echo "not ok $n - $HOSTNAME_: $2"
-		fails=$((fails + 1))
-	fi
-}
+. /veil/tap.sh
 step() { echo; echo "==> [$HOSTNAME_] $*"; }
-finish() {
-	echo "1..$n"
-	echo "# Totals: pass:$((n - fails)) fail:$fails xfail:0 xpass:0 skip:0 error:0"
-	[ "$fails" = 0 ]
-}
 
 # enrol HOST: veilctl setup with this host's certificate, then veild.
 enrol() {
 	HOSTNAME_=host-$1
+	TAP_PREFIX="$HOSTNAME_: "
 	step "enrol host $1 with the key manager (veilctl setup), start veild"
 	veilctl setup --server 10.0.2.100:5696 --ca /pki/ca.pem \
 		--cert "/pki/host$1.pem" --key "/pki/host$1-key.pem" --no-systemd

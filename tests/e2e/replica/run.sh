@@ -79,6 +79,7 @@ boot() {
 		--name "e2e-replica-$name" --log "$work/$name.log" --fwd "5696=$port" \
 		--bin /sbin/mkfs.ext4 --bin /lib/systemd/systemd-udevd --bin /bin/udevadm \
 		--file "$work/pki=/pki" --file "$here/lib.sh=/veil/lib.sh" \
+		--file "$top/tests/e2e/lib/tap.sh=/veil/tap.sh" \
 		--file "/lib/udev/rules.d/55-dm.rules=/lib/udev/rules.d/55-dm.rules" \
 		--file "/lib/udev/rules.d/60-persistent-storage-dm.rules=/lib/udev/rules.d/60-persistent-storage-dm.rules" \
 		--file "/lib/udev/rules.d/95-dm-notify.rules=/lib/udev/rules.d/95-dm-notify.rules" \

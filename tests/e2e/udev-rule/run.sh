@@ -26,25 +26,10 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-n=0 fails=0 skips=0
-ok() { # status description [detail file]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-		[ -n "${3:-}" ] && sed 's/^/#   /' "$3" | tail -n 25
-	fi
-}
-skip() {
-	n=$((n + 1)) skips=$((skips + 1))
-	echo "ok $n # SKIP $1"
-}
+. "$top/tests/e2e/lib/tap.sh"
 finish() {
 	echo "1..$n"
-	echo "# Totals: pass:$((n - fails - skips)) fail:$fails xfail:0 xpass:0 skip:$skips error:0" |
-		tee "$work/totals"
+	tap_totals | tee "$work/totals"
 	{ echo "# e2e udev-rule"; cat "$work/totals"; } >"$out"
 	[ "$fails" = 0 ]
 	exit $?

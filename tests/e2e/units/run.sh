@@ -18,22 +18,10 @@ out=${2:?usage: run.sh KVER OUT.tap}
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 work=$(mktemp -d /tmp/veil-e2e-units.XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-n=0
-fails=0
-ok() { # status description [detail file]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-		[ -n "${3:-}" ] && sed 's/^/#   /' "$3" | tail -n 20
-	fi
-}
+. "$top/tests/e2e/lib/tap.sh"
 finish() {
 	echo "1..$n"
-	echo "# Totals: pass:$((n - fails)) fail:$fails xfail:0 xpass:0 skip:0 error:0" |
-		tee -a "$tap"
+	tap_totals | tee -a "$tap"
 	{ echo "# e2e units"; tail -n1 "$tap"; } >"$out"
 	[ "$fails" = 0 ]
 	exit $?
