@@ -269,6 +269,10 @@ struct vdm_io {
  *                 wait for a device's pools (a write the pools cannot
  *                 serve at once waits on the release list, and the next
  *                 write completion of the device starts the work again).
+ * What sharing cannot rule out is a chain of three stacked dm-veil devices:
+ * a release work submitting to the middle one waits, in its map like any
+ * submitter, for the middle one's pool, which the bottom one may be
+ * holding for a key while memory is too tight for another worker.
  */
 extern struct workqueue_struct *vdm_wq;
 extern struct workqueue_struct *vdm_crypt_wq;
