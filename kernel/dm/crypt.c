@@ -23,17 +23,16 @@
  *     dm-crypt does;
  *   - cuts a write of VEIL_SPLIT_MIN or more in two halves with a bounce
  *     clone each: a worker on an unbound CPU-intensive workqueue encrypts
- *     the second half and submits it itself while the submitter does the
- *     first, so encryption and the copy to the device below both overlap
- *     (cutting writes into 128 KiB pieces for workers, as dm-crypt does
- *     since 6.12, measured no faster here);
+ *     the second half while the submitter encrypts and submits the first,
+ *     then the submitter submits the second;
  *   - splits the decryption of a large read into up to one job per online
  *     CPU, doing one itself and the rest on that workqueue (cipher_null
  *     too: copying 128 KiB costs more than a wakeup);
  *   - keeps one skcipher request in each bio's per-bio data, so I/O that
  *     is not split allocates nothing for its crypto.
  * Both workqueues have rescuers (WQ_MEM_RECLAIM): they may be needed to
- * complete writeback.
+ * complete writeback.  All devices share them (dm-veil.h says why that is
+ * safe).
  */
 #include <linux/blkdev.h>
 #include <linux/completion.h>
