@@ -17,17 +17,16 @@
  *   - encrypts a write in the submitter's context (the caller pays for its
  *     own I/O, like any CPU-bound filesystem work) into bounce pages, then
  *     submits the bounce bio in order;
- *   - decrypts a small read in its completion context when that is a task
- *     with interrupts on (e.g. brd, or a loop worker), without sleeping
- *     there; other completions, and large reads, go to a workqueue, as
- *     dm-crypt does;
+ *   - decrypts a read in pieces, one per online CPU for a large read
+ *     (not with cipher_null, which leaves data in place untouched):
+ *     the first in its completion context when that is a task with
+ *     interrupts on (e.g. brd, or a loop worker), without sleeping there,
+ *     the others (all of them after an interrupt) on a workqueue, as
+ *     dm-crypt does; the last piece done ends the read;
  *   - cuts a write of VEIL_SPLIT_MIN or more in two halves with a bounce
  *     clone each: a worker on an unbound CPU-intensive workqueue encrypts
  *     the second half while the submitter encrypts and submits the first,
  *     then the submitter submits the second;
- *   - splits the decryption of a large read into up to one job per online
- *     CPU, doing one itself and the rest on that workqueue (cipher_null
- *     too: copying 128 KiB costs more than a wakeup);
  *   - keeps one skcipher request in each bio's per-bio data, so I/O that
  *     is not split allocates nothing for its crypto.
  * Both workqueues have rescuers (WQ_MEM_RECLAIM): they may be needed to
@@ -45,7 +44,6 @@
 
 #define VEIL_IV_MAX		32	/* bytes */
 #define VEIL_SPLIT_MIN		(128 * 1024)
-#define VEIL_MAX_JOBS		4
 #define VEIL_REQ_POOL		4
 #define VEIL_BIO_POOL		64
 #define VEIL_BOUNCE_ORDER	3	/* largest bounce allocation: 32 KiB */
@@ -104,6 +102,8 @@ struct vdm_key *vdm_key_alloc(const struct vdm_cipher *c,
 	key->unit = sector_size;
 	key->unit_shift = ilog2(sector_size) - SECTOR_SHIFT;
 	key->iv = c->iv;
+	/* in place, the null cipher does nothing a second CPU could share */
+	key->read_split = strcmp(c->api_name, "ecb(cipher_null)") != 0;
 
 	key->tfm = crypto_alloc_skcipher(c->api_name, 0, 0);
 	if (IS_ERR(key->tfm)) {
@@ -423,25 +423,17 @@ static void vdm_read_put_work(struct work_struct *w)
 	vdm_read_end(io);
 }
 
-/* Decrypt a completed read and end it; @atomic: see vdm_crypt(). */
-static void vdm_read_finish(struct vdm_io *io, bool atomic)
+/*
+ * End a read whose pieces are all done; @atomic: in its completion
+ * context, where the last reference to a key may not be dropped.
+ */
+static void vdm_read_done(struct vdm_io *io, bool atomic)
 {
 	struct bio *bio = vdm_io_bio(io);
 	struct vdm_key *key = io->key;
-	int r;
 
-	if (!bio->bi_status) {
-		r = vdm_crypt_io(io, key, true, false, atomic,
-				 num_online_cpus(), bio, io->iter, bio, io->iter,
-				 io->sector >> key->unit_shift,
-				 io->iter.bi_size);
-		if (r) {
-			DMERR_LIMIT("%s: decryption failed at sector %llu: %d",
-				    io->vc->name,
-				    (unsigned long long)io->sector, r);
-			bio->bi_status = BLK_STS_IOERR;
-		}
-	}
+	if (READ_ONCE(io->status))
+		bio->bi_status = io->status;
 	if (atomic && !refcount_dec_not_one(&key->ref.refcount)) {
 		/*
 		 * The last reference (the key was wiped or replaced while the
@@ -457,33 +449,83 @@ static void vdm_read_finish(struct vdm_io *io, bool atomic)
 	vdm_read_end(io);
 }
 
-static void vdm_read_work(struct work_struct *w)
+/* Decrypt one piece of a read; the last piece done ends it. */
+static void vdm_read_piece(struct vdm_io *io, struct vdm_piece *p,
+			   bool atomic)
 {
-	vdm_read_finish(container_of(w, struct vdm_io, work), false);
+	struct bio *bio = vdm_io_bio(io);
+	int r;
+
+	r = vdm_crypt_io(io, io->key, p == io->pieces, false, atomic, 1,
+			 bio, p->iter, bio, p->iter, p->unit, p->bytes);
+	if (r) {
+		DMERR_LIMIT("%s: decryption failed at sector %llu: %d",
+			    io->vc->name, (unsigned long long)io->sector, r);
+		WRITE_ONCE(io->status, BLK_STS_IOERR);
+	}
+	if (atomic_dec_and_test(&io->pending))
+		vdm_read_done(io, atomic);
+}
+
+static void vdm_read_piece_work(struct work_struct *w)
+{
+	struct vdm_piece *p = container_of(w, struct vdm_piece, work);
+
+	vdm_read_piece(p->io, p, false);
 }
 
 /*
  * A read's completion runs in the context of the driver below: its
  * interrupt, a softirq, or a task of its own (brd completes in the
- * submitter, loop in its worker).  A small read whose request fits the
- * per-bio room is decrypted right here if that is a task with interrupts
- * on, without sleeping (no allocation, no helper workers, no
- * CRYPTO_TFM_REQ_MAY_SLEEP); only an asynchronous cipher that queued the
- * request is waited for, which needs a task, hence not in a softirq (as
- * dm-crypt waits only outside interrupts).  Everything else is decrypted
- * on the workqueue, where large reads are split over CPUs.
+ * submitter, loop in its worker).  The data is decrypted in pieces, one
+ * per CPU for a large read: if the completion is a task with interrupts
+ * on and the requests fit the per-bio room, the first piece is decrypted
+ * right here without sleeping (no allocation, no CRYPTO_TFM_REQ_MAY_SLEEP;
+ * only an asynchronous cipher that queued the request is waited for,
+ * which needs a task, hence not in a softirq, as dm-crypt waits only
+ * outside interrupts), and the others go to vdm_crypt_wq; otherwise all go
+ * there.  Whichever piece finishes last ends the read, so no context
+ * waits for another.
  */
 static void vdm_read_endio(struct bio *bio)
 {
 	struct vdm_io *io = bio->bi_private;
+	struct vdm_key *key = io->key;
+	unsigned int units = io->iter.bi_size / key->unit;
+	struct bvec_iter it = io->iter;
+	u64 unit = io->sector >> key->unit_shift;
+	unsigned int n = 1, i, here;
 
-	if (in_task() && !irqs_disabled() &&
-	    io->iter.bi_size < VEIL_SPLIT_MIN && vdm_io_room_ok(io)) {
-		vdm_read_finish(io, true);
+	if (bio->bi_status) {
+		vdm_read_done(io, true);
 		return;
 	}
-	INIT_WORK(&io->work, vdm_read_work);
-	queue_work(vdm_wq, &io->work);
+	here = in_task() && !irqs_disabled() && vdm_io_room_ok(io);
+	if (io->iter.bi_size >= VEIL_SPLIT_MIN && key->read_split)
+		n = min3(num_online_cpus(),
+			 io->iter.bi_size / (VEIL_SPLIT_MIN / 2),
+			 (unsigned int)VEIL_MAX_JOBS);
+	io->status = BLK_STS_OK;
+	atomic_set(&io->pending, n);
+	for (i = 0; i < n; i++) {
+		struct vdm_piece *p = &io->pieces[i];
+		unsigned int cnt = units / n + (i < units % n);
+
+		p->io = io;
+		p->iter = it;
+		p->unit = unit;
+		p->bytes = cnt * key->unit;
+		if (i + 1 < n) {
+			bio_advance_iter(bio, &it, p->bytes);
+			unit += cnt;
+		}
+	}
+	for (i = here; i < n; i++) {
+		INIT_WORK(&io->pieces[i].work, vdm_read_piece_work);
+		queue_work(vdm_crypt_wq, &io->pieces[i].work);
+	}
+	if (here)
+		vdm_read_piece(io, &io->pieces[0], true);
 }
 
 /*

@@ -98,6 +98,7 @@ struct vdm_key {
 	enum vdm_iv iv;
 	unsigned int iv_size;
 	unsigned int req_size;	/* bytes of one skcipher request */
+	bool read_split;	/* large reads are worth decrypting on more CPUs */
 
 	/* Sharing between the tables of one LU (share.c). */
 	struct list_head share_node;	/* under vdm_share_lock */
@@ -227,6 +228,18 @@ struct vdm_c {
 	struct mutex bounce_lock;	/* one blocking bounce allocation at a time */
 };
 
+/* Large bios are decrypted or encrypted in up to this many pieces at once. */
+#define VEIL_MAX_JOBS		4
+
+/* One piece of a read's decryption (crypt.c). */
+struct vdm_piece {
+	struct work_struct work;
+	struct vdm_io *io;
+	struct bvec_iter iter;		/* its data */
+	u64 unit;			/* its first crypto unit */
+	unsigned int bytes;
+};
+
 /*
  * Per-bio data (ti->per_io_data_size).  dm places per-bio data immediately
  * before the bio, so struct vdm_io sits at the end of it and
@@ -245,16 +258,20 @@ struct vdm_io {
 	void *orig_private;
 	struct bvec_iter iter;		/* reads: the data, for decryption */
 	struct work_struct work;
-	/* writes: the clones not yet completed, and the first error */
+	/* writes: the clones, reads: the pieces not yet done; the first error */
 	atomic_t pending;
 	blk_status_t status;
-	/* a large write's second half, encrypted by a worker */
-	struct work_struct half_work;
-	struct bio *half;		/* its bounce clone */
-	struct bvec_iter half_iter;	/* its plaintext in the bio */
-	u64 half_unit;			/* its first crypto unit */
-	int half_err;
-	struct completion *half_done;	/* on the submitter's stack */
+	union {
+		struct {	/* a large write's second half, for a worker */
+			struct work_struct half_work;
+			struct bio *half;		/* its bounce clone */
+			struct bvec_iter half_iter;	/* its plaintext */
+			u64 half_unit;		/* its first crypto unit */
+			int half_err;
+			struct completion *half_done; /* submitter's stack */
+		};
+		struct vdm_piece pieces[VEIL_MAX_JOBS];	/* a read's */
+	};
 };
 
 /*
@@ -262,13 +279,14 @@ struct vdm_io {
  * costs no worker and no rescuer.  Sharing is safe because of one rule: a
  * work item never sleeps waiting for something only another item of its
  * own workqueue could provide.
- *   vdm_crypt_wq  pieces of one large bio's crypto (vdm_crypt()): they
- *                 wait for nothing but the cipher.
- *   vdm_wq        read decryption, which waits only for vdm_crypt_wq;
- *                 the release and timeout work of held bios, which never
+ *   vdm_crypt_wq  pieces of a read's decryption, and of a large write's
+ *                 encryption (vdm_crypt()): they wait for nothing but the
+ *                 cipher.
+ *   vdm_wq        the release and timeout work of held bios, which never
  *                 wait for a device's pools (a write the pools cannot
  *                 serve at once waits on the release list, and the next
- *                 write completion of the device starts the work again).
+ *                 write completion of the device starts the work again),
+ *                 and the put of a read's key that was the last reference.
  * What sharing cannot rule out is a chain of three stacked dm-veil devices:
  * a release work submitting to the middle one waits, in its map like any
  * submitter, for the middle one's pool, which the bottom one may be
