@@ -496,6 +496,7 @@ static void vdm_read_endio(struct bio *bio)
 	u64 unit = io->sector >> key->unit_shift;
 	unsigned int n = 1, i, here;
 
+	io->status = BLK_STS_OK;
 	if (bio->bi_status) {
 		vdm_read_done(io, true);
 		return;
@@ -505,7 +506,6 @@ static void vdm_read_endio(struct bio *bio)
 		n = min3(num_online_cpus(),
 			 io->iter.bi_size / (VEIL_SPLIT_MIN / 2),
 			 (unsigned int)VEIL_MAX_JOBS);
-	io->status = BLK_STS_OK;
 	atomic_set(&io->pending, n);
 	for (i = 0; i < n; i++) {
 		struct vdm_piece *p = &io->pieces[i];

@@ -513,6 +513,50 @@ TEST_F(dm, large_and_odd_sizes)
 	free(want);
 }
 
+/*
+ * A read the device below fails reaches the reader as EIO, whether it is
+ * decrypted whole or in pieces, and the rest of the LU still reads back.
+ * Below veil: RAM with a 2 MiB hole of dm-error in its data area.
+ */
+TEST_F(dm, lower_read_errors_reach_the_reader)
+{
+	const unsigned long long hole = AREA + 4096, holelen = 4096;
+	const unsigned long long hole_off = (hole - AREA) * 512;
+	const size_t mib = 1 << 20;
+	char *buf = malloc(mib), *want = malloc(mib), table[128];
+
+	ASSERT_EQ(0, format(kid_hex, 512, NULL));
+	sh("dmsetup remove veil_low >/dev/null 2>&1");
+	ASSERT_EQ(0, sh("printf '0 %llu linear " RAM " 0\n%llu %llu error\n"
+			"%llu %llu linear " RAM " %llu\n' | "
+			"dmsetup create veil_low", hole, hole, holelen,
+			hole + holelen, self->lu - hole - holelen,
+			hole + holelen));
+	self->server = key_server(key, 64);
+	snprintf(table, sizeof(table), "0 %llu veil /dev/mapper/veil_low",
+		 self->data);
+	ASSERT_EQ(0, dm_create(table));
+	ASSERT_TRUE(wait_state("encrypted", 10000));
+
+	pattern(want, mib, 0, 11);
+	ASSERT_EQ(0, dio(DMDEV, true, 0, want, mib));
+	EXPECT_EQ(0, dio(DMDEV, false, 0, buf, mib));
+	EXPECT_EQ(0, memcmp(buf, want, mib));
+	/* small (one piece), large (pieces), and straddling the hole */
+	EXPECT_EQ(-EIO, dio(DMDEV, false, hole_off, buf, 4096));
+	EXPECT_EQ(-EIO, dio(DMDEV, false, hole_off + mib / 2, buf, mib));
+	EXPECT_EQ(-EIO, dio(DMDEV, false, hole_off - mib / 2, buf, mib));
+	/* a write there fails too, and nothing is held */
+	EXPECT_EQ(-EIO, dio(DMDEV, true, hole_off, want, mib));
+	EXPECT_EQ(0, dio(DMDEV, false, 0, buf, mib));
+	EXPECT_EQ(0, memcmp(buf, want, mib));
+	EXPECT_TRUE(state_is("encrypted"));
+	dm_remove();
+	sh("dmsetup remove veil_low >/dev/null 2>&1");
+	free(buf);
+	free(want);
+}
+
 /* The device exposes the data area only; a longer table is refused. */
 TEST_F(dm, size_spoofing)
 {
