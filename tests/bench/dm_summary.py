@@ -7,7 +7,8 @@ case and metric when the bench repeats them) or per memory figure.
 Output, in the same form: the median of each (case, metric), then per
 metric dm-veil / the better dm-crypt configuration, null-cipher dm-veil /
 dm-linear, and null-cipher dm-veil / the better null-cipher dm-crypt; for
-memory, dm-veil's own cost over a dm-linear device next to the target.
+memory, dm-veil's own cost over a dm-linear device (slab outside the bio
+pools, stacks, per-cpu) next to the target.
 """
 import statistics
 import sys
@@ -53,8 +54,15 @@ def main():
         if ("mem_crypt", m) in fig and ("mem_linear", m) in fig:
             own = fig[("mem_crypt", m)] - fig[("mem_linear", m)]
             print(f"mem_crypt_over_linear {m} {own:.0f} B")
+    # A device's own cost, its I/O pools aside: slab outside the bio pools,
+    # thread stacks and per-cpu memory, over what a dm-linear device costs.
+    own = ("slab_rest_per_dev", "kstack_per_dev", "percpu_per_dev")
+    for c in ("mem_veil", "mem_crypt"):
+        if all((c, m) in fig and ("mem_linear", m) in fig for m in own):
+            total = sum(fig[(c, m)] - fig[("mem_linear", m)] for m in own)
+            print(f"{c}_over_linear own_per_dev {total:.0f} B")
     if ("mem_veil", "slab_rest_per_dev") in fig:
-        print(f"mem_target slab_rest_per_dev {MEM_TARGET} B")
+        print(f"mem_target own_per_dev {MEM_TARGET} B")
 
 
 if __name__ == "__main__":
