@@ -115,8 +115,8 @@ static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
 	}
 
 	spin_lock_irq(&vc->lock);
-	if (key && pair && vc->state != VEIL_STATE_WAITING) {
-		/* The other answer failed first: the device is no-key now. */
+	if (key && pair && !vdm_event_allowed(vc->state, VEIL_EV_KEY)) {
+		/* The other answer failed first: the device left waiting. */
 		spin_unlock_irq(&vc->lock);
 		vdm_key_put(key);
 		return;
