@@ -134,11 +134,14 @@ int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx)
 	bool discard = bio_op(bio) == REQ_OP_DISCARD;
 	bool write = op_is_write(bio_op(bio));
 	unsigned int nr = bio_sectors(bio), run;
+	bool irqs_off;
 	enum veil_state state;
 	unsigned long flags;
 	u64 offset;
 	bool plain;
 
+	/* dm-crypt makes the same check (never expected); not under the lock */
+	irqs_off = write && in_map && (in_hardirq() || irqs_disabled());
 	spin_lock_irqsave(&vc->lock, flags);
 	if (unlikely(vc->win_len) && vdm_in_window(vc, io->sector, nr))
 		goto hold;
@@ -175,9 +178,8 @@ int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx)
 	case VEIL_STATE_ENCRYPTED:
 		if (discard)
 			goto remap;
-		/* dm-crypt makes the same check; never expected */
-		if (unlikely(write && in_map &&
-			     (in_hardirq() || irqs_disabled()))) {
+		/* before the key: the release work maps it again */
+		if (unlikely(irqs_off)) {
 			spin_unlock_irqrestore(&vc->lock, flags);
 			vdm_defer(vc, bio);
 			return DM_MAPIO_SUBMITTED;
