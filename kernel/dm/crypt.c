@@ -17,23 +17,21 @@
  *   - encrypts a write in the submitter's context (the caller pays for its
  *     own I/O, like any CPU-bound filesystem work) into bounce pages, then
  *     submits the bounce bio in order;
- *   - decrypts a small read in its completion context when that is a task
- *     with interrupts on (e.g. brd, or a loop worker), without sleeping
- *     there; other completions, and large reads, go to a workqueue, as
- *     dm-crypt does;
+ *   - decrypts a read in pieces, one per online CPU for a large read
+ *     (not with cipher_null, which leaves data in place untouched):
+ *     the first in its completion context when that is a task with
+ *     interrupts on (e.g. brd, or a loop worker), without sleeping there,
+ *     the others (all of them after an interrupt) on a workqueue, as
+ *     dm-crypt does; the last piece done ends the read;
  *   - cuts a write of VEIL_SPLIT_MIN or more in two halves with a bounce
  *     clone each: a worker on an unbound CPU-intensive workqueue encrypts
- *     the second half and submits it itself while the submitter does the
- *     first, so encryption and the copy to the device below both overlap
- *     (cutting writes into 128 KiB pieces for workers, as dm-crypt does
- *     since 6.12, measured no faster here);
- *   - splits the decryption of a large read into up to one job per online
- *     CPU, doing one itself and the rest on that workqueue (cipher_null
- *     too: copying 128 KiB costs more than a wakeup);
+ *     the second half while the submitter encrypts and submits the first,
+ *     then the submitter submits the second;
  *   - keeps one skcipher request in each bio's per-bio data, so I/O that
  *     is not split allocates nothing for its crypto.
  * Both workqueues have rescuers (WQ_MEM_RECLAIM): they may be needed to
- * complete writeback.
+ * complete writeback.  All devices share them (dm-veil.h says why that is
+ * safe).
  */
 #include <linux/blkdev.h>
 #include <linux/completion.h>
@@ -46,7 +44,6 @@
 
 #define VEIL_IV_MAX		32	/* bytes */
 #define VEIL_SPLIT_MIN		(128 * 1024)
-#define VEIL_MAX_JOBS		4
 #define VEIL_REQ_POOL		4
 #define VEIL_BIO_POOL		64
 #define VEIL_BOUNCE_ORDER	3	/* largest bounce allocation: 32 KiB */
@@ -105,6 +102,8 @@ struct vdm_key *vdm_key_alloc(const struct vdm_cipher *c,
 	key->unit = sector_size;
 	key->unit_shift = ilog2(sector_size) - SECTOR_SHIFT;
 	key->iv = c->iv;
+	/* in place, the null cipher does nothing a second CPU could share */
+	key->read_split = strcmp(c->api_name, "ecb(cipher_null)") != 0;
 
 	key->tfm = crypto_alloc_skcipher(c->api_name, 0, 0);
 	if (IS_ERR(key->tfm)) {
@@ -345,7 +344,7 @@ int vdm_crypt(struct vdm_c *vc, struct vdm_key *key,
 	init_completion(&done);
 	for (i = 1; i < n; i++) {
 		INIT_WORK_ONSTACK(&jobs[i].work, vdm_job_work);
-		queue_work(vc->crypt_wq, &jobs[i].work);
+		queue_work(vdm_crypt_wq, &jobs[i].work);
 	}
 	r = vdm_job_run(&jobs[0]);
 	wait_for_completion(&done);
@@ -424,32 +423,24 @@ static void vdm_read_put_work(struct work_struct *w)
 	vdm_read_end(io);
 }
 
-/* Decrypt a completed read and end it; @atomic: see vdm_crypt(). */
-static void vdm_read_finish(struct vdm_io *io, bool atomic)
+/*
+ * End a read whose pieces are all done; @atomic: in its completion
+ * context, where the last reference to a key may not be dropped.
+ */
+static void vdm_read_done(struct vdm_io *io, bool atomic)
 {
 	struct bio *bio = vdm_io_bio(io);
 	struct vdm_key *key = io->key;
-	int r;
 
-	if (!bio->bi_status) {
-		r = vdm_crypt_io(io, key, true, false, atomic,
-				 num_online_cpus(), bio, io->iter, bio, io->iter,
-				 io->sector >> key->unit_shift,
-				 io->iter.bi_size);
-		if (r) {
-			DMERR_LIMIT("%s: decryption failed at sector %llu: %d",
-				    io->vc->name,
-				    (unsigned long long)io->sector, r);
-			bio->bi_status = BLK_STS_IOERR;
-		}
-	}
+	if (READ_ONCE(io->status))
+		bio->bi_status = io->status;
 	if (atomic && !refcount_dec_not_one(&key->ref.refcount)) {
 		/*
 		 * The last reference (the key was wiped or replaced while the
 		 * read was in flight): a tfm is freed in process context.
 		 */
 		INIT_WORK(&io->work, vdm_read_put_work);
-		queue_work(io->vc->wq, &io->work);
+		queue_work(vdm_wq, &io->work);
 		return;
 	}
 	io->key = NULL;
@@ -458,33 +449,83 @@ static void vdm_read_finish(struct vdm_io *io, bool atomic)
 	vdm_read_end(io);
 }
 
-static void vdm_read_work(struct work_struct *w)
+/* Decrypt one piece of a read; the last piece done ends it. */
+static void vdm_read_piece(struct vdm_io *io, struct vdm_piece *p,
+			   bool atomic)
 {
-	vdm_read_finish(container_of(w, struct vdm_io, work), false);
+	struct bio *bio = vdm_io_bio(io);
+	int r;
+
+	r = vdm_crypt_io(io, io->key, p == io->pieces, false, atomic, 1,
+			 bio, p->iter, bio, p->iter, p->unit, p->bytes);
+	if (r) {
+		DMERR_LIMIT("%s: decryption failed at sector %llu: %d",
+			    io->vc->name, (unsigned long long)io->sector, r);
+		WRITE_ONCE(io->status, BLK_STS_IOERR);
+	}
+	if (atomic_dec_and_test(&io->pending))
+		vdm_read_done(io, atomic);
+}
+
+static void vdm_read_piece_work(struct work_struct *w)
+{
+	struct vdm_piece *p = container_of(w, struct vdm_piece, work);
+
+	vdm_read_piece(p->io, p, false);
 }
 
 /*
  * A read's completion runs in the context of the driver below: its
  * interrupt, a softirq, or a task of its own (brd completes in the
- * submitter, loop in its worker).  A small read whose request fits the
- * per-bio room is decrypted right here if that is a task with interrupts
- * on, without sleeping (no allocation, no helper workers, no
- * CRYPTO_TFM_REQ_MAY_SLEEP); only an asynchronous cipher that queued the
- * request is waited for, which needs a task, hence not in a softirq (as
- * dm-crypt waits only outside interrupts).  Everything else is decrypted
- * on the workqueue, where large reads are split over CPUs.
+ * submitter, loop in its worker).  The data is decrypted in pieces, one
+ * per CPU for a large read: if the completion is a task with interrupts
+ * on and the requests fit the per-bio room, the first piece is decrypted
+ * right here without sleeping (no allocation, no CRYPTO_TFM_REQ_MAY_SLEEP;
+ * only an asynchronous cipher that queued the request is waited for,
+ * which needs a task, hence not in a softirq, as dm-crypt waits only
+ * outside interrupts), and the others go to vdm_crypt_wq; otherwise all go
+ * there.  Whichever piece finishes last ends the read, so no context
+ * waits for another.
  */
 static void vdm_read_endio(struct bio *bio)
 {
 	struct vdm_io *io = bio->bi_private;
+	struct vdm_key *key = io->key;
+	unsigned int units = io->iter.bi_size / key->unit;
+	struct bvec_iter it = io->iter;
+	u64 unit = io->sector >> key->unit_shift;
+	unsigned int n = 1, i, here;
 
-	if (in_task() && !irqs_disabled() &&
-	    io->iter.bi_size < VEIL_SPLIT_MIN && vdm_io_room_ok(io)) {
-		vdm_read_finish(io, true);
+	io->status = BLK_STS_OK;
+	if (bio->bi_status) {
+		vdm_read_done(io, true);
 		return;
 	}
-	INIT_WORK(&io->work, vdm_read_work);
-	queue_work(io->vc->wq, &io->work);
+	here = in_task() && !irqs_disabled() && vdm_io_room_ok(io);
+	if (io->iter.bi_size >= VEIL_SPLIT_MIN && key->read_split)
+		n = min3(num_online_cpus(),
+			 io->iter.bi_size / (VEIL_SPLIT_MIN / 2),
+			 (unsigned int)VEIL_MAX_JOBS);
+	atomic_set(&io->pending, n);
+	for (i = 0; i < n; i++) {
+		struct vdm_piece *p = &io->pieces[i];
+		unsigned int cnt = units / n + (i < units % n);
+
+		p->io = io;
+		p->iter = it;
+		p->unit = unit;
+		p->bytes = cnt * key->unit;
+		if (i + 1 < n) {
+			bio_advance_iter(bio, &it, p->bytes);
+			unit += cnt;
+		}
+	}
+	for (i = here; i < n; i++) {
+		INIT_WORK(&io->pieces[i].work, vdm_read_piece_work);
+		queue_work(vdm_crypt_wq, &io->pieces[i].work);
+	}
+	if (here)
+		vdm_read_piece(io, &io->pieces[0], true);
 }
 
 /*
@@ -519,32 +560,28 @@ static void vdm_bounce_free(struct vdm_c *vc, struct bio *clone)
 }
 
 /*
- * A bio of bounce pages for @bio.  Large writes get compound pages of up to
- * VEIL_BOUNCE_ORDER when the page allocator has them at once (fewer, larger
- * allocations: as dm-crypt does since 6.5); otherwise single pages come from
- * the page allocator without waiting, or else from the pool, where only one
- * caller at a time may wait, so two large writes cannot each hold half of
- * it.
+ * One bio of bounce pages, @bytes long, for @bio, or NULL if @gfp (which
+ * never waits, or always succeeds) cannot have it.  Large writes get
+ * compound pages of up to VEIL_BOUNCE_ORDER when the page allocator has
+ * them at once (fewer, larger allocations: as dm-crypt does since 6.5);
+ * otherwise single pages come from the page allocator, or else the pool.
  */
-static struct bio *vdm_bounce_alloc(struct vdm_c *vc, struct bio *bio,
-				    unsigned int bytes)
+static struct bio *vdm_bounce_one(struct vdm_c *vc, struct bio *bio,
+				  unsigned int bytes, gfp_t gfp)
 {
-	unsigned int size = bytes;
-	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
-	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
 	unsigned int order = VEIL_BOUNCE_ORDER;
-	bool locked = false;
 	struct bio *clone;
 
-retry:
-	clone = bio_alloc_bioset(vc->dev->bdev, nr, bio->bi_opf, GFP_NOIO,
-				 &vc->bs);
+	clone = bio_alloc_bioset(vc->dev->bdev, DIV_ROUND_UP(bytes, PAGE_SIZE),
+				 bio->bi_opf, gfp, &vc->bs);
+	if (!clone)
+		return NULL;
 	clone->bi_ioprio = bio->bi_ioprio;
-	while (size) {
+	while (bytes) {
 		struct page *page = NULL;
 		unsigned int len;
 
-		while (order && (PAGE_SIZE << order) > size)
+		while (order && (PAGE_SIZE << order) > bytes)
 			order--;
 		if (order) {
 			/* opportunistic: not worth waking kswapd for */
@@ -557,22 +594,52 @@ retry:
 			}
 		} else {
 			page = mempool_alloc(&vc->page_pool, gfp);
+			if (!page) {
+				vdm_bounce_free(vc, clone);
+				return NULL;
+			}
 		}
-		if (!page) {
-			vdm_bounce_free(vc, clone);
-			gfp = GFP_NOIO;
-			mutex_lock(&vc->bounce_lock);
-			locked = true;
-			size = bytes;
-			goto retry;
-		}
-		len = min_t(unsigned int, size, PAGE_SIZE << order);
+		len = min_t(unsigned int, bytes, PAGE_SIZE << order);
 		__bio_add_page(clone, page, len, 0);
-		size -= len;
+		bytes -= len;
+	}
+	return clone;
+}
+
+/*
+ * The @n (1 or 2) bounce bios of a write, @bytes[i] long each, all or
+ * none.  First without waiting; then, unless @nowait, waiting for the
+ * pool, where only one caller at a time may wait and it takes all its
+ * bios at once, so two large writes cannot each hold part of the pool and
+ * wait for the rest.  Returns -EAGAIN if @nowait and the pool is empty.
+ */
+static int vdm_bounce_alloc(struct vdm_c *vc, struct bio *bio,
+			    const unsigned int *bytes, struct bio **clones,
+			    unsigned int n, bool nowait)
+{
+	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
+	bool locked = false;
+	unsigned int i;
+
+	for (;;) {
+		for (i = 0; i < n; i++) {
+			clones[i] = vdm_bounce_one(vc, bio, bytes[i], gfp);
+			if (!clones[i])
+				break;
+		}
+		if (i == n)
+			break;
+		while (i--)
+			vdm_bounce_free(vc, clones[i]);
+		if (nowait)
+			return -EAGAIN;
+		gfp = GFP_NOIO;
+		mutex_lock(&vc->bounce_lock);
+		locked = true;
 	}
 	if (locked)
 		mutex_unlock(&vc->bounce_lock);
-	return clone;
+	return 0;
 }
 
 /* Each clone of a write ends here; the last one ends the bio. */
@@ -584,6 +651,9 @@ static void vdm_write_endio(struct bio *clone)
 	if (clone->bi_status)
 		WRITE_ONCE(io->status, clone->bi_status);
 	vdm_bounce_free(io->vc, clone);
+	/* Before the bio ends, while the device cannot go away. */
+	if (unlikely(READ_ONCE(io->vc->release_starved)))
+		vdm_release_kick(io->vc);
 	if (atomic_dec_and_test(&io->pending)) {
 		bio->bi_status = READ_ONCE(io->status);
 		bio_endio(bio);
@@ -593,130 +663,145 @@ static void vdm_write_endio(struct bio *clone)
 static void vdm_write_half_work(struct work_struct *w)
 {
 	struct vdm_io *io = container_of(w, struct vdm_io, half_work);
-	struct bio *bio = vdm_io_bio(io), *clone = io->half;
-	int r;
+	struct bio *clone = io->half;
 
-	r = vdm_crypt_io(io, io->half_key, false, true, false, 1,
-			 bio, io->half_iter, clone, clone->bi_iter,
-			 io->half_unit, clone->bi_iter.bi_size);
-	vdm_key_put(io->half_key);
+	io->half_err = vdm_crypt_io(io, io->key, false, true, false, 1,
+				    vdm_io_bio(io), io->half_iter,
+				    clone, clone->bi_iter, io->half_unit,
+				    clone->bi_iter.bi_size);
+	complete(io->half_done);
+}
+
+/* Submit an encrypted clone of @io, or end it if encryption failed. */
+static void vdm_write_submit(struct vdm_io *io, struct bio *clone, int r,
+			     bool first)
+{
 	if (r) {
 		DMERR_LIMIT("%s: encryption failed at sector %llu: %d",
 			    io->vc->name,
 			    (unsigned long long)clone->bi_iter.bi_sector, r);
 		clone->bi_status = BLK_STS_IOERR;
 		bio_endio(clone);
-		return;
+	} else if (first) {
+		dm_submit_bio_remap(vdm_io_bio(io), clone);
+	} else {
+		submit_bio_noacct(clone);
 	}
-	submit_bio_noacct(clone);
-}
-
-static struct bio *vdm_write_clone(struct vdm_c *vc, struct vdm_io *io,
-				   struct bio *bio, unsigned int offset,
-				   unsigned int bytes)
-{
-	struct bio *clone = vdm_bounce_alloc(vc, bio, bytes);
-
-	clone->bi_iter.bi_sector = bio->bi_iter.bi_sector +
-				   (offset >> SECTOR_SHIFT);
-	clone->bi_private = io;
-	clone->bi_end_io = vdm_write_endio;
-	return clone;
 }
 
 /*
- * Encrypt a write into bounce pages and submit them.  A large write is
- * cut in two halves with a clone each: a worker encrypts the second half
- * and submits it itself, while the caller encrypts the first, so both the
- * encryption and the copy to the device below run on two CPUs at once
- * (dm-crypt gets the same overlap from its queues and writer thread).
+ * Encrypt a write into bounce pages and submit them; -EAGAIN (nothing
+ * done) if @nowait and the pools are empty.  A large write is cut in two
+ * halves with a clone each: a worker encrypts the second half while the
+ * caller encrypts the first and submits it, so the encryption runs on two
+ * CPUs and the first half's copy to the device below overlaps the second
+ * half's encryption (dm-crypt gets a similar overlap from its queues and
+ * writer thread).  The caller submits both, so the worker never waits for
+ * a device.
  */
-static void vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
-			 struct bio *bio)
+static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
+			struct bio *bio, bool nowait)
 {
+	DECLARE_COMPLETION_ONSTACK(half_done);
 	struct vdm_key *key = io->key;
-	unsigned int bytes = bio->bi_iter.bi_size, first = bytes;
-	unsigned int cpus = num_online_cpus();
+	unsigned int bytes[2] = { bio->bi_iter.bi_size, 0 };
+	unsigned int cpus = num_online_cpus(), n = 1, i;
 	u64 unit = io->sector >> key->unit_shift;
-	struct bio *clone;
+	struct bio *clones[2];
 	int r;
 
 	might_sleep();
+	if (bytes[0] >= VEIL_SPLIT_MIN && cpus > 1) {
+		bytes[1] = bytes[0] - bytes[0] / key->unit / 2 * key->unit;
+		bytes[0] -= bytes[1];
+		n = 2;
+	}
+	if (vdm_bounce_alloc(vc, bio, bytes, clones, n, nowait))
+		return -EAGAIN;
+	for (i = 0; i < n; i++) {
+		clones[i]->bi_iter.bi_sector = bio->bi_iter.bi_sector +
+			(i ? bytes[0] >> SECTOR_SHIFT : 0);
+		clones[i]->bi_private = io;
+		clones[i]->bi_end_io = vdm_write_endio;
+	}
 	io->status = BLK_STS_OK;
-	atomic_set(&io->pending, 1);
-	if (bytes >= VEIL_SPLIT_MIN && cpus > 1) {
-		first = bytes / key->unit / 2 * key->unit;
-		io->half = vdm_write_clone(vc, io, bio, first, bytes - first);
+	atomic_set(&io->pending, n);
+	if (n == 2) {
+		io->half = clones[1];
 		io->half_iter = bio->bi_iter;
-		bio_advance_iter(bio, &io->half_iter, first);
-		io->half_unit = unit + first / key->unit;
-		kref_get(&key->ref);
-		io->half_key = key;
-		atomic_set(&io->pending, 2);
+		bio_advance_iter(bio, &io->half_iter, bytes[0]);
+		io->half_unit = unit + bytes[0] / key->unit;
+		io->half_done = &half_done;
 		INIT_WORK(&io->half_work, vdm_write_half_work);
-		queue_work(vc->crypt_wq, &io->half_work);
+		queue_work(vdm_crypt_wq, &io->half_work);
 		cpus--;
 	}
-	clone = vdm_write_clone(vc, io, bio, 0, first);
-	r = vdm_crypt_io(io, key, true, true, false, cpus,
-			 bio, bio->bi_iter, clone, clone->bi_iter, unit, first);
-	io->key = NULL;
-	vdm_key_put(key);
-	if (r) {
-		DMERR_LIMIT("%s: encryption failed at sector %llu: %d",
-			    vc->name, (unsigned long long)io->sector, r);
-		clone->bi_status = BLK_STS_IOERR;
-		bio_endio(clone);
-		return;
+	r = vdm_crypt_io(io, key, true, true, false, cpus, bio, bio->bi_iter,
+			 clones[0], clones[0]->bi_iter, unit, bytes[0]);
+	/* The last clone submitted may end the bio, and free @io. */
+	if (n == 2) {
+		vdm_write_submit(io, clones[0], r, true);
+		wait_for_completion(&half_done);
+		io->key = NULL;
+		vdm_write_submit(io, clones[1], io->half_err, false);
+	} else {
+		io->key = NULL;
+		vdm_write_submit(io, clones[0], r, true);
 	}
-	dm_submit_bio_remap(bio, clone);
-}
-
-static void vdm_write_work(struct work_struct *w)
-{
-	struct vdm_io *io = container_of(w, struct vdm_io, work);
-
-	vdm_write_do(io->vc, io, vdm_io_bio(io));
+	vdm_key_put(key);
+	return 0;
 }
 
 /*
  * Encrypt a remapped write in the encrypted region (io->key held) and
  * submit the ciphertext, in the caller's context (@ctx says which).  In
- * map that is the submitter's, where dm core allocates with GFP_NOIO too;
- * only with interrupts off (never expected: dm-crypt makes the same check)
- * does the write go to the workqueue, which keeps order only per CPU:
- * that is why it is the exception.  Returns a DM_MAPIO_*.
+ * map that is the submitter's, where dm core allocates with GFP_NOIO too
+ * (vdm_dispatch() defers a write mapped with interrupts off); the release
+ * work may not wait for the pools.  Returns DM_MAPIO_SUBMITTED or, with
+ * nothing done, VDM_MAPIO_DEFER.
  */
 int vdm_write(struct vdm_c *vc, struct vdm_io *io, struct bio *bio,
 	      enum vdm_ctx ctx)
 {
-	if (ctx == VEIL_CTX_WORKER ||
-	    likely(!in_hardirq() && !irqs_disabled())) {
-		vdm_write_do(vc, io, bio);
-	} else {
-		INIT_WORK(&io->work, vdm_write_work);
-		queue_work(vc->wq, &io->work);
-	}
+	if (vdm_write_do(vc, io, bio, ctx == VEIL_CTX_WORKER))
+		return VDM_MAPIO_DEFER;
 	return DM_MAPIO_SUBMITTED;
 }
 
 /* ------------------------------------------------------ setup/teardown --- */
 
+struct workqueue_struct *vdm_wq;
+struct workqueue_struct *vdm_crypt_wq;
+
+int vdm_crypt_module_init(void)
+{
+	vdm_wq = alloc_workqueue("kveild", WQ_MEM_RECLAIM | WQ_HIGHPRI |
+				 WQ_UNBOUND, 0);
+	vdm_crypt_wq = alloc_workqueue("kveil_crypt", WQ_MEM_RECLAIM |
+				       WQ_HIGHPRI | WQ_UNBOUND |
+				       WQ_CPU_INTENSIVE, 0);
+	if (!vdm_wq || !vdm_crypt_wq) {
+		vdm_crypt_module_exit();
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void vdm_crypt_module_exit(void)
+{
+	if (vdm_crypt_wq)
+		destroy_workqueue(vdm_crypt_wq);
+	if (vdm_wq)
+		destroy_workqueue(vdm_wq);
+	vdm_crypt_wq = NULL;
+	vdm_wq = NULL;
+}
+
 int vdm_crypt_init(struct vdm_c *vc)
 {
-	const char *name = vc->name;
 	int r;
 
 	mutex_init(&vc->bounce_lock);
-	vc->wq = alloc_workqueue("kveild/%s", WQ_MEM_RECLAIM | WQ_HIGHPRI |
-				 WQ_UNBOUND, 0, name);
-	if (!vc->wq)
-		return -ENOMEM;
-	vc->crypt_wq = alloc_workqueue("kveil_crypt/%s", WQ_MEM_RECLAIM |
-				       WQ_HIGHPRI | WQ_UNBOUND |
-				       WQ_CPU_INTENSIVE, 0, name);
-	if (!vc->crypt_wq)
-		return -ENOMEM;
 	r = bioset_init(&vc->bs, VEIL_BIO_POOL, 0, BIOSET_NEED_BVECS);
 	if (r)
 		return r;
@@ -726,10 +811,6 @@ int vdm_crypt_init(struct vdm_c *vc)
 /* Copes with any partly done vdm_crypt_init(). */
 void vdm_crypt_exit(struct vdm_c *vc)
 {
-	if (vc->crypt_wq)
-		destroy_workqueue(vc->crypt_wq);
-	if (vc->wq)
-		destroy_workqueue(vc->wq);
 	mempool_exit(&vc->page_pool);
 	bioset_exit(&vc->bs);
 }

@@ -37,6 +37,7 @@
 #include <linux/device-mapper.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/completion.h>
 #include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -97,6 +98,7 @@ struct vdm_key {
 	enum vdm_iv iv;
 	unsigned int iv_size;
 	unsigned int req_size;	/* bytes of one skcipher request */
+	bool read_split;	/* large reads are worth decrypting on more CPUs */
 
 	/* Sharing between the tables of one LU (share.c). */
 	struct list_head share_node;	/* under vdm_share_lock */
@@ -134,7 +136,8 @@ enum vdm_event {
  *   VEIL_CTX_MAP     the target's map, in the submitter's context, where dm
  *                    core itself allocates with GFP_NOIO: may sleep, unless
  *                    (never expected) interrupts are off;
- *   VEIL_CTX_WORKER  one of the target's workqueues: process context.
+ *   VEIL_CTX_WORKER  the release work: process context, but it must not
+ *                    wait for the device's pools (see vdm_wq).
  * Read completions have their own rule (crypt.c).
  */
 enum vdm_ctx {
@@ -214,16 +217,27 @@ struct vdm_c {
 	unsigned int req_room;		/* see struct vdm_io */
 
 	struct delayed_work timeout_work;	/* fails held bios past the timeout */
-	struct work_struct release_work;	/* re-dispatches vc->release */
+	struct delayed_work release_work;	/* re-dispatches vc->release */
+	bool release_starved;		/* the release work waits for the pool */
 
 	atomic_t inflight[2];		/* no lock */
 	wait_queue_head_t drain_wq;
 
-	struct workqueue_struct *wq;	/* release, timeout, deferred crypto */
-	struct workqueue_struct *crypt_wq; /* parallel halves of large bios */
 	struct bio_set bs;		/* write bounce bios */
 	mempool_t page_pool;		/* write bounce pages */
 	struct mutex bounce_lock;	/* one blocking bounce allocation at a time */
+};
+
+/* Large bios are decrypted or encrypted in up to this many pieces at once. */
+#define VEIL_MAX_JOBS		4
+
+/* One piece of a read's decryption (crypt.c). */
+struct vdm_piece {
+	struct work_struct work;
+	struct vdm_io *io;
+	struct bvec_iter iter;		/* its data */
+	u64 unit;			/* its first crypto unit */
+	unsigned int bytes;
 };
 
 /*
@@ -244,16 +258,50 @@ struct vdm_io {
 	void *orig_private;
 	struct bvec_iter iter;		/* reads: the data, for decryption */
 	struct work_struct work;
-	/* writes: the clones not yet completed, and the first error */
+	/* writes: the clones, reads: the pieces not yet done; the first error */
 	atomic_t pending;
 	blk_status_t status;
-	/* a large write's second half, encrypted and submitted by a worker */
-	struct work_struct half_work;
-	struct bio *half;		/* its bounce clone */
-	struct bvec_iter half_iter;	/* its plaintext in the bio */
-	u64 half_unit;			/* its first crypto unit */
-	struct vdm_key *half_key;	/* the worker's reference */
+	union {
+		struct {	/* a large write's second half, for a worker */
+			struct work_struct half_work;
+			struct bio *half;		/* its bounce clone */
+			struct bvec_iter half_iter;	/* its plaintext */
+			u64 half_unit;		/* its first crypto unit */
+			int half_err;
+			struct completion *half_done; /* submitter's stack */
+		};
+		struct vdm_piece pieces[VEIL_MAX_JOBS];	/* a read's */
+	};
 };
+
+/*
+ * Every dm-veil device shares two workqueues (crypt.c), so an idle device
+ * costs no worker and no rescuer.  Sharing is safe because of one rule: a
+ * work item never sleeps waiting for something only another item of its
+ * own workqueue could provide.
+ *   vdm_crypt_wq  pieces of a read's decryption, and of a large write's
+ *                 encryption (vdm_crypt()): they wait for nothing but the
+ *                 cipher.
+ *   vdm_wq        the release and timeout work of held bios, which never
+ *                 wait for a device's pools (a write the pools cannot
+ *                 serve at once waits on the release list, and the next
+ *                 write completion of the device starts the work again),
+ *                 and the put of a read's key that was the last reference.
+ * What sharing cannot rule out is a chain of three stacked dm-veil devices:
+ * a release work submitting to the middle one waits, in its map like any
+ * submitter, for the middle one's pool, which the bottom one may be
+ * holding for a key while memory is too tight for another worker.
+ */
+extern struct workqueue_struct *vdm_wq;
+extern struct workqueue_struct *vdm_crypt_wq;
+
+/*
+ * vdm_write()'s verdict for a write that cannot be encrypted now without
+ * sleeping (a worker with empty pools, or interrupts off): the bio is as
+ * it was before vdm_dispatch() (no key reference, not counted) and goes
+ * to the release list.  Never returned to dm.
+ */
+#define VDM_MAPIO_DEFER	0x100
 
 /* The request room in front of @io, or NULL if @key's request won't fit. */
 static inline void *vdm_io_req(struct vdm_io *io, struct vdm_key *key)
@@ -285,6 +333,8 @@ int vdm_key_setkey(struct vdm_key *key, const u8 *k, unsigned int key_len,
 		   const char **why);
 void vdm_key_put(struct vdm_key *key);
 int vdm_crypt_init(struct vdm_c *vc);
+int vdm_crypt_module_init(void);
+void vdm_crypt_module_exit(void);
 unsigned int vdm_req_room(const struct vdm_key *key);
 void vdm_crypt_exit(struct vdm_c *vc);
 int vdm_crypt(struct vdm_c *vc, struct vdm_key *key,
@@ -311,6 +361,8 @@ int vdm_transition(struct vdm_c *vc, enum vdm_event ev,
 		   struct vdm_key **old);
 void vdm_hold(struct vdm_c *vc, struct bio *bio);
 void vdm_release_held(struct vdm_c *vc);
+void vdm_defer(struct vdm_c *vc, struct bio *bio);
+void vdm_release_kick(struct vdm_c *vc);
 void vdm_suspend_held(struct vdm_c *vc, enum vdm_suspend how);
 void vdm_state_init(struct vdm_c *vc);
 void vdm_state_exit(struct vdm_c *vc);

@@ -66,6 +66,9 @@
 
 #include "dm-veil.h"
 
+/* How soon a release work that found the pools empty tries again. */
+#define VEIL_RELEASE_RETRY	(HZ / 50 ?: 1)
+
 #define X __VEIL_STATE_MAX	/* refused */
 #define UNK VEIL_STATE_UNKNOWN
 #define UNE VEIL_STATE_UNENCRYPTED
@@ -172,7 +175,34 @@ void vdm_release_held(struct vdm_c *vc)
 	bio_list_init(&vc->held);
 	vc->n_held = 0;
 	if (!bio_list_empty(&vc->release))
-		queue_work(vc->wq, &vc->release_work);
+		mod_delayed_work(vdm_wq, &vc->release_work, 0);
+}
+
+/*
+ * A bio vdm_dispatch() could not finish now (VDM_MAPIO_DEFER): the release
+ * work dispatches it again.
+ */
+void vdm_defer(struct vdm_c *vc, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vc->lock, flags);
+	bio_list_add(&vc->release, bio);
+	mod_delayed_work(vdm_wq, &vc->release_work, 0);
+	spin_unlock_irqrestore(&vc->lock, flags);
+}
+
+/* A write of @vc completed: a release work waiting for the pools may go on. */
+void vdm_release_kick(struct vdm_c *vc)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vc->lock, flags);
+	if (vc->release_starved) {
+		vc->release_starved = false;
+		mod_delayed_work(vdm_wq, &vc->release_work, 0);
+	}
+	spin_unlock_irqrestore(&vc->lock, flags);
 }
 
 /*
@@ -189,7 +219,7 @@ void vdm_hold(struct vdm_c *vc, struct bio *bio)
 		io->held_since = jiffies | 1;	/* 0 means never held */
 	deadline = io->held_since + vc->key_timeout * HZ;
 	if (bio_list_empty(&vc->held))
-		mod_delayed_work(vc->wq, &vc->timeout_work,
+		mod_delayed_work(vdm_wq, &vc->timeout_work,
 				 time_after(deadline, jiffies) ?
 				 deadline - jiffies : 0);
 	bio_list_add(&vc->held, bio);
@@ -229,13 +259,15 @@ void vdm_suspend_held(struct vdm_c *vc, enum vdm_suspend how)
 
 static void vdm_release_work(struct work_struct *w)
 {
-	struct vdm_c *vc = container_of(w, struct vdm_c, release_work);
+	struct vdm_c *vc = container_of(to_delayed_work(w), struct vdm_c,
+					 release_work);
 	struct bio_list list;
 	struct bio *bio;
 
 	spin_lock_irq(&vc->lock);
 	list = vc->release;
 	bio_list_init(&vc->release);
+	vc->release_starved = false;
 	spin_unlock_irq(&vc->lock);
 
 	while ((bio = bio_list_pop(&list))) {
@@ -249,6 +281,22 @@ static void vdm_release_work(struct work_struct *w)
 		case DM_MAPIO_REQUEUE:
 			vdm_unhold(bio, VEIL_SUSPEND_REQUEUE);
 			break;
+		case VDM_MAPIO_DEFER:
+			/*
+			 * The pools are empty: this and the rest wait, in
+			 * order, for the next write completion of this device
+			 * (vdm_release_kick()), or a retry in case none is
+			 * left in flight to say so.
+			 */
+			bio_list_add_head(&list, bio);
+			spin_lock_irq(&vc->lock);
+			bio_list_merge(&list, &vc->release);
+			vc->release = list;
+			vc->release_starved = true;
+			mod_delayed_work(vdm_wq, &vc->release_work,
+					 VEIL_RELEASE_RETRY);
+			spin_unlock_irq(&vc->lock);
+			return;
 		default:	/* submitted or held again */
 			break;
 		}
@@ -284,7 +332,7 @@ static void vdm_timeout_work(struct work_struct *w)
 	vc->held = keep;
 	vc->n_held -= n;
 	if (!bio_list_empty(&keep))
-		mod_delayed_work(vc->wq, &vc->timeout_work, next - now);
+		mod_delayed_work(vdm_wq, &vc->timeout_work, next - now);
 	spin_unlock_irq(&vc->lock);
 
 	if (n)
@@ -302,7 +350,7 @@ void vdm_state_init(struct vdm_c *vc)
 	bio_list_init(&vc->held);
 	bio_list_init(&vc->release);
 	INIT_DELAYED_WORK(&vc->timeout_work, vdm_timeout_work);
-	INIT_WORK(&vc->release_work, vdm_release_work);
+	INIT_DELAYED_WORK(&vc->release_work, vdm_release_work);
 	vdm_set_reason(vc, NULL);
 }
 
@@ -310,14 +358,12 @@ void vdm_state_init(struct vdm_c *vc)
  * Destructor side: no work left, no key.  dm suspends a table before
  * destroying it and suspend waits for every bio, held ones included, so
  * the lists are empty here.  The release work can re-arm the timeout (a
- * bio held again), so it is flushed first.
+ * bio held again), so it is stopped first.
  */
 void vdm_state_exit(struct vdm_c *vc)
 {
-	if (vc->wq) {
-		flush_work(&vc->release_work);
-		cancel_delayed_work_sync(&vc->timeout_work);
-	}
+	cancel_delayed_work_sync(&vc->release_work);
+	cancel_delayed_work_sync(&vc->timeout_work);
 	vdm_key_drop(vc->key);
 	vc->key = NULL;
 	vdm_key_put(vc->spare);

@@ -110,6 +110,16 @@ static void vdm_count(struct vdm_c *vc, struct vdm_io *io)
 	atomic_inc(&vc->inflight[io->epoch]);
 }
 
+static void vdm_uncount(struct vdm_c *vc, struct vdm_io *io)
+{
+	if (io->epoch >= 0) {
+		if (atomic_dec_and_test(&vc->inflight[io->epoch]) &&
+		    wq_has_sleeper(&vc->drain_wq))
+			wake_up(&vc->drain_wq);
+		io->epoch = -1;
+	}
+}
+
 /*
  * Decide what to do with a data bio (and do it).  Called from map
  * (VEIL_CTX_MAP) and again, from the release work (VEIL_CTX_WORKER), for
@@ -124,11 +134,14 @@ int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx)
 	bool discard = bio_op(bio) == REQ_OP_DISCARD;
 	bool write = op_is_write(bio_op(bio));
 	unsigned int nr = bio_sectors(bio), run;
+	bool irqs_off;
 	enum veil_state state;
 	unsigned long flags;
 	u64 offset;
 	bool plain;
 
+	/* dm-crypt makes the same check (never expected); not under the lock */
+	irqs_off = write && in_map && (in_hardirq() || irqs_disabled());
 	spin_lock_irqsave(&vc->lock, flags);
 	if (unlikely(vc->win_len) && vdm_in_window(vc, io->sector, nr))
 		goto hold;
@@ -165,6 +178,12 @@ int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx)
 	case VEIL_STATE_ENCRYPTED:
 		if (discard)
 			goto remap;
+		/* before the key: the release work maps it again */
+		if (unlikely(irqs_off)) {
+			spin_unlock_irqrestore(&vc->lock, flags);
+			vdm_defer(vc, bio);
+			return DM_MAPIO_SUBMITTED;
+		}
 		io->key = vc->key;
 		kref_get(&io->key->ref);
 		io->boundary = vc->boundary;
@@ -172,9 +191,15 @@ int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx)
 		spin_unlock_irqrestore(&vc->lock, flags);
 		bio_set_dev(bio, vc->dev->bdev);
 		bio->bi_iter.bi_sector = offset + io->sector;
-		if (write)
-			return vdm_write(vc, io, bio, ctx);
-		return vdm_read_prepare(vc, io, bio);
+		if (!write)
+			return vdm_read_prepare(vc, io, bio);
+		if (vdm_write(vc, io, bio, ctx) == DM_MAPIO_SUBMITTED)
+			return DM_MAPIO_SUBMITTED;
+		/* Deferred from a worker: undo, the caller keeps it. */
+		vdm_key_put(io->key);
+		io->key = NULL;
+		vdm_uncount(vc, io);
+		return VDM_MAPIO_DEFER;
 	default:		/* unknown, no-key */
 		goto kill;
 	}
@@ -225,12 +250,7 @@ static int vdm_end_io(struct dm_target *ti, struct bio *bio,
 	struct vdm_c *vc = ti->private;
 	struct vdm_io *io = dm_per_bio_data(bio, sizeof(*io));
 
-	if (io->epoch >= 0) {
-		if (atomic_dec_and_test(&vc->inflight[io->epoch]) &&
-		    wq_has_sleeper(&vc->drain_wq))
-			wake_up(&vc->drain_wq);
-		io->epoch = -1;
-	}
+	vdm_uncount(vc, io);
 	return DM_ENDIO_DONE;
 }
 
@@ -575,12 +595,21 @@ static struct target_type vdm_target = {
 
 static int __init dm_veil_init(void)
 {
-	return dm_register_target(&vdm_target);
+	int r;
+
+	r = vdm_crypt_module_init();
+	if (r)
+		return r;
+	r = dm_register_target(&vdm_target);
+	if (r)
+		vdm_crypt_module_exit();
+	return r;
 }
 
 static void __exit dm_veil_exit(void)
 {
 	dm_unregister_target(&vdm_target);
+	vdm_crypt_module_exit();
 }
 
 module_init(dm_veil_init);
