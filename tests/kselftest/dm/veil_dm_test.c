@@ -216,6 +216,13 @@ static void unformat(unsigned long long lu)
 	dio(RAM, true, (lu - AREA) * 512, zero, sizeof(zero));
 }
 
+/* Does request @r ask for the 16-byte key-id @id (kid or kid2)? */
+static bool is_key_id(const struct vnl_kreq *r, const uint8_t *id)
+{
+	return r->key_id_len == sizeof(kid) &&
+	       !memcmp(r->key_id, id, sizeof(kid));
+}
+
 /*
  * Key daemon in a child: registers, then answers every request whose
  * key-id is kid with k1 and kid2 with k2 (NULL: fail it), and fails others
@@ -246,11 +253,9 @@ static pid_t key_server2(const uint8_t *k1, const uint8_t *k2, int klen)
 			while (vnl_take(&v, &r)) {
 				const uint8_t *k = NULL;
 
-				if (r.key_id_len == sizeof(kid) &&
-				    !memcmp(r.key_id, kid, sizeof(kid)))
+				if (is_key_id(&r, kid))
 					k = k1;
-				if (r.key_id_len == sizeof(kid2) &&
-				    !memcmp(r.key_id, kid2, sizeof(kid2)))
+				if (is_key_id(&r, kid2))
 					k = k2;
 				if (k)
 					vnl_push(&v, r.id, r.key_id, r.key_id_len,
@@ -294,14 +299,6 @@ static int daemon_open(struct vnl *v)
 }
 
 /* Wait for one key request and take it. */
-static void swap_kreq(struct vnl_kreq *a, struct vnl_kreq *b)
-{
-	struct vnl_kreq t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
 static bool take_req(struct vnl *v, struct vnl_kreq *r, int ms)
 {
 	vnl_wait_reqs(v, 1, ms);
@@ -1891,19 +1888,15 @@ static bool take_pair(struct vnl *v, struct vnl_kreq *old,
 		      struct vnl_kreq *new)
 {
 	struct vnl_kreq r[2];
+	int i;
 
 	vnl_wait_reqs(v, 2, 5000);
 	if (!vnl_take(v, &r[0]) || !vnl_take(v, &r[1]))
 		return false;
-	if (r[0].key_id_len == sizeof(kid2) &&
-	    !memcmp(r[0].key_id, kid2, sizeof(kid2)))
-		swap_kreq(&r[0], &r[1]);
-	*old = r[0];
-	*new = r[1];
-	return old->key_id_len == sizeof(kid) &&
-	       !memcmp(old->key_id, kid, sizeof(kid)) &&
-	       new->key_id_len == sizeof(kid2) &&
-	       !memcmp(new->key_id, kid2, sizeof(kid2));
+	i = is_key_id(&r[0], kid2);
+	*old = r[i];
+	*new = r[!i];
+	return is_key_id(old, kid) && is_key_id(new, kid2);
 }
 
 /*
