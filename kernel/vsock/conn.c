@@ -2,15 +2,19 @@
 /*
  * One connection's requests between the 9p client and the socket.
  *
- * The sender thread takes requests off the unsent list in order, moves each
- * to the sent list and writes it whole to the socket, blocking while the
- * peer's receive window is full.  The receiver thread reads one 9P frame at
- * a time (size[4] type[1] tag[2] body), finds the request by tag and reads
- * the body straight into that request's reply buffer.  Both sleep in the
- * socket, never poll.  Blocking sockets in two threads rather than
- * callbacks and work items (as trans_fd does) keep each direction a plain
- * loop: a frame is never left half-sent by a signal to a user process,
- * because only these kernel threads touch the socket after connect.
+ * A request is written to the socket by the process that makes it when
+ * nothing else is being sent, as far as the peer's credit takes it without
+ * waiting; that spares the guest two context switches per request.
+ * Otherwise the sender thread writes it: it takes requests off the unsent
+ * list in order, moves each to the sent list and writes it whole, blocking
+ * while the peer's receive window is full; it also finishes a frame that
+ * a caller could not finish without waiting.  A caller never waits in the
+ * socket, so a signal to a user process cannot leave a frame half-sent.
+ * The receiver thread reads one 9P frame at a time (size[4] type[1] tag[2]
+ * body), finds the request by tag and reads the body straight into that
+ * request's reply buffer.  Both threads sleep in the socket, never poll.
+ * Blocking sockets in kernel threads rather than callbacks and work items
+ * (as trans_fd does) keep each direction a plain loop.
  *
  * Anything wrong on the wire (a frame shorter than its header or longer
  * than msize, an unknown tag, a reply to a request that is not waiting for
@@ -50,7 +54,7 @@ void vs9p_conn_init(struct vs9p_conn *conn, struct p9_client *client)
 /* Fail the connection with err (negative): the first call wins. */
 static void vs9p_conn_fail(struct vs9p_conn *conn, int err)
 {
-	struct p9_req_t *req, *tmp;
+	struct p9_req_t *req, *tmp, *partial;
 	LIST_HEAD(dead);
 
 	spin_lock(&conn->lock);
@@ -63,7 +67,13 @@ static void vs9p_conn_fail(struct vs9p_conn *conn, int err)
 	list_splice_tail_init(&conn->unsent, &dead);
 	list_for_each_entry(req, &dead, req_list)
 		WRITE_ONCE(req->status, REQ_STATUS_ERROR);
+	partial = conn->tx_partial;
+	conn->tx_partial = NULL;
 	spin_unlock(&conn->lock);
+
+	/* A half-sent frame's request is on dead too; this was the writer's. */
+	if (partial)
+		p9_req_put(conn->client, partial);
 
 	/* Off every list and in ERROR: nobody else touches req_list now. */
 	list_for_each_entry_safe(req, tmp, &dead, req_list) {
@@ -98,23 +108,57 @@ static void vs9p_park_until_stopped(void)
 
 /* ------------------------------------------------------------- sender --- */
 
-static struct p9_req_t *vs9p_tx_next(struct vs9p_conn *conn, int *err)
+/* Take the socket's sending side for req, moving it to sent (lock). */
+static void vs9p_tx_claim(struct vs9p_conn *conn, struct p9_req_t *req)
 {
-	struct p9_req_t *req;
+	lockdep_assert_held(&conn->lock);
+	conn->tx_busy = true;
+	list_move_tail(&req->req_list, &conn->sent);
+	WRITE_ONCE(req->status, REQ_STATUS_SENT);
+	p9_req_get(req);
+}
+
+/*
+ * The next frame for the sender: the rest of one a caller began (from
+ * *off), else the first unsent request; NULL when there is none or the
+ * socket is taken.  The sender then owns the socket's sending side.
+ */
+static struct p9_req_t *vs9p_tx_next(struct vs9p_conn *conn, int *err,
+				     size_t *off)
+{
+	struct p9_req_t *req = NULL;
 
 	spin_lock(&conn->lock);
 	*err = conn->err;
-	req = list_first_entry_or_null(&conn->unsent, struct p9_req_t,
-				       req_list);
-	if (!*err && req) {
-		list_move_tail(&req->req_list, &conn->sent);
-		WRITE_ONCE(req->status, REQ_STATUS_SENT);
-		p9_req_get(req);
+	*off = 0;
+	if (*err || conn->tx_busy)
+		goto out;
+	if (conn->tx_partial) {
+		req = conn->tx_partial;
+		conn->tx_partial = NULL;
+		*off = conn->tx_off;
+		conn->tx_busy = true;
 	} else {
-		req = NULL;
+		req = list_first_entry_or_null(&conn->unsent, struct p9_req_t,
+					       req_list);
+		if (req)
+			vs9p_tx_claim(conn, req);
 	}
+out:
 	spin_unlock(&conn->lock);
 	return req;
+}
+
+/* Give the socket's sending side back; true if the sender has work. */
+static bool vs9p_tx_release(struct vs9p_conn *conn)
+{
+	bool more;
+
+	spin_lock(&conn->lock);
+	conn->tx_busy = false;
+	more = conn->tx_partial || !list_empty(&conn->unsent);
+	spin_unlock(&conn->lock);
+	return more;
 }
 
 static bool vs9p_tx_ready(struct vs9p_conn *conn)
@@ -124,7 +168,8 @@ static bool vs9p_tx_ready(struct vs9p_conn *conn)
 	if (kthread_should_stop())
 		return true;
 	spin_lock(&conn->lock);
-	ready = conn->err || !list_empty(&conn->unsent);
+	ready = conn->err || (!conn->tx_busy &&
+			      (conn->tx_partial || !list_empty(&conn->unsent)));
 	spin_unlock(&conn->lock);
 	return ready;
 }
@@ -133,6 +178,7 @@ static int vs9p_tx_thread(void *data)
 {
 	struct vs9p_conn *conn = data;
 	struct p9_req_t *req;
+	size_t off;
 	int err;
 
 	while (!kthread_should_stop()) {
@@ -142,13 +188,15 @@ static int vs9p_tx_thread(void *data)
 		if (wait_event_interruptible(conn->tx_wait,
 					     vs9p_tx_ready(conn)))
 			continue;
-		req = vs9p_tx_next(conn, &err);
+		req = vs9p_tx_next(conn, &err, &off);
 		if (err)
 			break;
 		if (!req)
 			continue;
-		err = vs9p_sock_send(conn->sock, req->tc.sdata, req->tc.size);
+		err = vs9p_sock_send(conn->sock, req->tc.sdata + off,
+				     req->tc.size - off);
 		p9_req_put(conn->client, req);
+		vs9p_tx_release(conn);
 		if (err) {
 			if (!vs9p_conn_stopping(conn))
 				pr_err("%s: send failed: %d; failing all requests\n",
@@ -301,20 +349,67 @@ int vs9p_conn_start(struct vs9p_conn *conn)
 	return 0;
 }
 
+/*
+ * Called in process context by the 9p client.  The request goes on the
+ * unsent list; if the socket is free and nothing is queued before it, the
+ * caller sends it at once, as far as the peer's credit allows, and leaves
+ * the sender only what did not fit.
+ */
 int vs9p_conn_queue(struct vs9p_conn *conn, struct p9_req_t *req)
 {
+	bool direct = false;
+	ssize_t n;
 	int err;
 
+	might_sleep();
 	spin_lock(&conn->lock);
 	err = conn->err;
 	if (!err) {
 		WRITE_ONCE(req->status, REQ_STATUS_UNSENT);
 		list_add_tail(&req->req_list, &conn->unsent);
+		if (!conn->tx_busy && !conn->tx_partial &&
+		    list_is_singular(&conn->unsent)) {
+			vs9p_tx_claim(conn, req);
+			direct = true;
+		}
 	}
 	spin_unlock(&conn->lock);
-	if (!err)
+	if (err)
+		return err;
+	if (!direct) {
 		wake_up(&conn->tx_wait);
-	return err;
+		return 0;
+	}
+
+	n = vs9p_sock_send_nowait(conn->sock, req->tc.sdata, req->tc.size);
+	if (n == req->tc.size) {
+		p9_req_put(conn->client, req);
+		if (vs9p_tx_release(conn))
+			wake_up(&conn->tx_wait);
+		return 0;
+	}
+	if (n < 0) {
+		/* as the sender would: the request fails with the rest */
+		p9_req_put(conn->client, req);
+		vs9p_tx_release(conn);
+		if (!READ_ONCE(conn->stopping))
+			pr_err("%s: send failed: %zd; failing all requests\n",
+			       conn->name, n);
+		vs9p_conn_fail(conn, n);
+		return 0;
+	}
+	spin_lock(&conn->lock);
+	if (!conn->err) {
+		conn->tx_partial = req;	/* with the reference taken above */
+		conn->tx_off = n;
+		req = NULL;
+	}
+	conn->tx_busy = false;
+	spin_unlock(&conn->lock);
+	if (req)		/* failed meanwhile: completed with the rest */
+		p9_req_put(conn->client, req);
+	wake_up(&conn->tx_wait);
+	return 0;
 }
 
 /* Returns 0 if req was taken back before it was sent, 1 if it is on the

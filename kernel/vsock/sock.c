@@ -101,6 +101,33 @@ int vs9p_sock_send(struct socket *sock, const void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Send what can go without waiting for the peer's credit.  Returns the
+ * bytes sent (0 when none could go), or the socket's error if it had one
+ * before anything went.
+ */
+ssize_t vs9p_sock_send_nowait(struct socket *sock, const void *buf, size_t len)
+{
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL | MSG_DONTWAIT };
+	struct kvec kv;
+	size_t sent = 0;
+	int n;
+
+	while (sent < len) {
+		kv.iov_base = (void *)buf + sent;
+		kv.iov_len = len - sent;
+		n = kernel_sendmsg(sock, &msg, &kv, 1, len - sent);
+		if (n == -EAGAIN || (n < 0 && sent))
+			break;	/* the sender finishes it, or meets the error */
+		if (n < 0)
+			return n;
+		if (!n)
+			return sent ? sent : -EPIPE;
+		sent += n;
+	}
+	return sent;
+}
+
 /* Returns 0 with all of buf filled, -ECONNRESET if the peer closed the
  * stream first, or the socket's error (-EAGAIN: the receive timeout).
  */

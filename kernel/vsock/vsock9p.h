@@ -75,6 +75,16 @@ struct vs9p_conn {
 	struct list_head unsent;
 	struct list_head sent;
 	int err;			/* first connection error, sticky */
+	/*
+	 * Also under lock: the socket's sending side has one writer at a
+	 * time.  tx_busy says a caller or the sender is writing a frame;
+	 * tx_partial is a frame a caller began but could not finish without
+	 * waiting (tx_off bytes went out), handed to the sender with its
+	 * reference, which the sender finishes before anything else.
+	 */
+	bool tx_busy;
+	struct p9_req_t *tx_partial;
+	size_t tx_off;
 
 	bool stopping;			/* close began: errors are expected */
 	wait_queue_head_t tx_wait;	/* the sender waits here for work */
@@ -93,6 +103,7 @@ int vs9p_opts_parse(const char *devname, const char *args,
 int vs9p_sock_connect(struct vs9p_conn *conn);
 void vs9p_sock_set_timeouts(struct socket *sock, long rcv, long snd);
 int vs9p_sock_send(struct socket *sock, const void *buf, size_t len);
+ssize_t vs9p_sock_send_nowait(struct socket *sock, const void *buf, size_t len);
 int vs9p_sock_recv(struct socket *sock, void *buf, size_t len);
 void vs9p_sock_close(struct vs9p_conn *conn);
 

@@ -340,6 +340,135 @@ TEST_F_TIMEOUT(diod, concurrent_writers, 180)
 	close(fd);
 }
 
+/*
+ * Times the mount's sender thread ("9p-vsock-tx") has been switched out,
+ * or -1 unless exactly one such thread exists (one mount in the guest).
+ */
+static long tx_thread_switches(void)
+{
+	long total = -1, v, nv;
+	struct dirent *e;
+	char path[300], line[128];
+	int found = 0;
+	DIR *d;
+	FILE *f;
+
+	d = opendir("/proc");
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(line, sizeof(line), f) || strcmp(line, "9p-vsock-tx\n")) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		v = nv = -1;
+		while (fgets(line, sizeof(line), f)) {
+			sscanf(line, "voluntary_ctxt_switches: %ld", &v);
+			sscanf(line, "nonvoluntary_ctxt_switches: %ld", &nv);
+		}
+		fclose(f);
+		if (v >= 0 && nv >= 0) {
+			total = v + nv;
+			found++;
+		}
+	}
+	closedir(d);
+	return found == 1 ? total : -1;
+}
+
+/* With nothing else being sent, a request goes out from its caller: the
+ * sender thread is not woken for it.
+ */
+TEST_F_TIMEOUT(diod, caller_sends_its_request, 120)
+{
+	enum { STATS = 200 };
+	struct stat st;
+	long before, after;
+	int fd, i;
+
+	fd = open(MNT "/s", O_WRONLY | O_CREAT, 0644);
+	ASSERT_LE(0, fd);
+	close(fd);
+	before = tx_thread_switches();
+	ASSERT_LE(0, before);
+	for (i = 0; i < STATS; i++)
+		ASSERT_EQ(0, stat(MNT "/s", &st));
+	after = tx_thread_switches();
+	TH_LOG("%d stats (cache=none): the sender thread ran %ld times", STATS, after - before);
+	/* each stat is a walk, a getattr and a clunk */
+	ASSERT_GT(STATS / 10, after - before);
+}
+
+/*
+ * The peer's receive window (socat's vsock buffer, 16 KiB) is smaller than
+ * a frame (msize 64 KiB): a caller sends what fits and the sender thread
+ * finishes the frame, while other processes' requests keep coming.  Every
+ * byte arrives, in order.
+ */
+TEST_F_TIMEOUT(diod, frames_larger_than_the_window, 180)
+{
+	enum { WRITERS = 3, MIB = 2 };
+	static unsigned char got[1 << 20];
+	long before, after;
+	pid_t pids[WRITERS];
+	struct stat st;
+	char path[64];
+	int w, i, fd, status;
+
+	ASSERT_EQ(0, umount(MNT));
+	v9t_stop(&self->socat);
+	/* SO_VM_SOCKETS_BUFFER_SIZE (level AF_VSOCK, u64) on the listener */
+	self->socat = v9t_start_socat_opts(VPORT, TPORT, ",sockopt-listen=40:0:x0040000000000000");
+	ASSERT_LT(0, self->socat);
+	ASSERT_EQ(0, v9t_mount(MNT, VPORT, EXPORT, NULL));
+	before = tx_thread_switches();
+	ASSERT_LE(0, before);
+
+	for (w = 0; w < WRITERS; w++) {
+		snprintf(path, sizeof(path), MNT "/big-%d", w);
+		pids[w] = start_writer(path, MIB);
+		ASSERT_LT(0, pids[w]);
+	}
+	for (i = 0; i < 50; i++)
+		ASSERT_EQ(0, stat(MNT, &st));
+	for (w = 0; w < WRITERS; w++) {
+		status = v9t_wait_child(pids[w], 150);
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(0, WEXITSTATUS(status));
+	}
+	after = tx_thread_switches();
+	TH_LOG("%d writers of %d MiB through a 16 KiB window: the sender thread ran %ld times",
+	       WRITERS, MIB, after - before);
+	ASSERT_LT(0, after - before);
+
+	for (w = 0; w < WRITERS; w++) {
+		snprintf(path, sizeof(path), EXPORT "/big-%d", w);
+		fd = open(path, O_RDONLY);
+		ASSERT_LE(0, fd);
+		for (i = 0; i < MIB; i++) {
+			size_t k, wrong = 0;
+
+			ASSERT_EQ(0, v9t_read_all(fd, got, sizeof(got)));
+			for (k = 0; k < sizeof(got); k++)
+				wrong += got[k] != 0x5a;	/* start_writer's byte */
+			ASSERT_EQ(0u, wrong);
+		}
+		ASSERT_EQ(0, read(fd, got, 1));
+		close(fd);
+	}
+}
+
 /* Kill the server (diod, or socat: the vsock peer itself) while a writer
  * is busy: the writer gets an error, the mount answers with errors instead
  * of hanging, unmount works, and a new server can be mounted again.

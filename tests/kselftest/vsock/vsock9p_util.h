@@ -203,13 +203,16 @@ static inline pid_t v9t_start_diod(const char *dir, int tport)
 }
 
 /* socat relaying vsock port vport to 127.0.0.1:tport. */
-static inline pid_t v9t_start_socat(int vport, int tport)
+/* socat from guest vsock port vport to TCP tport, with the extra listen
+ * options lopts ("" for none).
+ */
+static inline pid_t v9t_start_socat_opts(int vport, int tport, const char *lopts)
 {
-	char l[64], c[64];
+	char l[128], c[64];
 	char *argv[] = { V9T_SOCAT, l, c, NULL };
 	pid_t pid;
 
-	snprintf(l, sizeof(l), "VSOCK-LISTEN:%d,fork,reuseaddr", vport);
+	snprintf(l, sizeof(l), "VSOCK-LISTEN:%d,fork,reuseaddr%s", vport, lopts);
 	snprintf(c, sizeof(c), "TCP:127.0.0.1:%d", tport);
 	pid = v9t_spawn(argv, "/tmp/socat.log");
 	if (pid > 0 && !v9t_wait_up(v9t_vsock_up, vport, 10)) {
@@ -217,6 +220,11 @@ static inline pid_t v9t_start_socat(int vport, int tport)
 		return -1;
 	}
 	return pid;
+}
+
+static inline pid_t v9t_start_socat(int vport, int tport)
+{
+	return v9t_start_socat_opts(vport, tport, "");
 }
 
 /* mount(2) with trans=vsock; returns 0 or an errno. */
