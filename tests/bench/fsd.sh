@@ -45,7 +45,12 @@
 # BENCH_FILES (1000), BENCH_MSIZE (512000), BENCH_TREE (fs),
 # BENCH_UNTAR_SECS (20), BENCH_ROUNDS (1), BENCH_CASES (all of the above),
 # BENCH_PERF=1 (record veil-fsd with perf during its cases, report under
-# build/bench/).
+# build/bench/), BENCH_PROFILE=1 (where the small-file operations of the
+# first round spend their time, per operation: the guest's context
+# switches, interrupts and CPU time, and each host component's run time and
+# wake-ups, see fsd_prof.py; then, if the host has perf, the workload once
+# more under perf in the guest, the guest's CPU by thread going to
+# build/bench/fsd-guest-perf-KVER.txt).
 set -euo pipefail
 kver=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -170,6 +175,7 @@ static int smallfile(const char *dir, int n, double secs)
 	printf("stat %.1f ops/s\n", n / (t2 - t1));
 	printf("unlink %.1f ops/s\n", n / (t3 - t2));
 	printf("smallfile %.1f ops/s\n", 3.0 * n / (t3 - t0));
+	printf("smallfile_files %d files\n", n);
 	return 0;
 }
 
@@ -328,12 +334,16 @@ NFILES=$nfiles
 MSIZE=$msize
 UNTAR_SECS=$untar_secs
 ROUNDS=$rounds
+PROFILE=${BENCH_PROFILE:-0}
 CASES="$cases"
 DATA=$data
 JOB
 cat >>"$job" <<'JOB'
 modprobe 9pnet_vsock; modprobe 9pnet_virtio; modprobe virtiofs
 now() { cut -d' ' -f1 /proc/uptime; }
+# the guest's context switches, interrupts and busy CPU ticks so far
+gstat() { awk '/^ctxt/ { c = $2 } /^intr/ { i = $2 } /^cpu / { b = $2 + $3 + $4 + $7 + $8 }
+	END { print c, i, b }' /proc/stat; }
 dropc() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
 fio_row() { # case metric rw engine [jobs]
@@ -394,7 +404,29 @@ for round in $(seq $ROUNDS); do
 	for c in $up; do fio_row $c seqread_libaio read libaio; done
 	for c in $up; do fio_row $c randread4 randread psync 4; done
 	for c in $up; do
-		timeout $tmo veil-bench-meta smallfile /mnt/$c/small.$c $NFILES $RUNTIME | sed "s/^/BENCHROW $c /"
+		prof=$([ "$PROFILE" = 1 ] && [ $round = 1 ] && echo 1 || true)
+		if [ -n "$prof" ]; then	# the host's snapshot is taken while the guest sleeps
+			echo "BENCHPROF $c begin $(gstat)"; echo "VEIL-HOST prof"; sleep 0.5
+		fi
+		timeout $tmo veil-bench-meta smallfile /mnt/$c/small.$c $NFILES $RUNTIME >/tmp/small
+		if [ -n "$prof" ]; then
+			g=$(gstat); echo "VEIL-HOST prof"; sleep 0.5
+			n=$(sed -n 's/^smallfile_files \([0-9]*\) .*/\1/p' /tmp/small)
+			echo "BENCHPROF $c end $g ops $((3 * ${n:-0}))"
+		fi
+		grep -v '^smallfile_files ' /tmp/small | sed "s/^/BENCHROW $c /"
+		if [ -n "$prof" ] && [ -x /usr/bin/perf ]; then	# once more, sampled
+			echo 0 >/proc/sys/kernel/kptr_restrict
+			echo -1 >/proc/sys/kernel/perf_event_paranoid
+			/usr/bin/perf record -q -a -g -e cpu-clock -F 997 -o /tmp/perf.$c -- \
+				veil-bench-meta smallfile /mnt/$c/smallp.$c $NFILES $RUNTIME >/dev/null 2>&1
+			# by thread only: a TCG guest takes the sampling timer's
+			# interrupt where interrupts are enabled again, so the
+			# samples' functions say little
+			/usr/bin/perf report -i /tmp/perf.$c --stdio --no-children --sort comm \
+				-g none 2>/dev/null | grep '%' | sed "s/^/BENCHPERF $c /"
+			rm -f /tmp/perf.$c
+		fi
 	done
 	for c in $up; do
 		timeout $tmo veil-bench-meta readdir /mnt/$c/dir10k 3 | sed "s/^/BENCHROW $c /"
@@ -431,15 +463,23 @@ for c in none auto; do
 	qa+=(--qemu-arg=-chardev --qemu-arg="socket,id=vf$c,path=$work/vf-$c.sock"
 		--qemu-arg=-device --qemu-arg="vhost-user-fs-pci,chardev=vf$c,tag=vf$c")
 done
+perf_bin=()	# the guest's own perf for BENCH_PROFILE
+[ "${BENCH_PROFILE:-0}" != 1 ] || [ ! -x /usr/bin/perf ] || perf_bin=(--bin /usr/bin/perf)
 log=$build/vm/logs/bench-fsd-$kver.log
 rc=0
 VEILVM_VSOCKD=$build/bin/vhost-user-vsock python3 "$here/../vm/veilvm.py" boot --kver "$kver" \
 	--name bench-fsd --log "$log" --stream none --mem 2048 --smp 2 \
 	--timeout $((rounds * ncases * (40 * runtime + 2 * untar_secs + 120) + 300)) \
-	--vsock "3:$uds" "${qa[@]}" --module virtiofs --module 9pnet_virtio \
-	--bin /usr/bin/fio --file "$work/meta=/usr/bin/veil-bench-meta" --file "$tarball=/bench.tar" \
+	--vsock "3:$uds" "${qa[@]}" --qemu-arg=-name --qemu-arg=bench-fsd,debug-threads=on \
+	--hook "prof=python3 $here/fsd_prof.py snap $work/prof $work $share" \
+	--module virtiofs --module 9pnet_virtio \
+	--bin /usr/bin/fio "${perf_bin[@]}" --file "$work/meta=/usr/bin/veil-bench-meta" --file "$tarball=/bench.tar" \
 	--job "$job" || rc=$?
 [ $rc = 0 ] || echo "fsd bench: guest failed (exit $rc, see $log)" >&2
+if grep -q '^BENCHPERF ' "$log"; then
+	grep -h '^BENCHPERF ' "$log" | cut -d' ' -f2- >"$build/bench/fsd-guest-perf-$kver.txt"
+	echo "fsd bench: the guest's CPU by thread in $build/bench/fsd-guest-perf-$kver.txt" >&2
+fi
 if [ -n "$perf_data" ]; then
 	kill $pids 2>/dev/null || true
 	wait 2>/dev/null || true
@@ -449,7 +489,10 @@ if [ -n "$perf_data" ]; then
 	echo "fsd bench: veil-fsd profile in $build/bench/fsd-perf-$kver.txt" >&2
 fi
 grep -h '^fsd bench: ' "$log" >&2 || true
-grep -h '^BENCHROW ' "$log" | cut -d' ' -f2- | USER_CASE=$user_case python3 -c '
+{
+	grep -h '^BENCHROW ' "$log" | cut -d' ' -f2-
+	[ ! -s "$work/prof" ] || grep -h '^BENCHPROF ' "$log" | python3 "$here/fsd_prof.py" report "$work/prof"
+} | USER_CASE=$user_case python3 -c '
 import os, sys
 import statistics
 rows = [l.split() for l in sys.stdin if len(l.split()) == 4]
