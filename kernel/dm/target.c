@@ -276,11 +276,9 @@ static void vdm_dtr(struct dm_target *ti)
  * A table number: decimal digits only, within @min..@max.  No sign, no
  * spaces (an escaped "\ " reaches us inside the argument), no base prefix,
  * and nothing that wraps: sscanf("%u") and dm_read_arg() reduce 2^32 + 1
- * to 1, kstrtouint() refuses it.
- */
-/*
- * Plain decimal digits only.  -ERANGE: a number above @max (however many
- * digits); -EINVAL: anything else that is not a number in [@min, @max].
+ * to 1, kstrtouint() refuses it.  -ERANGE: a number above @max (however
+ * many digits); -EINVAL: anything else that is not a number in
+ * [@min, @max].
  */
 static int vdm_parse_uint(const char *s, unsigned int min, unsigned int max,
 			  unsigned int *out)
