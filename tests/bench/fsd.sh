@@ -45,12 +45,12 @@
 # BENCH_FILES (1000), BENCH_MSIZE (512000), BENCH_TREE (fs),
 # BENCH_UNTAR_SECS (20), BENCH_ROUNDS (1), BENCH_CASES (all of the above),
 # BENCH_PERF=1 (record veil-fsd with perf during its cases, report under
-# build/bench/), BENCH_PROFILE=1 (where the small-file operations of the
-# first round spend their time, per operation: the guest's context
-# switches, interrupts and CPU time, and each host component's run time and
-# wake-ups, see fsd_prof.py; then, if the host has perf, the workload once
-# more under perf in the guest, the guest's CPU by thread going to
-# build/bench/fsd-guest-perf-KVER.txt).
+# build/bench/), BENCH_PROFILE=1 (where the first round's 4 KiB random
+# reads and small-file operations spend their time, per operation: the
+# guest's context switches, interrupts and CPU time, and each host
+# component's run time and wake-ups, see fsd_prof.py; then, if the host has
+# perf, the small-file workload once more under perf in the guest, the
+# guest's CPU by thread going to build/bench/fsd-guest-perf-KVER.txt).
 set -euo pipefail
 kver=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -344,6 +344,19 @@ now() { cut -d' ' -f1 /proc/uptime; }
 # the guest's context switches, interrupts and busy CPU ticks so far
 gstat() { awk '/^ctxt/ { c = $2 } /^intr/ { i = $2 } /^cpu / { b = $2 + $3 + $4 + $7 + $8 }
 	END { print c, i, b }' /proc/stat; }
+# Marks around a profiled phase (the first round, BENCH_PROFILE=1): the
+# host snapshots its threads on "VEIL-HOST prof" while the guest sleeps.
+prof_on() { [ "$PROFILE" = 1 ] && [ "$round" = 1 ]; }
+prof_begin() { # case phase
+	prof_on || return 0
+	echo "BENCHPROF $1 $2 begin $(gstat)"; echo "VEIL-HOST prof"; sleep 0.5
+}
+prof_end() { # case phase operations
+	local g
+	prof_on || return 0
+	g=$(gstat); echo "VEIL-HOST prof"; sleep 0.5
+	echo "BENCHPROF $1 $2 end $g ops $3"
+}
 dropc() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
 fio_row() { # case metric rw engine [jobs]
@@ -359,9 +372,10 @@ fio_row() { # case metric rw engine [jobs]
 		--numjobs=$jobs --bs=$bs --rw=$3 --size=$sz --runtime=$RUNTIME $extra \
 		--minimal --terse-version=3 2>/tmp/fio.err) ||
 		{ echo "fsd bench: $c $2: fio failed: $(tail -n1 /tmp/fio.err)"; rm -f /mnt/$c/w.$c; return 0; }
-	# terse v3: 7 read bw KiB/s, 48 write bw KiB/s
+	# terse v3: 6 and 47 read and write KiB, 7 and 48 read and write KiB/s
 	echo "$out" | awk -F';' -v c="$c" -v m="$2" '{
 		bw = (m ~ /read/) ? $7 : $48; printf "BENCHROW %s %s %.1f MB/s\n", c, m, bw*1024/1e6 }'
+	echo "$out" | awk -F';' -v b=$bs '{ print int(($6 + $47) / (b == "4k" ? 4 : 1024)) }' >/tmp/fio.ios
 	[ $3 = write ] && rm -f $f
 	return 0
 }
@@ -402,20 +416,19 @@ for round in $(seq $ROUNDS); do
 	for c in $up; do fio_row $c seqread_psync read psync; done
 	for c in $up; do fio_row $c seqwrite_libaio write libaio; done
 	for c in $up; do fio_row $c seqread_libaio read libaio; done
-	for c in $up; do fio_row $c randread4 randread psync 4; done
 	for c in $up; do
-		prof=$([ "$PROFILE" = 1 ] && [ $round = 1 ] && echo 1 || true)
-		if [ -n "$prof" ]; then	# the host's snapshot is taken while the guest sleeps
-			echo "BENCHPROF $c begin $(gstat)"; echo "VEIL-HOST prof"; sleep 0.5
-		fi
+		rm -f /tmp/fio.ios
+		prof_begin $c randread4
+		fio_row $c randread4 randread psync 4
+		prof_end $c randread4 "$(cat /tmp/fio.ios 2>/dev/null || echo 0)"
+	done
+	for c in $up; do
+		prof_begin $c smallfile
 		timeout $tmo veil-bench-meta smallfile /mnt/$c/small.$c $NFILES $RUNTIME >/tmp/small
-		if [ -n "$prof" ]; then
-			g=$(gstat); echo "VEIL-HOST prof"; sleep 0.5
-			n=$(sed -n 's/^smallfile_files \([0-9]*\) .*/\1/p' /tmp/small)
-			echo "BENCHPROF $c end $g ops $((3 * ${n:-0}))"
-		fi
+		n=$(sed -n 's/^smallfile_files \([0-9]*\) .*/\1/p' /tmp/small)
+		prof_end $c smallfile $((3 * ${n:-0}))
 		grep -v '^smallfile_files ' /tmp/small | sed "s/^/BENCHROW $c /"
-		if [ -n "$prof" ] && [ -x /usr/bin/perf ]; then	# once more, sampled
+		if prof_on && [ -x /usr/bin/perf ]; then	# once more, sampled
 			echo 0 >/proc/sys/kernel/kptr_restrict
 			echo -1 >/proc/sys/kernel/perf_event_paranoid
 			/usr/bin/perf record -q -a -g -e cpu-clock -F 997 -o /tmp/perf.$c -- \

@@ -11,10 +11,10 @@
       "VEIL-HOST prof", just before and just after each profiled phase.
   fsd_prof.py report OUT < guest-lines
       pair the snapshots, in order, with the guest's own "BENCHPROF CASE
-      begin|end ctxt intr busy [ops N]" lines and print, per operation of
-      the phase, "case metric value unit" rows: the guest's context
-      switches, interrupts and CPU time, and each host component's run time
-      and times scheduled.
+      PHASE begin|end ctxt intr busy [ops N]" lines and print, per
+      operation of each phase, "CASE prof_PHASE_METRIC value unit" rows:
+      the guest's context switches, interrupts and CPU time, and each host
+      component's run time and times scheduled.
 
 Host components: the guest's vCPU threads (QEMU's "CPU n/TCG": everything
 the guest kernel and the workload do), the rest of QEMU (main loop, I/O and
@@ -78,7 +78,7 @@ def report(out):
     marks = []
     for line in sys.stdin:
         p = line.split()
-        if len(p) >= 6 and p[0] == "BENCHPROF":
+        if len(p) >= 7 and p[0] == "BENCHPROF":
             marks.append(p[1:])
     if len(marks) != len(snaps):
         print(f"fsd profile: {len(marks)} guest marks but {len(snaps)} host snapshots: no profile",
@@ -86,15 +86,16 @@ def report(out):
         return
     for i in range(0, len(marks) - 1, 2):
         b, e = marks[i], marks[i + 1]
-        case = b[0]
-        if b[1] != "begin" or e[1] != "end" or e[0] != case or "ops" not in e:
+        case, phase = b[0], b[1]
+        if (b[2] != "begin" or e[2] != "end" or e[:2] != b[:2] or "ops" not in e or
+                e.index("ops") + 1 >= len(e)):
             print(f"fsd profile: marks out of order at {b} / {e}", file=sys.stderr)
             return
         ops = int(e[e.index("ops") + 1])
         if ops <= 0:
             continue
-        g0 = [int(x) for x in b[2:5]]
-        g1 = [int(x) for x in e[2:5]]
+        g0 = [int(x) for x in b[3:6]]
+        g1 = [int(x) for x in e[3:6]]
         rows = [("guest_ctxt", (g1[0] - g0[0]) / ops, "per-op"),
                 ("guest_irq", (g1[1] - g0[1]) / ops, "per-op"),
                 ("guest_cpu", (g1[2] - g0[2]) * 1e6 / USER_HZ / ops, "us/op")]
@@ -104,7 +105,7 @@ def report(out):
             rows.append((f"host_{comp}_cpu", run / 1e3 / ops, "us/op"))
             rows.append((f"host_{comp}_wakes", slices / ops, "per-op"))
         for m, v, u in rows:
-            print(f"{case} prof_{m} {v:.2f} {u}")
+            print(f"{case} prof_{phase}_{m} {v:.2f} {u}")
 
 
 def main():
