@@ -202,9 +202,8 @@ static inline pid_t v9t_start_diod(const char *dir, int tport)
 	return pid;
 }
 
-/* socat relaying vsock port vport to 127.0.0.1:tport. */
-/* socat from guest vsock port vport to TCP tport, with the extra listen
- * options lopts ("" for none).
+/* socat relaying vsock port vport to 127.0.0.1:tport, with the extra
+ * listen options lopts ("" for none).
  */
 static inline pid_t v9t_start_socat_opts(int vport, int tport, const char *lopts)
 {
