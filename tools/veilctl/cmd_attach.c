@@ -108,11 +108,20 @@ static int auto_ok(const char *path, const struct vc_dev *d,
 {
 	const char *mp = getenv("DM_MULTIPATH_DEVICE_PATH");
 	const char *fs = getenv("ID_FS_TYPE");
-	char dmuuid[160];
+	char dmuuid[160], map[128];
 
 	if (mp && !strcmp(mp, "1")) {
 		vc_info("%s: not attached: a multipath path (DM_MULTIPATH_DEVICE_PATH=1); its multipath map is attached instead",
 			path);
+		return 0;
+	}
+	/*
+	 * Under systemd the unit runs after udev's rules, and multipathd may
+	 * have built the map over this path in between.
+	 */
+	if (vc_dev_mpath_holder(d, map, sizeof(map))) {
+		vc_info("%s: not attached: a path of multipath map %s; the map is attached instead",
+			path, map);
 		return 0;
 	}
 	if (fs && !strcmp(fs, "linux_raid_member")) {

@@ -171,6 +171,30 @@ static bool holder_is_mpath(const char *kname)
 	return read_line(p, uuid, sizeof(uuid)) && !strncmp(uuid, "mpath-", 6);
 }
 
+bool vc_dev_mpath_holder(const struct vc_dev *d, char *map, size_t size)
+{
+	char dir[64], p[PATH_MAX];
+	struct dirent *e;
+	bool found = false;
+	DIR *dh;
+
+	snprintf(dir, sizeof(dir), "/sys/dev/block/%u:%u/holders", d->major,
+		 d->minor);
+	dh = opendir(dir);
+	if (!dh)
+		return false;
+	while (!found && (e = readdir(dh))) {
+		if (e->d_name[0] == '.' || !holder_is_mpath(e->d_name))
+			continue;
+		snprintf(p, sizeof(p), "/sys/block/%s/dm/name", e->d_name);
+		if (!read_line(p, map, size) || !map[0])
+			snprintf(map, size, "%s", e->d_name);
+		found = true;
+	}
+	closedir(dh);
+	return found;
+}
+
 /* Holders of the device or a partition; @allow may hold it.  */
 static int check_holders(const char *path, char (*devs)[24], int n,
 			 const char *allow, bool *allowed)
