@@ -102,8 +102,7 @@ struct vdm_key *vdm_key_alloc(const struct vdm_cipher *c,
 	key->unit = sector_size;
 	key->unit_shift = ilog2(sector_size) - SECTOR_SHIFT;
 	key->iv = c->iv;
-	/* in place, the null cipher does nothing a second CPU could share */
-	key->read_split = strcmp(c->api_name, "ecb(cipher_null)") != 0;
+	key->identity = !strcmp(c->api_name, "ecb(cipher_null)");
 
 	key->tfm = crypto_alloc_skcipher(c->api_name, 0, 0);
 	if (IS_ERR(key->tfm)) {
@@ -253,16 +252,20 @@ static int vdm_job_run(struct vdm_job *j)
 		if (key->iv == VEIL_IV_NONE)
 			len = rounddown(min3(in.bv_len, out.bv_len, left),
 					key->unit);
-		sg_set_page(&sg_in, in.bv_page, len, in.bv_offset);
-		sg_set_page(&sg_out, out.bv_page, len, out.bv_offset);
-		vdm_iv(key, iv, unit);
-		skcipher_request_set_crypt(req, &sg_in, inplace ? &sg_in : &sg_out,
-					   len, iv);
-		r = crypto_wait_req(j->encrypt ? crypto_skcipher_encrypt(req) :
-						 crypto_skcipher_decrypt(req),
-				    &wait);
-		if (r)
-			break;
+		/* In place, the null cipher leaves the data as it is. */
+		if (!key->identity || !inplace) {
+			sg_set_page(&sg_in, in.bv_page, len, in.bv_offset);
+			sg_set_page(&sg_out, out.bv_page, len, out.bv_offset);
+			vdm_iv(key, iv, unit);
+			skcipher_request_set_crypt(req, &sg_in,
+						   inplace ? &sg_in : &sg_out,
+						   len, iv);
+			r = crypto_wait_req(j->encrypt ?
+					    crypto_skcipher_encrypt(req) :
+					    crypto_skcipher_decrypt(req), &wait);
+			if (r)
+				break;
+		}
 		bio_advance_iter_single(j->src, &j->si, len);
 		bio_advance_iter_single(j->dst, &j->di, len);
 		unit += len / key->unit;
@@ -502,7 +505,7 @@ static void vdm_read_endio(struct bio *bio)
 		return;
 	}
 	here = in_task() && !irqs_disabled() && vdm_io_room_ok(io);
-	if (io->iter.bi_size >= VEIL_SPLIT_MIN && key->read_split)
+	if (io->iter.bi_size >= VEIL_SPLIT_MIN && !key->identity)
 		n = min3(num_online_cpus(),
 			 io->iter.bi_size / (VEIL_SPLIT_MIN / 2),
 			 (unsigned int)VEIL_MAX_JOBS);

@@ -98,7 +98,13 @@ struct vdm_key {
 	enum vdm_iv iv;
 	unsigned int iv_size;
 	unsigned int req_size;	/* bytes of one skcipher request */
-	bool read_split;	/* large reads are worth decrypting on more CPUs */
+	/*
+	 * ecb(cipher_null): every unit is its own ciphertext.  In place (a
+	 * read) there is nothing to do, so neither a crypto API call per
+	 * segment nor a second CPU; a write still copies into its bounce
+	 * pages through the cipher.
+	 */
+	bool identity;
 
 	/* Sharing between the tables of one LU (share.c). */
 	struct list_head share_node;	/* under vdm_share_lock */
