@@ -29,6 +29,13 @@
 # the measured one, loading both of its CPUs and a RAM disk, which stops by
 # itself after BENCH_BUSY_SECONDS at most (default: long enough for the
 # run) or when the measured guest is done.
+# BENCH_ICOUNT=1 runs the guest with QEMU's -icount (one emulation thread,
+# guest time counted in instructions, reported as "dm-icount"): figures
+# that repeat to within a percent whatever else loads the host, so two
+# builds can be compared run against run.  They measure what an I/O costs
+# in instructions, not wall time: the guest's CPUs take turns, so the gain
+# of spreading work over CPUs (dm-crypt's workqueues, dm-veil's split
+# reads) does not show, and the lines at depth say nothing about it.
 # Figures only: nothing here passes or fails.
 set -euo pipefail
 kver=$1
@@ -40,6 +47,8 @@ lines=${BENCH_LINES:-}
 repeat=${BENCH_REPEAT:-3}
 memdevs=${BENCH_MEMDEVS:-256}
 busy=${BENCH_BUSY:-0}
+icount=()
+[ "${BENCH_ICOUNT:-0}" = 1 ] && icount=(--qemu-arg=-icount --qemu-arg=shift=0,sleep=off)
 job=$(mktemp)
 busyjob=$(mktemp)
 stopimg=$(mktemp)
@@ -250,7 +259,7 @@ measure() { # bench-name memdevs busy(0/1)
 		grep -qs '^BUSY-START' "$log" || echo "dm bench: the busy guest has not started its load yet" >&2
 	fi
 	python3 "$here/../vm/veilvm.py" boot --kver "$kver" --name "bench-$name" --stream none --mem 2048 \
-		--timeout 3600 --bin /usr/bin/fio --job "$job" ||
+		--timeout 3600 --bin /usr/bin/fio "${icount[@]}" --job "$job" ||
 		{ echo "dm bench: guest failed (see $build/vm/logs/bench-$name-$kver.log)" >&2; return 1; }
 	if [ -n "$busy_pid" ]; then
 		printf 'STOP' | dd of="$stopimg" conv=notrunc status=none
@@ -262,6 +271,10 @@ measure() { # bench-name memdevs busy(0/1)
 		python3 "$here/dm_summary.py" | python3 "$here/report.py" "$name" "$kver"
 }
 
+if [ ${#icount[@]} -gt 0 ]; then
+	measure dm-icount 0 0
+	exit
+fi
 [ "$busy" = only ] || measure dm "$memdevs" 0
 case $busy in 1 | only) measure dm-busy 0 1 ;; esac
 exit 0
