@@ -203,7 +203,6 @@ static int check_holders(const char *path, char (*devs)[24], int n,
 	struct dirent *e;
 	int i, busy = 0;
 	DIR *dh;
-	FILE *f;
 
 	for (i = 0; i < n && !busy; i++) {
 		snprintf(dir, sizeof(dir), "/sys/dev/block/%.23s/holders",
@@ -214,15 +213,9 @@ static int check_holders(const char *path, char (*devs)[24], int n,
 		while ((e = readdir(dh))) {
 			if (e->d_name[0] == '.')
 				continue;
-			name[0] = '\0';
 			snprintf(p, sizeof(p), "/sys/block/%s/dm/name",
 				 e->d_name);
-			f = fopen(p, "r");
-			if (f) {
-				if (fgets(name, sizeof(name), f))
-					name[strcspn(name, "\n")] = '\0';
-				fclose(f);
-			}
+			read_line(p, name, sizeof(name));
 			if (allow && !strcmp(name, allow)) {
 				*allowed = true;
 				continue;

@@ -328,6 +328,7 @@ int vc_dev_check_free(const struct vc_dev *d, const char *allow_holder);
  * DM_UUID is mpath-*)?  If so, the map's name (or kernel name) in @map.
  */
 bool vc_dev_mpath_holder(const struct vc_dev *d, char *map, size_t size);
+
 /* "/dev/vdb" for "254:16" (from sysfs); "" if unknown. */
 void vc_devno_path(const char *majmin, char *out, size_t size);
 
