@@ -28,8 +28,10 @@ vm warn --timeout 120 --file "$wdir/warnmod.ko=/veil/warnmod.ko" \
 	--cmd 'insmod /veil/warnmod.ko && rmmod warnmod'; check "WARNING in guest fails the run" 2 $?
 vm hang --timeout 30 --cmd 'sleep 600'; check "hung guest is killed at the timeout" 3 $?
 # A boot that dies of a stale int3 before /init (a TCG race, see veilvm.py)
-# is booted once more; the same Oops once /init has begun is not.  The
-# first "QEMU" is a fake that prints such an Oops, the next the real one.
+# is booted once more; the same Oops once /init has begun is not.  So is a
+# double fault whose trace has no frame of ours, at any time; one with such
+# a frame is not.  The first "QEMU" is a fake that prints such a fault
+# ($FAKE_OOPS, an int3 by default), the next the real one.
 fake=$wdir/fakeqemu
 mkdir -p "$fake"
 cat >"$fake/qemu-system-x86_64" <<'FAKE'
@@ -39,7 +41,7 @@ n=$(cat "$d/count" 2>/dev/null || echo 0)
 echo $((n + 1)) >"$d/count"
 if [ "$n" = 0 ]; then
 	[ -n "${FAKE_BEFORE:-}" ] && echo "$FAKE_BEFORE"
-	echo "[    2.635145] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI"
+	printf '%b\n' "${FAKE_OOPS:-[    2.635145] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI}"
 	echo "[    2.639532] Kernel panic - not syncing: Fatal exception in interrupt"
 	exit 0
 fi
@@ -55,6 +57,19 @@ rm -f "$fake/count"
 PATH=$fake:$PATH FAKE_BEFORE="VEIL-BOOTED 1.0" vm int3b --timeout 120 --cmd 'echo fine'
 r=$?
 check "the same Oops once /init has begun fails the run" "2, 1 boot(s)" "$(boots)"
+dfault='[   41.201766] traps: PANIC: double fault, error_code: 0x0\n'
+dfault+='[   41.201784] Oops: double fault: 0000 [#1] PREEMPT SMP NOPTI\n'
+dfault+='[   41.201801] RIP: 0010:__kmalloc_cache_node_noprof+0x1b4/0x2e0\n'
+rm -f "$fake/count"
+PATH=$fake:$PATH FAKE_BEFORE="VEIL-BOOTED 1.0" FAKE_OOPS="$dfault[   41.2019] Call Trace:\n[   41.2020]  copy_process+0x1a6/0x1c80" \
+	vm dfault --timeout 120 --cmd 'echo fine'
+r=$?
+check "a double fault outside veil's code: booted once more" "0, 2 boot(s)" "$(boots)"
+rm -f "$fake/count"
+PATH=$fake:$PATH FAKE_BEFORE="VEIL-BOOTED 1.0" FAKE_OOPS="$dfault[   41.2019] Call Trace:\n[   41.2020]  vdm_map+0x1a/0x90 [dm_veil]" \
+	vm dfaultv --timeout 120 --cmd 'echo fine'
+r=$?
+check "a double fault with a frame of dm-veil fails the run" "2, 1 boot(s)" "$(boots)"
 # The plumbing later suites need: a disk, a hot-plugged disk, a port forward.
 img=$wdir/disk.img hp=$wdir/hotplug.img mon=$wdir/monitor.sock
 truncate -s 4M "$img" "$hp"
