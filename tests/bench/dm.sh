@@ -11,7 +11,8 @@
 #   seq*_1M_qd8              libaio, iodepth 8, one job
 #   rand*_4K_qd32x2          libaio, iodepth 32, two jobs (group_reporting)
 # Per line it prints dm-veil / the better dm-crypt and null-cipher dm-veil /
-# dm-linear.  MB/s for 1M, IOPS for 4K.
+# dm-linear.  MB/s for 1M, IOPS for 4K.  Every case runs a line back to
+# back, and a ratio is the median over rounds of the ratio within a round.
 #
 # Memory: BENCH_MEMDEVS (default 256) small brd devices get, in turn,
 # nothing, a dm-linear device each, a dm-crypt device each (same cipher)
@@ -156,24 +157,21 @@ mem_figures() {
 	wait $kd || true
 }
 
-run_fio() { # with $T the device, $CASE the case
-	want "$CASE" || return 0
-	for spec in "seqwrite_1M write 1M psync 1 1" "seqread_1M read 1M psync 1 1" \
-		    "randwrite_4K randwrite 4k psync 1 1" "randread_4K randread 4k psync 1 1" \
-		    "seqwrite_1M_qd8 write 1M libaio 8 1" "seqread_1M_qd8 read 1M libaio 8 1" \
-		    "randwrite_4K_qd32x2 randwrite 4k libaio 32 2" \
-		    "randread_4K_qd32x2 randread 4k libaio 32 2"; do
-		set -- $spec
-		want_line $1 || continue
-		out=$(fio --name=b --filename=$T --direct=1 --ioengine=$4 --iodepth=$5 \
-			--numjobs=$6 --group_reporting --bs=$3 --rw=$2 --size=512M \
-			--runtime=$RUNTIME --time_based --minimal --terse-version=3 2>/dev/null)
-		# terse v3: 7 read bw KiB/s, 8 read iops, 48 write bw KiB/s, 49 write iops
-		echo "$out" | awk -F';' -v c="$CASE" -v m="$1" -v bs="$3" '{
-			if (m ~ /read/) { bw=$7; io=$8 } else { bw=$48; io=$49 }
-			if (bs == "1M") printf "BENCHROW %s %s %.1f MB/s\n", c, m, bw*1024/1e6;
-			else printf "BENCHROW %s %s %.0f IOPS\n", c, m, io }'
-	done
+LINESPECS="seqwrite_1M:write:1M:psync:1:1 seqread_1M:read:1M:psync:1:1
+randwrite_4K:randwrite:4k:psync:1:1 randread_4K:randread:4k:psync:1:1
+seqwrite_1M_qd8:write:1M:libaio:8:1 seqread_1M_qd8:read:1M:libaio:8:1
+randwrite_4K_qd32x2:randwrite:4k:libaio:32:2 randread_4K_qd32x2:randread:4k:libaio:32:2"
+run_fio() { # with $T the device, $CASE the case, $SPEC the line, $REP the round
+	local IFS=:
+	set -- $SPEC
+	out=$(fio --name=b --filename=$T --direct=1 --ioengine=$4 --iodepth=$5 \
+		--numjobs=$6 --group_reporting --bs=$3 --rw=$2 --size=512M \
+		--runtime=$RUNTIME --time_based --minimal --terse-version=3 2>/dev/null)
+	# terse v3: 7 read bw KiB/s, 8 read iops, 48 write bw KiB/s, 49 write iops
+	echo "$out" | awk -F';' -v c="$CASE" -v m="$1" -v bs="$3" -v r="$REP" '{
+		if (m ~ /read/) { bw=$7; io=$8 } else { bw=$48; io=$49 }
+		if (bs == "1M") printf "BENCHROW %s %s %.1f MB/s %d\n", c, m, bw*1024/1e6, r;
+		else printf "BENCHROW %s %s %.0f IOPS %d\n", c, m, io, r }'
 }
 dmrun() { # name table
 	want $1 || return 0
@@ -195,19 +193,27 @@ veilrun() { # name cipher keybytes key
 
 mem_figures
 have_veil || echo "dm-veil not available: veil lines skipped"
-rep=0
-while [ $rep -lt $REPEAT ]; do
-	rep=$((rep + 1))
-	T=$dev CASE=raw run_fio
-	dmrun linear "0 $sectors linear $dev 0"
-	dmrun crypt_default "0 $sectors crypt aes-xts-plain64 $KEY 0 $dev 0"
-	dmrun crypt_noqueue "0 $sectors crypt aes-xts-plain64 $KEY 0 $dev 0 2 no_read_workqueue no_write_workqueue"
-	dmrun crypt_null_default "0 $sectors crypt cipher_null-ecb - 0 $dev 0"
-	dmrun crypt_null_noqueue "0 $sectors crypt cipher_null-ecb - 0 $dev 0 2 no_read_workqueue no_write_workqueue"
-	if have_veil; then
-		veilrun veil aes-xts-plain64 64 $KEY
-		veilrun veil_null cipher_null-ecb 16 $(head -c 16 /dev/urandom | od -An -tx1 -v | tr -d " \n")
-	fi
+# Every case runs a line back to back (a device made for it and removed
+# after), so the runs a ratio compares lie seconds apart, not minutes:
+# a shared host's speed drifts over minutes by more than the differences
+# measured here.
+NULLKEY=$(head -c 16 /dev/urandom | od -An -tx1 -v | tr -d " \n")
+REP=0
+while [ $REP -lt $REPEAT ]; do
+	REP=$((REP + 1))
+	for SPEC in $LINESPECS; do
+		want_line ${SPEC%%:*} || continue
+		want raw && T=$dev CASE=raw run_fio
+		dmrun linear "0 $sectors linear $dev 0"
+		dmrun crypt_default "0 $sectors crypt aes-xts-plain64 $KEY 0 $dev 0"
+		dmrun crypt_noqueue "0 $sectors crypt aes-xts-plain64 $KEY 0 $dev 0 2 no_read_workqueue no_write_workqueue"
+		dmrun crypt_null_default "0 $sectors crypt cipher_null-ecb - 0 $dev 0"
+		dmrun crypt_null_noqueue "0 $sectors crypt cipher_null-ecb - 0 $dev 0 2 no_read_workqueue no_write_workqueue"
+		if have_veil; then
+			veilrun veil aes-xts-plain64 64 $KEY
+			veilrun veil_null cipher_null-ecb 16 $NULLKEY
+		fi
+	done
 done
 JOB
 }

@@ -2,11 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """dm_summary.py < rows: medians and ratios for tests/bench/dm.sh.
 
-Input: "case metric value unit" rows, one per fio run (several runs of a
-case and metric when the bench repeats them) or per memory figure.
+Input: "case metric value unit [round]" rows, one per fio run (several
+runs of a case and metric when the bench repeats them; the round says
+which ran together) or per memory figure.
 Output, in the same form: the median of each (case, metric), then per
 metric dm-veil / the better dm-crypt configuration, null-cipher dm-veil /
-dm-linear, and null-cipher dm-veil / the better null-cipher dm-crypt; for
+dm-linear, and null-cipher dm-veil / the better null-cipher dm-crypt; a
+ratio is the median of the ratios within each round (runs seconds apart,
+so a drift of the host's speed between rounds cancels), or without rounds
+the ratio of the medians; for
 memory, dm-veil's own cost over a dm-linear device (slab outside the bio
 pools, stacks, per-cpu) next to the target.
 """
@@ -16,19 +20,34 @@ import sys
 MEM_TARGET = 8192       # bytes of kernel memory per idle device, pools aside
 
 
+def paired_ratio(rounds, case, refs, metric):
+    """Median over rounds of @case / the best of @refs in that round."""
+    mine = rounds.get((case, metric), {})
+    ratios = []
+    for r, v in mine.items():
+        best = max((rounds.get((c, metric), {}).get(r, 0) for c in refs),
+                   default=0)
+        if best > 0:
+            ratios.append(v / best)
+    return statistics.median(ratios) if ratios else None
+
+
 def main():
     runs = {}
+    rounds = {}             # (case, metric) -> {round: value}
     order = []
     for line in sys.stdin:
         parts = line.split()
-        if len(parts) != 4:
+        if len(parts) not in (4, 5):
             continue
-        c, m, v, u = parts
+        c, m, v, u = parts[:4]
         key = (c, m, u)
         if key not in runs:
             order.append(key)
             runs[key] = []
         runs[key].append(float(v))
+        if len(parts) == 5:
+            rounds.setdefault((c, m), {})[parts[4]] = float(v)
     fig = {}
     for c, m, u in order:
         fig[(c, m)] = statistics.median(runs[(c, m, u)])
@@ -40,11 +59,15 @@ def main():
         for veil, refs in (("veil", ("crypt_default", "crypt_noqueue")),
                            ("veil_null", ("linear",)),
                            ("veil_null", ("crypt_null_default", "crypt_null_noqueue"))):
-            best = max((fig.get((c, m), 0) for c in refs), default=0)
-            if (veil, m) in fig and best > 0:
+            ratio = paired_ratio(rounds, veil, refs, m)
+            if ratio is None:
+                best = max((fig.get((c, m), 0) for c in refs), default=0)
+                if (veil, m) in fig and best > 0:
+                    ratio = fig[(veil, m)] / best
+            if ratio is not None:
                 ref = "linear" if refs == ("linear",) else \
                     "best_crypt_null" if "null" in refs[0] else "best_crypt"
-                print(f"ratio_{veil}_vs_{ref} {m} {fig[(veil, m)] / best:.2f} x")
+                print(f"ratio_{veil}_vs_{ref} {m} {ratio:.2f} x")
     for m in ("slab_per_dev", "slab_bio_pools_per_dev", "slab_rest_per_dev",
               "kstack_per_dev", "percpu_per_dev", "pages_per_dev",
               "total_per_dev"):
