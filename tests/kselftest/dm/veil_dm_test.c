@@ -1367,6 +1367,29 @@ TEST_F(dm, fio_verify_reload)
 	EXPECT_EQ(0, sh("%s --verify_only=1 >/dev/null 2>&1", fio));
 }
 
+/*
+ * Large I/O through libaio at depth: writes cut in two halves (one
+ * encrypted by a worker), reads split across CPUs, several bios queued
+ * at once.  Every block written must read back the same at depth 8 and
+ * at depth 1.
+ */
+TEST_F(dm, large_io_at_depth_verify)
+{
+	static const char fio[] = "fio --name=v --filename=" DMDEV
+		" --direct=1 --ioengine=libaio --bs=1M --rw=write"
+		" --verify=crc32c --verify_fatal=1 --size=100%";
+
+	if (sh("command -v fio >/dev/null"))
+		SKIP(return, "no fio in the guest");
+	ASSERT_EQ(0, format(kid_hex, 512, NULL));
+	self->server = key_server(key, 64);
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_TRUE(wait_state("encrypted", 10000));
+	EXPECT_EQ(0, sh("%s --iodepth=8 >/dev/null 2>&1", fio));
+	EXPECT_EQ(0, sh("%s --iodepth=8 --verify_only=1 >/dev/null 2>&1", fio));
+	EXPECT_EQ(0, sh("%s --iodepth=1 --verify_only=1 >/dev/null 2>&1", fio));
+}
+
 /* ------------------------------------------- key arrival, memory tight --- */
 
 #define CG		"/sys/fs/cgroup"
