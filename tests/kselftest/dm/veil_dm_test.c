@@ -390,6 +390,16 @@ FIXTURE_TEARDOWN(dm)
 
 /* ------------------------------------------------------------- tests --- */
 
+/* The LU formatted (512-byte sectors, defaults), its key served, mapped. */
+static void unlocked(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(dm) * self)
+{
+	ASSERT_EQ(0, format(kid_hex, 512, NULL));
+	self->server = key_server(key, 64);
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_TRUE(wait_state("encrypted", 10000));
+}
+
 /* Write, read back, and check what lies on the LU underneath. */
 static void round_trip(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(dm) * self, int ss, const char *cipher,
@@ -503,10 +513,7 @@ TEST_F(dm, large_and_odd_sizes)
 	unsigned long long off = 3 * 512;
 	unsigned int i;
 
-	ASSERT_EQ(0, format(kid_hex, 512, NULL));
-	self->server = key_server(key, 64);
-	ASSERT_EQ(0, dm_create(self->table));
-	ASSERT_TRUE(wait_state("encrypted", 10000));
+	unlocked(_metadata, self);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		pattern(want, sizes[i], off, i);
 		ASSERT_EQ(0, dio(DMDEV, true, off, want, sizes[i]));
@@ -1283,10 +1290,7 @@ TEST_F(dm, wipe_key)
 	char buf[4096], want[4096];
 	struct vstatus s;
 
-	ASSERT_EQ(0, format(kid_hex, 512, NULL));
-	self->server = key_server(key, 64);
-	ASSERT_EQ(0, dm_create(self->table));
-	ASSERT_TRUE(wait_state("encrypted", 10000));
+	unlocked(_metadata, self);
 	pattern(want, sizeof(want), 0, 8);
 	ASSERT_EQ(0, dio(DMDEV, true, 0, want, sizeof(want)));
 	ASSERT_EQ(0, dm_msg("wipe_key"));
@@ -1305,10 +1309,7 @@ TEST_F(dm, no_key_bytes_anywhere)
 {
 	char out[8192];
 
-	ASSERT_EQ(0, format(kid_hex, 512, NULL));
-	self->server = key_server(key, 64);
-	ASSERT_EQ(0, dm_create(self->table));
-	ASSERT_TRUE(wait_state("encrypted", 10000));
+	unlocked(_metadata, self);
 	sh_out(out, sizeof(out), "dmsetup table " DMNAME "; dmsetup status "
 	       DMNAME "; dmsetup info " DMNAME "; dmsetup message " DMNAME
 	       " 0 update");
@@ -1356,10 +1357,7 @@ TEST_F(dm, fio_verify_reload)
 
 	if (sh("command -v fio >/dev/null"))
 		SKIP(return, "no fio in the guest");
-	ASSERT_EQ(0, format(kid_hex, 512, NULL));
-	self->server = key_server(key, 64);
-	ASSERT_EQ(0, dm_create(self->table));
-	ASSERT_TRUE(wait_state("encrypted", 10000));
+	unlocked(_metadata, self);
 	EXPECT_EQ(0, sh("%s >/dev/null 2>&1", fio));
 	ASSERT_EQ(0, sh("echo '%s' | dmsetup reload " DMNAME
 			" && dmsetup resume " DMNAME, self->table));
@@ -1381,10 +1379,7 @@ TEST_F(dm, large_io_at_depth_verify)
 
 	if (sh("command -v fio >/dev/null"))
 		SKIP(return, "no fio in the guest");
-	ASSERT_EQ(0, format(kid_hex, 512, NULL));
-	self->server = key_server(key, 64);
-	ASSERT_EQ(0, dm_create(self->table));
-	ASSERT_TRUE(wait_state("encrypted", 10000));
+	unlocked(_metadata, self);
 	EXPECT_EQ(0, sh("%s --iodepth=8 >/dev/null 2>&1", fio));
 	EXPECT_EQ(0, sh("%s --iodepth=8 --verify_only=1 >/dev/null 2>&1", fio));
 	EXPECT_EQ(0, sh("%s --iodepth=1 --verify_only=1 >/dev/null 2>&1", fio));
@@ -1826,10 +1821,7 @@ TEST_F(dm, reencrypt_messages_refused)
 	char *want = malloc(len), *buf = malloc(len), st[256];
 
 	ASSERT_TRUE(want && buf);
-	EXPECT_EQ(0, format(kid_hex, 512, NULL));
-	self->server = key_server(key, 64);
-	ASSERT_EQ(0, dm_create(self->table));
-	ASSERT_TRUE(wait_state("encrypted", 10000));
+	unlocked(_metadata, self);
 	/* not re-encrypting */
 	EXPECT_NE(0, dm_msg("reencrypt_lock 0 8"));
 	stop_server(&self->server);
