@@ -429,7 +429,8 @@ class Guest:
 
     def run_qemu(self, kernel, initrd):
         a = self.args
-        logf = open(a.log, "w")
+        # line-buffered: scripts watch it while the guest runs
+        logf = open(a.log, "w", buffering=1)
         cmd = self.qemu_cmd(kernel, initrd)
         logf.write("# " + " ".join(shlex.quote(c) for c in cmd) + "\n")
         t0 = time.monotonic()
