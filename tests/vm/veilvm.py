@@ -139,9 +139,19 @@ def plain_module(src):
         if src.endswith(ext):
             plain = src[: -len(ext)]
             if not os.path.exists(plain):
-                with open(plain + ".tmp", "wb") as out:
-                    subprocess.run(tool + [src], stdout=out, check=True)
-                os.rename(plain + ".tmp", plain)
+                # Runners started together (the vsock e2e boots three) may
+                # all get here: each writes its own file and renames it in
+                # place, so none sees another's half-written copy.
+                fd, tmp = tempfile.mkstemp(prefix=os.path.basename(plain) + ".",
+                                           dir=os.path.dirname(plain))
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        subprocess.run(tool + [src], stdout=out, check=True)
+                    os.chmod(tmp, 0o644)
+                    os.replace(tmp, plain)
+                except BaseException:
+                    os.unlink(tmp)
+                    raise
             return plain
     return src
 
