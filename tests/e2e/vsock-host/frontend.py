@@ -96,12 +96,15 @@ class Session:
     def desc(self, q, i, addr, length, flags, nxt):
         struct.pack_into("<QIHH", self.m, RING[q][0] + 16 * i, addr, length, flags, nxt)
 
-    def post(self, q, head):
+    def post(self, q, head, publish=True):
+        """Put head in the avail ring; publish=False leaves the avail index
+        alone so that several chains can be made visible at once."""
         a = RING[q][1]
         idx = self.avail[q]
         struct.pack_into("<H", self.m, a + 4 + 2 * (idx % NUM), head)
         self.avail[q] = (idx + 1) & 0xFFFF
-        struct.pack_into("<H", self.m, a + 2, self.avail[q])
+        if publish:
+            struct.pack_into("<H", self.m, a + 2, self.avail[q])
 
     def set_avail_idx(self, q, v):
         struct.pack_into("<H", self.m, RING[q][1] + 2, v)
@@ -113,11 +116,12 @@ class Session:
         return struct.unpack_from("<H", self.m, RING[q][2] + 2)[0]
 
     def send_pkt(self, slot, src_cid, sport, dport, op, payload=b"", dst_cid=2, kick=True):
+        """Queue one tx packet; kick=False only stages it (avail index unchanged)."""
         base = 0x40000 + slot * 0x11000
         hdr = HDR.pack(src_cid, dst_cid, sport, dport, len(payload), 1, op, 0, 65536, 0)
         self.m[base:base + 44 + len(payload)] = hdr + payload
         self.desc(TXQ, slot % NUM, base, 44 + len(payload), 0, 0)
-        self.post(TXQ, slot % NUM)
+        self.post(TXQ, slot % NUM, publish=kick)
         if kick:
             self.kick_q(TXQ)
 
@@ -228,13 +232,17 @@ def main():
         tap(len(p) == 1 and p[0][6] == OP["RST"] and accepted(lst, 0.3) is None,
             "a REQUEST for CID 4 instead of the host is answered RST")
 
-        # credit: more data than the back end's buffer allows, without waiting: RST
+        # credit: more data than the back end's buffer allows, without waiting: RST.
+        # The six chains become visible in one avail index update: the back end
+        # polls the tx ring on every wakeup, and a credit update sent between
+        # two of them (the host socket buffer absorbs some) would grant more.
         s.send_pkt(5, 3, 1114, 7000, OP["REQUEST"])
         s.recv_pkts()
         c = accepted(lst, 3)
         big = b"x" * 65536
         for i in range(6):   # 384 KiB > 256 KiB credit in one batch, the host never reads
             s.send_pkt(6 + i, 3, 1114, 7000, OP["RW"], big, kick=False)
+        s.set_avail_idx(TXQ, s.avail[TXQ])
         s.kick_q(TXQ)
         p = s.recv_until(lambda x: x[6] == OP["RST"])
         tap(any(x[6] == OP["RST"] for x in p) and wait_log(logp, "beyond its credit"),
