@@ -2,7 +2,7 @@
 # dm.sh KVER: dm-veil against dm-crypt and dm-linear on one memory-backed
 # device, and the kernel memory an idle dm-veil device costs.
 #
-# One guest, one brd device, fio (O_DIRECT) through: the raw device,
+# One guest, one memory-backed device, fio (O_DIRECT) through: the raw device,
 # dm-linear (the limit of any dm target), dm-crypt with its default
 # workqueues, dm-crypt with no_read_workqueue and no_write_workqueue,
 # dm-veil with the same cipher/key size/sector size, and the null-cipher
@@ -20,6 +20,16 @@
 # device: slab, kernel stacks (the workqueue rescuers), per-cpu, and what
 # MemFree lost besides those (mostly the pages the per-device pools keep
 # in reserve).  0 skips it.
+#
+# The device: BENCH_DEV=brd (the default) or nullb.  brd copies the data
+# and ends every bio inside its submission, so a queue never forms below
+# the target: "iodepth 8" is eight submitters taking turns, and a read is
+# always decrypted in its submitter's context.  null_blk (memory backed,
+# multiqueue) ends each request from a timer BENCH_NULLB_NSEC (default
+# 10000) ns after it was queued, like a device with its own latency: the
+# depth lines then keep that many requests in flight, and reads complete in
+# interrupt context, as on real hardware.  Its rows are reported as
+# "dm-nullb" / "dm-nullb-busy".
 #
 # BENCH_RUNTIME (seconds per fio run, default 5), BENCH_REPEAT (runs of
 # every case, interleaved, default 3; medians are reported: single runs on
@@ -50,6 +60,16 @@ lines=${BENCH_LINES:-}
 repeat=${BENCH_REPEAT:-3}
 memdevs=${BENCH_MEMDEVS:-256}
 busy=${BENCH_BUSY:-0}
+bdev=${BENCH_DEV:-brd}
+nullb_nsec=${BENCH_NULLB_NSEC:-10000}
+case $bdev in
+brd) tag= ;;
+nullb) tag=-nullb ;;
+*) echo "dm bench: BENCH_DEV must be brd or nullb, not '$bdev'" >&2; exit 2 ;;
+esac
+case $nullb_nsec in
+'' | *[!0-9]*) echo "dm bench: BENCH_NULLB_NSEC must be a number of nanoseconds" >&2; exit 2 ;;
+esac
 icount=()
 [ "${BENCH_ICOUNT:-0}" = 1 ] && icount=(--qemu-arg=-icount --qemu-arg=shift=0,sleep=off)
 job=$(mktemp)
@@ -80,16 +100,25 @@ CASES="$cases"
 LINES="$lines"
 REPEAT=$repeat
 MEMDEVS=$1
+DEV=$bdev
+NULLB_NSEC=$nullb_nsec
 JOB
 	cat >>"$job" <<'JOB'
 KEY=$(head -c 64 /dev/urandom | od -An -tx1 -v | tr -d ' \n')
 KEYID=00112233445566778899aabbccddeeff
-# ram0 for fio; ram1..ramN (sparse: brd allocates only what is written)
-# for the memory figures
+# ram0 (or nullb0) for fio; ram1..ramN (sparse: brd allocates only what
+# is written) for the memory figures
 modprobe brd rd_nr=$((1 + MEMDEVS)) rd_size=$((640 * 1024))
 modprobe dm-crypt
 modprobe dm-veil 2>/dev/null || true
 dev=/dev/ram0
+if [ "$DEV" = nullb ]; then
+	modprobe null_blk nr_devices=1 queue_mode=2 memory_backed=1 gb=1 \
+		irqmode=2 completion_nsec=$NULLB_NSEC
+	dev=/dev/nullb0
+	i=0; until [ -b $dev ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+fi
+echo "device: $dev $(cat /sys/block/${dev#/dev/}/queue/nr_requests 2>/dev/null) requests"
 sectors=$(blockdev --getsz $dev)
 have_veil() { grep -q '^dm_veil ' /proc/modules && dmsetup targets | grep -q '^veil '; }
 want() { [ -z "$CASES" ] || case " $CASES " in *" $1 "*) ;; *) return 1 ;; esac; }
@@ -267,8 +296,9 @@ measure() { # bench-name memdevs busy(0/1)
 		grep -qs '^BUSY-START' "$log" || echo "dm bench: the busy guest has not started its load yet" >&2
 	fi
 	python3 "$here/../vm/veilvm.py" boot --kver "$kver" --name "bench-$name" --stream none --mem 2048 \
-		--timeout 3600 --bin /usr/bin/fio "${icount[@]}" --job "$job" ||
+		--timeout 3600 --bin /usr/bin/fio --module null_blk "${icount[@]}" --job "$job" ||
 		{ echo "dm bench: guest failed (see $build/vm/logs/bench-$name-$kver.log)" >&2; return 1; }
+	grep -h '^device: ' "$build/vm/logs/bench-$name-$kver.log" >&2 || true
 	if [ -n "$busy_pid" ]; then
 		printf 'STOP' | dd of="$stopimg" conv=notrunc status=none
 		wait "$busy_pid" || true
@@ -280,9 +310,9 @@ measure() { # bench-name memdevs busy(0/1)
 }
 
 if [ ${#icount[@]} -gt 0 ]; then
-	measure dm-icount 0 0
+	measure dm$tag-icount 0 0
 	exit
 fi
-[ "$busy" = only ] || measure dm "$memdevs" 0
-case $busy in 1 | only) measure dm-busy 0 1 ;; esac
+[ "$busy" = only ] || measure dm$tag "$memdevs" 0
+case $busy in 1 | only) measure dm$tag-busy 0 1 ;; esac
 exit 0
