@@ -500,7 +500,12 @@ static void vdm_read_endio(struct bio *bio)
 	unsigned int n = 1, i, here;
 
 	io->status = BLK_STS_OK;
-	if (bio->bi_status) {
+	/*
+	 * The null cipher leaves data read in place as it is: nothing to
+	 * hand to a worker (unless a second key, used while re-encrypting,
+	 * may cover part of the range).
+	 */
+	if (bio->bi_status || (key->identity && !key->prev)) {
 		vdm_read_done(io, true);
 		return;
 	}
