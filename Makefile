@@ -49,7 +49,7 @@ all: modules user
 # ---------------------------------------------------------------- kernel ---
 # What the kernel build sees (paths relative to the top; copied with -R).
 KSRC_DIRS := kernel common include Kbuild tests/kselftest/core/veil_test_consumer \
-	tests/kselftest/core/veil_abi2
+	tests/kselftest/core/veil_abi2 tests/kselftest/dm/veil_async_cipher
 
 modules: FORCE
 	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR): run scripts/setup-host.sh" >&2; exit 1; }

@@ -10,6 +10,8 @@
 #define _VEIL_COMPAT_H
 
 #include <linux/version.h>
+#include <linux/crypto.h>
+#include <linux/workqueue.h>
 #include <net/genetlink.h>
 
 /*
@@ -34,6 +36,33 @@
 #define veil_genl_hook_ops genl_split_ops
 #else
 #define veil_genl_hook_ops genl_ops
+#endif
+
+/* dm-veil */
+
+/*
+ * Workqueues: 6.9 added system_bh_wq, whose work runs in softirq context
+ * (dm-crypt moved its interrupt-context reads there from per-bio
+ * tasklets).  dm-veil decrypts such a read there; before 6.9 it has no BH
+ * workqueue and hands the read to its own workqueue instead.
+ */
+#if KERNEL_VERSION(6, 9, 0) <= LINUX_VERSION_CODE
+#define veil_bh_wq system_bh_wq
+#else
+#define veil_bh_wq ((struct workqueue_struct *)NULL)
+#endif
+
+/*
+ * Crypto API: since 6.3 an asynchronous request's completion callback
+ * (crypto_completion_t) receives the data pointer given with the callback;
+ * before, it received the struct crypto_async_request holding it.
+ */
+#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
+#define veil_crypto_cb_arg void *
+#define veil_crypto_cb_data(arg) (arg)
+#else
+#define veil_crypto_cb_arg struct crypto_async_request *
+#define veil_crypto_cb_data(arg) ((arg)->data)
 #endif
 
 /* 9p / vsock */

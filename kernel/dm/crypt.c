@@ -21,8 +21,9 @@
  *     (not with cipher_null, which leaves data in place untouched):
  *     the first in its completion context when that is a task with
  *     interrupts on (e.g. brd, or a loop worker), without sleeping there,
- *     the others (all of them after an interrupt) on a workqueue, as
- *     dm-crypt does; the last piece done ends the read;
+ *     the others on a workqueue, as dm-crypt does; after an interrupt, a
+ *     read of one piece in a softirq (as dm-crypt's no_read_workqueue),
+ *     a larger one on the workqueue; the last piece done ends the read;
  *   - cuts a write of VEIL_SPLIT_MIN or more in two halves with a bounce
  *     clone each: a worker on an unbound CPU-intensive workqueue encrypts
  *     the second half while the submitter encrypts and submits the first,
@@ -40,9 +41,9 @@
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "dm-veil.h"
 
-#define VEIL_IV_MAX		32	/* bytes */
 #define VEIL_SPLIT_MIN		(128 * 1024)
 #define VEIL_REQ_POOL		4
 #define VEIL_BIO_POOL		64
@@ -210,6 +211,49 @@ static void vdm_iv(const struct vdm_key *key, __le64 *iv, u64 unit)
 		iv[0] = cpu_to_le64(unit & 0xffffffff);
 }
 
+/*
+ * Bytes of the next request from segment @in to segment @out with at most
+ * @left bytes to go: one unit, or with ecb every whole unit the two share.
+ * 0 if a unit does not lie within each segment (io_hints prevent that).
+ */
+static unsigned int vdm_unit_len(const struct vdm_key *key,
+				 const struct bio_vec *in,
+				 const struct bio_vec *out, unsigned int left)
+{
+	if (unlikely(in->bv_len < key->unit || out->bv_len < key->unit))
+		return 0;
+	/*
+	 * Without an IV (ecb) a unit's ciphertext does not depend on its
+	 * number: every whole unit the two segments share goes in one
+	 * request, which is the same as one request per unit.
+	 */
+	if (key->iv == VEIL_IV_NONE)
+		return rounddown(min3(in->bv_len, out->bv_len, left), key->unit);
+	return key->unit;
+}
+
+/*
+ * Point @req at @len bytes from @in to @out (@sg_out NULL: in place), the
+ * first unit being number @unit; @sg_in, @sg_out and @iv must last until
+ * the cipher has answered.
+ */
+static void vdm_req_set(const struct vdm_key *key,
+			struct skcipher_request *req,
+			struct scatterlist *sg_in, struct scatterlist *sg_out,
+			const struct bio_vec *in, const struct bio_vec *out,
+			unsigned int len, u64 unit, __le64 *iv)
+{
+	sg_init_table(sg_in, 1);
+	sg_set_page(sg_in, in->bv_page, len, in->bv_offset);
+	if (sg_out) {
+		sg_init_table(sg_out, 1);
+		sg_set_page(sg_out, out->bv_page, len, out->bv_offset);
+	}
+	vdm_iv(key, iv, unit);
+	skcipher_request_set_crypt(req, sg_in, sg_out ? sg_out : sg_in, len,
+				   iv);
+}
+
 static int vdm_job_run(struct vdm_job *j)
 {
 	struct vdm_key *key = j->key;
@@ -231,35 +275,20 @@ static int vdm_job_run(struct vdm_job *j)
 	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG |
 				      (j->atomic ? 0 : CRYPTO_TFM_REQ_MAY_SLEEP),
 				      crypto_req_done, &wait);
-	sg_init_table(&sg_in, 1);
-	sg_init_table(&sg_out, 1);
 
 	while (left) {
 		struct bio_vec in = bio_iter_iovec(j->src, j->si);
 		struct bio_vec out = bio_iter_iovec(j->dst, j->di);
-		unsigned int len = key->unit;
+		unsigned int len = vdm_unit_len(key, &in, &out, left);
 
-		/* io_hints make every unit lie within one page segment. */
-		if (unlikely(in.bv_len < key->unit || out.bv_len < key->unit)) {
+		if (unlikely(!len)) {
 			r = -EIO;
 			break;
 		}
-		/*
-		 * Without an IV (ecb) a unit's ciphertext does not depend on
-		 * its number: every whole unit the two segments share goes in
-		 * one request, which is the same as one request per unit.
-		 */
-		if (key->iv == VEIL_IV_NONE)
-			len = rounddown(min3(in.bv_len, out.bv_len, left),
-					key->unit);
 		/* In place, the null cipher leaves the data as it is. */
 		if (!key->identity || !inplace) {
-			sg_set_page(&sg_in, in.bv_page, len, in.bv_offset);
-			sg_set_page(&sg_out, out.bv_page, len, out.bv_offset);
-			vdm_iv(key, iv, unit);
-			skcipher_request_set_crypt(req, &sg_in,
-						   inplace ? &sg_in : &sg_out,
-						   len, iv);
+			vdm_req_set(key, req, &sg_in, inplace ? NULL : &sg_out,
+				    &in, &out, len, unit, iv);
 			r = crypto_wait_req(j->encrypt ?
 					    crypto_skcipher_encrypt(req) :
 					    crypto_skcipher_decrypt(req), &wait);
@@ -452,7 +481,19 @@ static void vdm_read_done(struct vdm_io *io, bool atomic)
 	vdm_read_end(io);
 }
 
-/* Decrypt one piece of a read; the last piece done ends it. */
+/* A piece of a read is done (@r: how); the last piece done ends the read. */
+static void vdm_read_piece_end(struct vdm_io *io, int r, bool atomic)
+{
+	if (r) {
+		DMERR_LIMIT("%s: decryption failed at sector %llu: %d",
+			    io->vc->name, (unsigned long long)io->sector, r);
+		WRITE_ONCE(io->status, BLK_STS_IOERR);
+	}
+	if (atomic_dec_and_test(&io->pending))
+		vdm_read_done(io, atomic);
+}
+
+/* Decrypt one piece of a read. */
 static void vdm_read_piece(struct vdm_io *io, struct vdm_piece *p,
 			   bool atomic)
 {
@@ -461,13 +502,7 @@ static void vdm_read_piece(struct vdm_io *io, struct vdm_piece *p,
 
 	r = vdm_crypt_io(io, io->key, p == io->pieces, false, atomic, 1,
 			 bio, p->iter, bio, p->iter, p->unit, p->bytes);
-	if (r) {
-		DMERR_LIMIT("%s: decryption failed at sector %llu: %d",
-			    io->vc->name, (unsigned long long)io->sector, r);
-		WRITE_ONCE(io->status, BLK_STS_IOERR);
-	}
-	if (atomic_dec_and_test(&io->pending))
-		vdm_read_done(io, atomic);
+	vdm_read_piece_end(io, r, atomic);
 }
 
 static void vdm_read_piece_work(struct work_struct *w)
@@ -478,17 +513,106 @@ static void vdm_read_piece_work(struct work_struct *w)
 }
 
 /*
+ * Reads decrypted in softirq context.  A read whose completion comes from
+ * an interrupt is decrypted in a softirq, as dm-crypt does with
+ * no_read_workqueue: right in its completion if that already is a softirq,
+ * else on the kernel's BH workqueue (veil_bh_wq in compat.h; a kernel
+ * without one takes the worker path).  That saves a worker's two context
+ * switches, most of what a small read costs beyond its decryption.  It is
+ * done for a read of one piece with one key whose request fits the room
+ * in front of its struct vdm_io.  Nothing may wait there: the cipher is
+ * called without CRYPTO_TFM_REQ_MAY_SLEEP, and when an asynchronous one
+ * queues a unit (a SIMD cipher hands it to cryptd when the FPU is in use;
+ * hardware does so always), its answer, vdm_read_bh_done(), hands the rest
+ * of the piece to vdm_crypt_wq.
+ */
+static bool vdm_read_bh_ok(struct vdm_io *io, unsigned int pieces)
+{
+	return pieces == 1 && !io->key->prev && vdm_io_req(io, io->key);
+}
+
+/* The rest of a piece after an asynchronous answer: process context. */
+static void vdm_read_bh_rest(struct work_struct *w)
+{
+	struct vdm_io *io = container_of(w, struct vdm_io, bh.piece.work);
+	struct vdm_piece *p = &io->bh.piece;
+	struct bio *bio = vdm_io_bio(io);
+	int r = io->bh.err;
+
+	if (!r && p->bytes)
+		r = vdm_crypt_io(io, io->key, true, false, false, 1, bio,
+				 p->iter, bio, p->iter, p->unit, p->bytes);
+	vdm_read_piece_end(io, r, false);
+}
+
+/* An asynchronous cipher's answer for a unit of vdm_read_bh(). */
+static void vdm_read_bh_done(veil_crypto_cb_arg arg, int err)
+{
+	struct vdm_io *io = veil_crypto_cb_data(arg);
+
+	/* A backlogged request has been queued: the answer follows. */
+	if (err == -EINPROGRESS)
+		return;
+	io->bh.err = err;
+	INIT_WORK(&io->bh.piece.work, vdm_read_bh_rest);
+	queue_work(vdm_crypt_wq, &io->bh.piece.work);
+}
+
+/* Decrypt the one piece in io->bh in softirq context. */
+static void vdm_read_bh(struct vdm_io *io)
+{
+	struct vdm_piece *p = &io->bh.piece;
+	struct vdm_key *key = io->key;
+	struct skcipher_request *req = vdm_io_req(io, key);
+	struct bio *bio = vdm_io_bio(io);
+	int r = 0;
+
+	skcipher_request_set_tfm(req, key->tfm);
+	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
+				      vdm_read_bh_done, io);
+	while (p->bytes) {
+		struct bio_vec bv = bio_iter_iovec(bio, p->iter);
+		unsigned int len = vdm_unit_len(key, &bv, &bv, p->bytes);
+
+		if (unlikely(!len)) {
+			r = -EIO;
+			break;
+		}
+		vdm_req_set(key, req, &io->bh.sg, NULL, &bv, &bv, len, p->unit,
+			    io->bh.iv);
+		/*
+		 * Past the unit before the call: an asynchronous answer may
+		 * come, on another CPU, before the call returns.
+		 */
+		bio_advance_iter_single(bio, &p->iter, len);
+		p->unit += len / key->unit;
+		p->bytes -= len;
+		r = crypto_skcipher_decrypt(req);
+		if (r == -EINPROGRESS || r == -EBUSY)
+			return;
+		if (r)
+			break;
+	}
+	vdm_read_piece_end(io, r, true);
+}
+
+static void vdm_read_bh_work(struct work_struct *w)
+{
+	vdm_read_bh(container_of(w, struct vdm_io, bh.piece.work));
+}
+
+/*
  * A read's completion runs in the context of the driver below: its
  * interrupt, a softirq, or a task of its own (brd completes in the
  * submitter, loop in its worker).  The data is decrypted in pieces, one
- * per CPU for a large read: if the completion is a task with interrupts
- * on and the requests fit the per-bio room, the first piece is decrypted
- * right here without sleeping (no allocation, no CRYPTO_TFM_REQ_MAY_SLEEP;
- * only an asynchronous cipher that queued the request is waited for,
- * which needs a task, hence not in a softirq, as dm-crypt waits only
- * outside interrupts), and the others go to vdm_crypt_wq; otherwise all go
- * there.  Whichever piece finishes last ends the read, so no context
- * waits for another.
+ * per CPU for a large read.  In a task with interrupts on, if the requests
+ * fit the per-bio room, the first piece is decrypted right here without
+ * sleeping (no allocation, no CRYPTO_TFM_REQ_MAY_SLEEP; only an
+ * asynchronous cipher that queued the request is waited for, which a task
+ * may do), and the others go to vdm_crypt_wq.  After an interrupt, a read
+ * of one piece is decrypted in a softirq (vdm_read_bh()); otherwise all
+ * pieces go to vdm_crypt_wq.  Whichever piece finishes last ends the
+ * read, so no context waits for another.
  */
 static void vdm_read_endio(struct bio *bio)
 {
@@ -497,7 +621,8 @@ static void vdm_read_endio(struct bio *bio)
 	unsigned int units = io->iter.bi_size / key->unit;
 	struct bvec_iter it = io->iter;
 	u64 unit = io->sector >> key->unit_shift;
-	unsigned int n = 1, i, here;
+	unsigned int n = 1, i, here = 0;
+	bool task = in_task() && !irqs_disabled();
 
 	io->status = BLK_STS_OK;
 	/*
@@ -509,12 +634,29 @@ static void vdm_read_endio(struct bio *bio)
 		vdm_read_done(io, true);
 		return;
 	}
-	here = in_task() && !irqs_disabled() && vdm_io_room_ok(io);
 	if (io->iter.bi_size >= VEIL_SPLIT_MIN && !key->identity)
 		n = min3(num_online_cpus(),
 			 io->iter.bi_size / (VEIL_SPLIT_MIN / 2),
 			 (unsigned int)VEIL_MAX_JOBS);
 	atomic_set(&io->pending, n);
+	if (!task && vdm_read_bh_ok(io, n)) {
+		struct vdm_piece *p = &io->bh.piece;
+
+		p->io = io;
+		p->iter = it;
+		p->unit = unit;
+		p->bytes = io->iter.bi_size;
+		if (!in_hardirq() && !irqs_disabled()) {
+			vdm_read_bh(io);
+			return;
+		}
+		if (veil_bh_wq) {
+			INIT_WORK(&p->work, vdm_read_bh_work);
+			queue_work(veil_bh_wq, &p->work);
+			return;
+		}
+	}
+	here = task && vdm_io_room_ok(io);
 	for (i = 0; i < n; i++) {
 		struct vdm_piece *p = &io->pieces[i];
 		unsigned int cnt = units / n + (i < units % n);

@@ -40,6 +40,7 @@
 #include <linux/completion.h>
 #include <linux/mempool.h>
 #include <linux/mutex.h>
+#include <linux/scatterlist.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -237,6 +238,9 @@ struct vdm_c {
 /* Large bios are decrypted or encrypted in up to this many pieces at once. */
 #define VEIL_MAX_JOBS		4
 
+/* The largest IV of a cipher dm-veil accepts, in bytes. */
+#define VEIL_IV_MAX		32
+
 /* One piece of a read's decryption (crypt.c). */
 struct vdm_piece {
 	struct work_struct work;
@@ -277,6 +281,17 @@ struct vdm_io {
 			struct completion *half_done; /* submitter's stack */
 		};
 		struct vdm_piece pieces[VEIL_MAX_JOBS];	/* a read's */
+		/*
+		 * A read decrypted in softirq context (crypt.c), one piece:
+		 * what an asynchronous cipher still reads after the call
+		 * returns, and its answer.
+		 */
+		struct {
+			struct vdm_piece piece;
+			struct scatterlist sg;
+			__le64 iv[VEIL_IV_MAX / sizeof(__le64)];
+			int err;
+		} bh;
 	};
 };
 

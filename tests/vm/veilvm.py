@@ -76,7 +76,7 @@ SPLAT_RE = re.compile(
 
 
 # A stack frame or RIP inside one of our modules: "vdm_map+0x1a/0x90 [dm_veil]".
-OUR_FRAME_RE = re.compile(r"\[(dm_veil|veil|veil_abi2|veil_test_consumer|9pnet_vsock)\]")
+OUR_FRAME_RE = re.compile(r"\[(dm_veil|veil|veil_abi2|veil_test_consumer|veil_async_cipher|9pnet_vsock)\]")
 
 TAP_RE = re.compile(r"^\s*(ok |not ok |# |TAP version|\d+\.\.\d+$)")
 

@@ -196,15 +196,22 @@ static int mdtool(const char *args)
 	return sh("veil-mdtool %s >/dev/null 2>&1", args);
 }
 
-/* Format the LU: key-id (NULL for none), sector size, extra args. */
-static int format(const char *kidhex, int ss, const char *extra)
+/* Format @dev: key-id (NULL for none), sector size, extra args. */
+static int format_dev(const char *dev, const char *kidhex, int ss,
+		      const char *extra)
 {
 	char args[512];
 
-	snprintf(args, sizeof(args), "format " RAM " --force --sector-size %d%s%s %s",
-		 ss, kidhex ? " --key-id " : "", kidhex ? kidhex : "",
+	snprintf(args, sizeof(args), "format %s --force --sector-size %d%s%s %s",
+		 dev, ss, kidhex ? " --key-id " : "", kidhex ? kidhex : "",
 		 extra ? extra : "");
 	return mdtool(args);
+}
+
+/* Format the LU (the RAM disk). */
+static int format(const char *kidhex, int ss, const char *extra)
+{
+	return format_dev(RAM, kidhex, ss, extra);
 }
 
 /* Wipe both metadata areas (an LU that was never formatted). */
@@ -1383,6 +1390,229 @@ TEST_F(dm, large_io_at_depth_verify)
 	EXPECT_EQ(0, sh("%s --iodepth=8 >/dev/null 2>&1", fio));
 	EXPECT_EQ(0, sh("%s --iodepth=8 --verify_only=1 >/dev/null 2>&1", fio));
 	EXPECT_EQ(0, sh("%s --iodepth=1 --verify_only=1 >/dev/null 2>&1", fio));
+}
+
+/* ------------------------------------- reads completed by interrupts --- */
+
+#define NULLB	"/dev/nullb0"
+#define VAC	"/sys/module/veil_async_cipher/parameters/"
+
+/*
+ * null_blk as the LU: memory backed, completing each I/O from a timer
+ * interrupt (@irqmode 2) or in the block softirq (1), as hardware does,
+ * where brd completes in the submitter.  0, or -1 if it cannot be had.
+ */
+static int nullb_load(int irqmode)
+{
+	int i;
+
+	sh("rmmod null_blk 2>/dev/null");
+	/* one hardware queue (no poll queue): blk-mq then completes in the
+	 * block softirq, not in the submitter
+	 */
+	if (sh("modprobe null_blk nr_devices=1 queue_mode=2 memory_backed=1"
+	       " gb=1 submit_queues=1 poll_queues=0 irqmode=%d"
+	       " >/dev/null 2>&1", irqmode))
+		return -1;
+	for (i = 0; i < 50 && access(NULLB, F_OK); i++)
+		usleep(100000);
+	return access(NULLB, F_OK) ? -1 : 0;
+}
+
+/* A counter or setting of veil_async_cipher, -1 if unreadable. */
+static long vac_get(const char *name)
+{
+	char out[32];
+
+	if (sh_out(out, sizeof(out), "cat " VAC "%s", name))
+		return -1;
+	return strtol(out, NULL, 10);
+}
+
+static int vac_set(const char *name, int v)
+{
+	return sh("echo %d > " VAC "%s", v, name);
+}
+
+/* Is the running kernel at least @maj.@min? */
+static bool kernel_at_least(int maj, int min)
+{
+	char out[64];
+	int a = 0, b = 0;
+
+	if (sh_out(out, sizeof(out), "uname -r") ||
+	    sscanf(out, "%d.%d", &a, &b) != 2)
+		return false;
+	return a > maj || (a == maj && b >= min);
+}
+
+/*
+ * On null_blk completing in @irqmode, map an encrypted device (key served
+ * by self->server), write a pattern, and read it back in one-piece and
+ * many-piece reads, at depth with fio, and through dm-crypt.  Returns how
+ * many cipher requests veil_async_cipher saw made in softirq context
+ * during the reads.
+ */
+static long nullb_reads(struct __test_metadata *_metadata,
+			FIXTURE_DATA(dm) * self, int irqmode)
+{
+	const size_t mib = 1 << 20;
+	char *buf = malloc(mib), *want = malloc(mib), table[512];
+	unsigned long long lu, data, off;
+	char khex[2 * sizeof(key) + 1];
+	double t0 = now_s();
+	long soft;
+
+	EXPECT_EQ(0, nullb_load(irqmode));
+	lu = dev_sectors(NULLB);
+	EXPECT_GE(lu, 4 * AREA);
+	data = (lu - 2 * AREA) & ~7ULL;
+	EXPECT_EQ(0, format_dev(NULLB, kid_hex, 512, NULL));
+	snprintf(table, sizeof(table), "0 %llu veil " NULLB, data);
+	EXPECT_EQ(0, dm_create(table));
+	EXPECT_TRUE(wait_state("encrypted", 10000));
+
+	pattern(want, mib, 0, 0x1000 + irqmode);
+	EXPECT_EQ(0, dio(DMDEV, true, 0, want, mib));
+	soft = vac_get("softirq");
+	/* one piece each */
+	for (off = 0; off < 64 * 1024; off += 4096) {
+		EXPECT_EQ(0, dio(DMDEV, false, off, buf, 4096));
+		EXPECT_EQ(0, memcmp(buf, want + off, 4096));
+	}
+	EXPECT_EQ(0, dio(DMDEV, false, 0, buf, 64 * 1024));
+	EXPECT_EQ(0, memcmp(buf, want, 64 * 1024));
+	/* in pieces, on the workqueue */
+	EXPECT_EQ(0, dio(DMDEV, false, 0, buf, mib));
+	EXPECT_EQ(0, memcmp(buf, want, mib));
+	soft = vac_get("softirq") - soft;
+	if (!sh("command -v fio >/dev/null")) {
+		static const char fio[] = "fio --name=v --filename=" DMDEV
+			" --direct=1 --ioengine=libaio --bs=4k --offset=2M"
+			" --size=8M --iodepth=32 --verify=crc32c"
+			" --verify_fatal=1 >/dev/null 2>&1";
+
+		EXPECT_EQ(0, sh("%s --rw=randwrite", fio));
+		EXPECT_EQ(0, sh("%s --rw=randread --verify_only=1"
+				" --numjobs=2", fio));
+	}
+	EXPECT_EQ(0, sh("dmsetup remove " DMNAME));
+	TH_LOG("irqmode %d: %ld requests in softirq, %.1f s", irqmode, soft,
+	       now_s() - t0);
+
+	/* What lies on the LU is dm-crypt's format. */
+	vnl_hex(key, 64, khex);
+	snprintf(table, sizeof(table), "0 %llu crypt aes-xts-plain64 %s 0 "
+		 NULLB " %llu", data, khex, AREA);
+	EXPECT_EQ(0, sh("echo '%s' | dmsetup create veil_crypt_t", table));
+	EXPECT_EQ(0, dio("/dev/mapper/veil_crypt_t", false, 0, buf, mib));
+	EXPECT_EQ(0, memcmp(buf, want, mib));
+	sh("dmsetup remove veil_crypt_t");
+	free(buf);
+	free(want);
+	return soft;
+}
+
+/*
+ * Reads whose lower device completes from an interrupt are decrypted in
+ * a softirq: right in a softirq completion on every kernel, on the BH
+ * workqueue after a hard interrupt where the kernel has one (6.9).
+ * veil_async_cipher, synchronous here, counts where it is called from.
+ */
+TEST_F_TIMEOUT(dm, reads_completed_by_interrupts, 240)
+{
+	long soft, backlogged;
+
+	if (nullb_load(2))
+		SKIP(return, "no null_blk");
+	if (load("veil_async_cipher", "veil_async_cipher"))
+		SKIP(return, "veil_async_cipher.ko not available");
+	ASSERT_EQ(0, vac_set("async", 0));
+	backlogged = vac_get("backlogged");
+	self->server = key_server(key, 64);
+	ASSERT_GT(self->server, 0);
+
+	soft = nullb_reads(_metadata, self, 2);
+	if (kernel_at_least(6, 9)) {
+		EXPECT_GT(soft, 16);
+	} else {
+		EXPECT_EQ(0, soft);
+	}
+	EXPECT_GT(nullb_reads(_metadata, self, 1), 16);
+	EXPECT_EQ(backlogged, vac_get("backlogged"));
+
+	sh("rmmod null_blk 2>/dev/null");
+	EXPECT_EQ(0, sh("rmmod veil_async_cipher"));
+}
+
+/*
+ * An asynchronous cipher (as an accelerator, or a SIMD cipher handing
+ * work to cryptd) answering later, sometimes after a backlog, wherever
+ * the read is decrypted: the data still comes back right; a cipher that
+ * fails a decryption fails the read, and nothing else.
+ */
+TEST_F_TIMEOUT(dm, reads_with_an_async_cipher, 240)
+{
+	const size_t mib = 1 << 20;
+	char *buf = malloc(mib), *want;
+	long reqs, backlogged, soft;
+
+	if (nullb_load(2))
+		SKIP(return, "no null_blk");
+	if (load("veil_async_cipher", "veil_async_cipher"))
+		SKIP(return, "veil_async_cipher.ko not available");
+	ASSERT_EQ(0, vac_set("async", 1));
+	ASSERT_EQ(0, vac_set("fail", 0));
+	self->server = key_server(key, 64);
+	ASSERT_GT(self->server, 0);
+	reqs = vac_get("requests");
+	backlogged = vac_get("backlogged");
+
+	/* the first unit of each one-piece read is asked in a softirq */
+	soft = nullb_reads(_metadata, self, 2);
+	if (kernel_at_least(6, 9)) {
+		EXPECT_GT(soft, 0);
+	}
+	EXPECT_GT(nullb_reads(_metadata, self, 1), 0);
+	EXPECT_GT(vac_get("requests") - reqs, 1000);
+	EXPECT_GT(vac_get("backlogged") - backlogged, 100);
+
+	/* A cipher failing decryption fails the reads, then recovers. */
+	ASSERT_EQ(0, nullb_load(2));
+	ASSERT_EQ(0, format_dev(NULLB, kid_hex, 512, NULL));
+	snprintf(self->table, sizeof(self->table), "0 %llu veil " NULLB,
+		 (dev_sectors(NULLB) - 2 * AREA) & ~7ULL);
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_TRUE(wait_state("encrypted", 10000));
+	ASSERT_EQ(0, vac_set("fail", 1));
+	EXPECT_EQ(-EIO, dio(DMDEV, false, 0, buf, 4096));
+	EXPECT_EQ(-EIO, dio(DMDEV, false, 0, buf, mib));
+	ASSERT_EQ(0, vac_set("fail", 0));
+	EXPECT_EQ(0, dio(DMDEV, false, 0, buf, 4096));
+	EXPECT_EQ(0, dio(DMDEV, false, 0, buf, mib));
+	EXPECT_TRUE(state_is("encrypted"));
+	dm_remove();
+
+	/* brd: decrypted in the submitter's completion, which may wait */
+	ASSERT_EQ(0, format(kid_hex, 512, NULL));
+	snprintf(self->table, sizeof(self->table), "0 %llu veil " RAM,
+		 self->data);
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_TRUE(wait_state("encrypted", 10000));
+	pattern(buf, mib, 0, 77);
+	ASSERT_EQ(0, dio(DMDEV, true, 0, buf, mib));
+	memset(buf, 0, mib);
+	ASSERT_EQ(0, dio(DMDEV, false, 0, buf, 4096));
+	ASSERT_EQ(0, dio(DMDEV, false, 4096, buf + 4096, mib - 4096));
+	want = malloc(mib);
+	pattern(want, mib, 0, 77);
+	EXPECT_EQ(0, memcmp(buf, want, mib));
+	free(want);
+	free(buf);
+
+	dm_remove();
+	sh("rmmod null_blk 2>/dev/null");
+	EXPECT_EQ(0, sh("rmmod veil_async_cipher"));
 }
 
 /* ------------------------------------------- key arrival, memory tight --- */
