@@ -528,7 +528,7 @@ static void vdm_read_piece_work(struct work_struct *w)
  */
 static bool vdm_read_bh_ok(struct vdm_io *io, unsigned int pieces)
 {
-	return pieces == 1 && !io->key->prev && vdm_io_req(io, io->key);
+	return pieces == 1 && !io->key->prev && vdm_io_room_ok(io);
 }
 
 /* The rest of a piece after an asynchronous answer: process context. */
@@ -622,7 +622,7 @@ static void vdm_read_endio(struct bio *bio)
 	struct bvec_iter it = io->iter;
 	u64 unit = io->sector >> key->unit_shift;
 	unsigned int n = 1, i, here = 0;
-	bool task = in_task() && !irqs_disabled();
+	bool task = in_task() && !irqs_disabled(), softirq;
 
 	io->status = BLK_STS_OK;
 	/*
@@ -639,22 +639,21 @@ static void vdm_read_endio(struct bio *bio)
 			 io->iter.bi_size / (VEIL_SPLIT_MIN / 2),
 			 (unsigned int)VEIL_MAX_JOBS);
 	atomic_set(&io->pending, n);
-	if (!task && vdm_read_bh_ok(io, n)) {
+	softirq = !task && !in_hardirq() && !irqs_disabled();
+	if (!task && (softirq || veil_bh_wq) && vdm_read_bh_ok(io, n)) {
 		struct vdm_piece *p = &io->bh.piece;
 
 		p->io = io;
 		p->iter = it;
 		p->unit = unit;
 		p->bytes = io->iter.bi_size;
-		if (!in_hardirq() && !irqs_disabled()) {
+		if (softirq) {
 			vdm_read_bh(io);
-			return;
-		}
-		if (veil_bh_wq) {
+		} else {
 			INIT_WORK(&p->work, vdm_read_bh_work);
 			queue_work(veil_bh_wq, &p->work);
-			return;
 		}
+		return;
 	}
 	here = task && vdm_io_room_ok(io);
 	for (i = 0; i < n; i++) {

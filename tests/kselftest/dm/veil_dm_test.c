@@ -1447,6 +1447,27 @@ static bool kernel_at_least(int maj, int min)
 }
 
 /*
+ * null_blk completing in @irqmode, formatted with key-id kid and mapped as
+ * DMNAME (its key served by the caller): the data area's sectors.
+ */
+static unsigned long long nullb_map(struct __test_metadata *_metadata,
+				    int irqmode)
+{
+	unsigned long long lu, data;
+	char table[128];
+
+	EXPECT_EQ(0, nullb_load(irqmode));
+	lu = dev_sectors(NULLB);
+	EXPECT_GE(lu, 4 * AREA);
+	data = (lu - 2 * AREA) & ~7ULL;
+	EXPECT_EQ(0, format_dev(NULLB, kid_hex, 512, NULL));
+	snprintf(table, sizeof(table), "0 %llu veil " NULLB, data);
+	EXPECT_EQ(0, dm_create(table));
+	EXPECT_TRUE(wait_state("encrypted", 10000));
+	return data;
+}
+
+/*
  * On null_blk completing in @irqmode, map an encrypted device (key served
  * by self->server), write a pattern, and read it back in one-piece and
  * many-piece reads, at depth with fio, and through dm-crypt.  Returns how
@@ -1458,19 +1479,12 @@ static long nullb_reads(struct __test_metadata *_metadata,
 {
 	const size_t mib = 1 << 20;
 	char *buf = malloc(mib), *want = malloc(mib), table[512];
-	unsigned long long lu, data, off;
+	unsigned long long data, off;
 	char khex[2 * sizeof(key) + 1];
 	double t0 = now_s();
 	long soft;
 
-	EXPECT_EQ(0, nullb_load(irqmode));
-	lu = dev_sectors(NULLB);
-	EXPECT_GE(lu, 4 * AREA);
-	data = (lu - 2 * AREA) & ~7ULL;
-	EXPECT_EQ(0, format_dev(NULLB, kid_hex, 512, NULL));
-	snprintf(table, sizeof(table), "0 %llu veil " NULLB, data);
-	EXPECT_EQ(0, dm_create(table));
-	EXPECT_TRUE(wait_state("encrypted", 10000));
+	data = nullb_map(_metadata, irqmode);
 
 	pattern(want, mib, 0, 0x1000 + irqmode);
 	EXPECT_EQ(0, dio(DMDEV, true, 0, want, mib));
@@ -1578,12 +1592,8 @@ TEST_F_TIMEOUT(dm, reads_with_an_async_cipher, 240)
 	EXPECT_GT(vac_get("backlogged") - backlogged, 100);
 
 	/* A cipher failing decryption fails the reads, then recovers. */
-	ASSERT_EQ(0, nullb_load(2));
-	ASSERT_EQ(0, format_dev(NULLB, kid_hex, 512, NULL));
-	snprintf(self->table, sizeof(self->table), "0 %llu veil " NULLB,
-		 (dev_sectors(NULLB) - 2 * AREA) & ~7ULL);
-	ASSERT_EQ(0, dm_create(self->table));
-	ASSERT_TRUE(wait_state("encrypted", 10000));
+	nullb_map(_metadata, 2);
+	ASSERT_TRUE(state_is("encrypted"));
 	ASSERT_EQ(0, vac_set("fail", 1));
 	EXPECT_EQ(-EIO, dio(DMDEV, false, 0, buf, 4096));
 	EXPECT_EQ(-EIO, dio(DMDEV, false, 0, buf, mib));
@@ -1595,8 +1605,6 @@ TEST_F_TIMEOUT(dm, reads_with_an_async_cipher, 240)
 
 	/* brd: decrypted in the submitter's completion, which may wait */
 	ASSERT_EQ(0, format(kid_hex, 512, NULL));
-	snprintf(self->table, sizeof(self->table), "0 %llu veil " RAM,
-		 self->data);
 	ASSERT_EQ(0, dm_create(self->table));
 	ASSERT_TRUE(wait_state("encrypted", 10000));
 	pattern(buf, mib, 0, 77);
