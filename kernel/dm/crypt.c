@@ -14,9 +14,9 @@
  * (and writes to a further thread): that spreads large I/O over CPUs and
  * keeps crypto out of interrupt context, but costs several context switches
  * per bio, which dominates small I/O.  dm-veil instead:
- *   - encrypts a write in the submitter's context (the caller pays for its
- *     own I/O, like any CPU-bound filesystem work) into bounce pages, then
- *     submits the bounce bio in order;
+ *   - encrypts a small write in the submitter's context (the caller pays
+ *     for its own I/O, like any CPU-bound filesystem work) into bounce
+ *     pages, then submits the bounce bio;
  *   - decrypts a read in pieces, one per online CPU for a large read
  *     (not with cipher_null, which leaves data in place untouched):
  *     the first in its completion context when that is a task with
@@ -25,12 +25,16 @@
  *     read of one piece in a softirq (as dm-crypt's no_read_workqueue),
  *     a larger one on the workqueue; the last piece done ends the read;
  *   - cuts a write of VEIL_SPLIT_MIN or more in two halves with a bounce
- *     clone each: a worker on an unbound CPU-intensive workqueue encrypts
- *     the second half while the submitter encrypts and submits the first,
- *     then the submitter submits the second;
+ *     clone each, so one write uses two CPUs.  Above a request-based
+ *     device two workers encrypt and submit them and the submitter goes
+ *     on at once: at queue depth the next writes are encrypted meanwhile,
+ *     as dm-crypt's write queue does (the workqueue, like dm-crypt's, runs
+ *     one item per CPU at a time, so writes are served in the order they
+ *     came).  Above a bio-based device the submitter encrypts the first
+ *     half while a worker does the second, and submits both;
  *   - keeps one skcipher request in each bio's per-bio data, so I/O that
  *     is not split allocates nothing for its crypto.
- * Both workqueues have rescuers (WQ_MEM_RECLAIM): they may be needed to
+ * The workqueues have rescuers (WQ_MEM_RECLAIM): they may be needed to
  * complete writeback.  All devices share them (dm-veil.h says why that is
  * safe).
  */
@@ -809,18 +813,6 @@ static void vdm_write_endio(struct bio *clone)
 	}
 }
 
-static void vdm_write_half_work(struct work_struct *w)
-{
-	struct vdm_io *io = container_of(w, struct vdm_io, half_work);
-	struct bio *clone = io->half;
-
-	io->half_err = vdm_crypt_io(io, io->key, false, true, false, 1,
-				    vdm_io_bio(io), io->half_iter,
-				    clone, clone->bi_iter, io->half_unit,
-				    clone->bi_iter.bi_size);
-	complete(io->half_done);
-}
-
 /* Submit an encrypted clone of @io, or end it if encryption failed. */
 static void vdm_write_submit(struct vdm_io *io, struct bio *clone, int r,
 			     bool first)
@@ -839,14 +831,47 @@ static void vdm_write_submit(struct vdm_io *io, struct bio *clone, int r,
 }
 
 /*
+ * One half of a large write, on vdm_write_wq: encrypt it, then hand it to
+ * the writer (@p->done) or submit it.  The half that finishes its
+ * encryption last drops the key; a half's clone may end the bio, so
+ * nothing touches @io after its submission.
+ */
+static void vdm_write_half_work(struct work_struct *w)
+{
+	struct vdm_wpiece *p = container_of(w, struct vdm_wpiece, work);
+	struct vdm_io *io = p->io;
+	struct vdm_key *key = io->key;
+	struct bio *clone = p->clone;
+	bool first = p == &io->half[0];
+	int r;
+
+	r = vdm_crypt_io(io, key, first, true, false, 1, vdm_io_bio(io),
+			 p->iter, clone, clone->bi_iter, p->unit,
+			 clone->bi_iter.bi_size);
+	if (p->done) {
+		p->err = r;
+		complete(p->done);
+		return;
+	}
+	if (atomic_dec_and_test(&io->crypting)) {
+		io->key = NULL;
+		vdm_key_put(key);
+	}
+	vdm_write_submit(io, clone, r, first);
+}
+
+/*
  * Encrypt a write into bounce pages and submit them; -EAGAIN (nothing
- * done) if @nowait and the pools are empty.  A large write is cut in two
- * halves with a clone each: a worker encrypts the second half while the
- * caller encrypts the first and submits it, so the encryption runs on two
- * CPUs and the first half's copy to the device below overlaps the second
- * half's encryption (dm-crypt gets a similar overlap from its queues and
- * writer thread).  The caller submits both, so the worker never waits for
- * a device.
+ * done) if @nowait and the pools are empty.  A small write is encrypted
+ * and submitted right here.  A large one is cut in two halves with a
+ * clone each, encrypted on two CPUs:
+ *   - above a request-based device, two workers encrypt and submit a half
+ *     each and the caller goes on at once: at queue depth the next writes
+ *     are encrypted meanwhile, as dm-crypt's write queue does;
+ *   - above a bio-based one, whose map runs in the submitter and may wait
+ *     for something only vdm_write_wq provides (another dm-veil's pool,
+ *     refilled by its own halves), a worker encrypts the second half while
+ *     the caller encrypts the first, and the caller submits both.
  */
 static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 			struct bio *bio, bool nowait)
@@ -856,6 +881,7 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 	unsigned int bytes[2] = { bio->bi_iter.bi_size, 0 };
 	unsigned int cpus = num_online_cpus(), n = 1, i;
 	u64 unit = io->sector >> key->unit_shift;
+	struct bvec_iter iter = bio->bi_iter;
 	struct bio *clones[2];
 	int r;
 
@@ -875,28 +901,44 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 	}
 	io->status = BLK_STS_OK;
 	atomic_set(&io->pending, n);
-	if (n == 2) {
-		io->half = clones[1];
-		io->half_iter = bio->bi_iter;
-		bio_advance_iter(bio, &io->half_iter, bytes[0]);
-		io->half_unit = unit + bytes[0] / key->unit;
-		io->half_done = &half_done;
-		INIT_WORK(&io->half_work, vdm_write_half_work);
-		queue_work(vdm_crypt_wq, &io->half_work);
-		cpus--;
+	if (n == 1) {
+		r = vdm_crypt_io(io, key, true, true, false, 1, bio, iter,
+				 clones[0], clones[0]->bi_iter, unit, bytes[0]);
+		/* The clone may end the bio, and free @io. */
+		io->key = NULL;
+		vdm_write_submit(io, clones[0], r, true);
+		vdm_key_put(key);
+		return 0;
 	}
-	r = vdm_crypt_io(io, key, true, true, false, cpus, bio, bio->bi_iter,
-			 clones[0], clones[0]->bi_iter, unit, bytes[0]);
+
+	atomic_set(&io->crypting, 2);
+	for (i = 0; i < 2; i++) {
+		struct vdm_wpiece *p = &io->half[i];
+
+		p->io = io;
+		p->clone = clones[i];
+		p->iter = iter;
+		p->unit = unit;
+		p->done = NULL;
+		bio_advance_iter(bio, &iter, bytes[i]);
+		unit += bytes[i] / key->unit;
+		INIT_WORK(&p->work, vdm_write_half_work);
+	}
+	if (vc->workers_submit) {
+		queue_work(vdm_write_wq, &io->half[0].work);
+		queue_work(vdm_write_wq, &io->half[1].work);
+		return 0;
+	}
+	io->half[1].done = &half_done;
+	queue_work(vdm_write_wq, &io->half[1].work);
+	r = vdm_crypt_io(io, key, true, true, false, cpus - 1, bio,
+			 io->half[0].iter, clones[0], clones[0]->bi_iter,
+			 io->half[0].unit, bytes[0]);
+	vdm_write_submit(io, clones[0], r, true);
 	/* The last clone submitted may end the bio, and free @io. */
-	if (n == 2) {
-		vdm_write_submit(io, clones[0], r, true);
-		wait_for_completion(&half_done);
-		io->key = NULL;
-		vdm_write_submit(io, clones[1], io->half_err, false);
-	} else {
-		io->key = NULL;
-		vdm_write_submit(io, clones[0], r, true);
-	}
+	wait_for_completion(&half_done);
+	io->key = NULL;
+	vdm_write_submit(io, clones[1], io->half[1].err, false);
 	vdm_key_put(key);
 	return 0;
 }
@@ -921,6 +963,7 @@ int vdm_write(struct vdm_c *vc, struct vdm_io *io, struct bio *bio,
 
 struct workqueue_struct *vdm_wq;
 struct workqueue_struct *vdm_crypt_wq;
+struct workqueue_struct *vdm_write_wq;
 
 int vdm_crypt_module_init(void)
 {
@@ -929,7 +972,10 @@ int vdm_crypt_module_init(void)
 	vdm_crypt_wq = alloc_workqueue("kveil_crypt", WQ_MEM_RECLAIM |
 				       WQ_HIGHPRI | WQ_UNBOUND |
 				       WQ_CPU_INTENSIVE, 0);
-	if (!vdm_wq || !vdm_crypt_wq) {
+	vdm_write_wq = alloc_workqueue("kveil_write", WQ_MEM_RECLAIM |
+				       WQ_UNBOUND | WQ_CPU_INTENSIVE,
+				       num_online_cpus());
+	if (!vdm_wq || !vdm_crypt_wq || !vdm_write_wq) {
 		vdm_crypt_module_exit();
 		return -ENOMEM;
 	}
@@ -938,6 +984,9 @@ int vdm_crypt_module_init(void)
 
 void vdm_crypt_module_exit(void)
 {
+	if (vdm_write_wq)
+		destroy_workqueue(vdm_write_wq);
+	vdm_write_wq = NULL;
 	if (vdm_crypt_wq)
 		destroy_workqueue(vdm_crypt_wq);
 	if (vdm_wq)

@@ -230,6 +230,7 @@ struct vdm_c {
 	atomic_t inflight[2];		/* no lock */
 	wait_queue_head_t drain_wq;
 
+	bool workers_submit;		/* the device below is request-based */
 	struct bio_set bs;		/* write bounce bios */
 	mempool_t page_pool;		/* write bounce pages */
 	struct mutex bounce_lock;	/* one blocking bounce allocation at a time */
@@ -272,13 +273,18 @@ struct vdm_io {
 	atomic_t pending;
 	blk_status_t status;
 	union {
-		struct {	/* a large write's second half, for a worker */
-			struct work_struct half_work;
-			struct bio *half;		/* its bounce clone */
-			struct bvec_iter half_iter;	/* its plaintext */
-			u64 half_unit;		/* its first crypto unit */
-			int half_err;
-			struct completion *half_done; /* submitter's stack */
+		struct {	/* a large write's halves, each for a worker */
+			struct vdm_wpiece {
+				struct work_struct work;
+				struct vdm_io *io;
+				struct bio *clone;	/* its ciphertext */
+				struct bvec_iter iter;	/* its plaintext */
+				u64 unit;		/* its first crypto unit */
+				/* the writer submits: it waits here */
+				struct completion *done;
+				int err;
+			} half[2];
+			atomic_t crypting;	/* halves not yet encrypted */
 		};
 		struct vdm_piece pieces[VEIL_MAX_JOBS];	/* a read's */
 		/*
@@ -296,13 +302,20 @@ struct vdm_io {
 };
 
 /*
- * Every dm-veil device shares two workqueues (crypt.c), so an idle device
- * costs no worker and no rescuer.  Sharing is safe because of one rule: a
- * work item never sleeps waiting for something only another item of its
- * own workqueue could provide.
- *   vdm_crypt_wq  pieces of a read's decryption, and of a large write's
- *                 encryption (vdm_crypt()): they wait for nothing but the
- *                 cipher.
+ * Every dm-veil device shares three workqueues (crypt.c), so an idle
+ * device costs no worker and no rescuer.  Sharing is safe because of one
+ * rule: a work item never sleeps waiting for something only another item
+ * of its own workqueue could provide.
+ *   vdm_crypt_wq  pieces of a read's decryption, and of a large request's
+ *                 en- or decryption (vdm_crypt()): they wait for nothing
+ *                 but the cipher.
+ *   vdm_write_wq  the halves of a large write: they wait for the cipher,
+ *                 and a half submits its clone itself only to a
+ *                 request-based device, whose submission waits for
+ *                 nothing but that device's own requests (a bio-based
+ *                 device's map, perhaps another dm-veil's, runs in its
+ *                 submitter and could wait for a pool that only halves
+ *                 on this queue refill).
  *   vdm_wq        the release and timeout work of held bios, which never
  *                 wait for a device's pools (a write the pools cannot
  *                 serve at once waits on the release list, and the next
@@ -315,6 +328,7 @@ struct vdm_io {
  */
 extern struct workqueue_struct *vdm_wq;
 extern struct workqueue_struct *vdm_crypt_wq;
+extern struct workqueue_struct *vdm_write_wq;
 
 /*
  * vdm_write()'s verdict for a write that cannot be encrypted now without

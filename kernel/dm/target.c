@@ -384,6 +384,11 @@ static int vdm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 
+	/*
+	 * A request-based device's submission waits only for its own
+	 * requests, never for a worker of ours (vdm_write_do()).
+	 */
+	vc->workers_submit = queue_is_mq(bdev_get_queue(vc->dev->bdev));
 	r = vdm_crypt_init(vc);
 	if (r) {
 		ti->error = "Cannot allocate I/O resources";

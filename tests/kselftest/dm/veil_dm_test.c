@@ -1468,6 +1468,28 @@ static unsigned long long nullb_map(struct __test_metadata *_metadata,
 }
 
 /*
+ * What lies on the LU (@data sectors mapped by nullb_map(), now unmapped)
+ * is dm-crypt's format: its first @len bytes, read through dm-crypt with
+ * the test key, are @want.
+ */
+static void nullb_is_dm_crypt(struct __test_metadata *_metadata,
+			      unsigned long long data, const char *want,
+			      size_t len)
+{
+	char khex[2 * sizeof(key) + 1], table[512];
+	char *buf = malloc(len);
+
+	vnl_hex(key, 64, khex);
+	snprintf(table, sizeof(table), "0 %llu crypt aes-xts-plain64 %s 0 "
+		 NULLB " %llu", data, khex, AREA);
+	EXPECT_EQ(0, sh("echo '%s' | dmsetup create veil_crypt_t", table));
+	EXPECT_EQ(0, dio("/dev/mapper/veil_crypt_t", false, 0, buf, len));
+	EXPECT_EQ(0, memcmp(buf, want, len));
+	sh("dmsetup remove veil_crypt_t");
+	free(buf);
+}
+
+/*
  * On null_blk completing in @irqmode, map an encrypted device (key served
  * by self->server), write a pattern, and read it back in one-piece and
  * many-piece reads, at depth with fio, and through dm-crypt.  Returns how
@@ -1478,9 +1500,8 @@ static long nullb_reads(struct __test_metadata *_metadata,
 			FIXTURE_DATA(dm) * self, int irqmode)
 {
 	const size_t mib = 1 << 20;
-	char *buf = malloc(mib), *want = malloc(mib), table[512];
+	char *buf = malloc(mib), *want = malloc(mib);
 	unsigned long long data, off;
-	char khex[2 * sizeof(key) + 1];
 	double t0 = now_s();
 	long soft;
 
@@ -1514,14 +1535,7 @@ static long nullb_reads(struct __test_metadata *_metadata,
 	TH_LOG("irqmode %d: %ld requests in softirq, %.1f s", irqmode, soft,
 	       now_s() - t0);
 
-	/* What lies on the LU is dm-crypt's format. */
-	vnl_hex(key, 64, khex);
-	snprintf(table, sizeof(table), "0 %llu crypt aes-xts-plain64 %s 0 "
-		 NULLB " %llu", data, khex, AREA);
-	EXPECT_EQ(0, sh("echo '%s' | dmsetup create veil_crypt_t", table));
-	EXPECT_EQ(0, dio("/dev/mapper/veil_crypt_t", false, 0, buf, mib));
-	EXPECT_EQ(0, memcmp(buf, want, mib));
-	sh("dmsetup remove veil_crypt_t");
+	nullb_is_dm_crypt(_metadata, data, want, mib);
 	free(buf);
 	free(want);
 	return soft;
@@ -1619,6 +1633,68 @@ TEST_F_TIMEOUT(dm, reads_with_an_async_cipher, 240)
 	free(buf);
 
 	dm_remove();
+	sh("rmmod null_blk 2>/dev/null");
+	EXPECT_EQ(0, sh("rmmod veil_async_cipher"));
+}
+
+/*
+ * Large writes at queue depth are encrypted by workers while the writer
+ * goes on submitting.  With an asynchronous cipher that backlogs, on a
+ * device completing from interrupts, every write of every size still
+ * reads back and lies on the LU as dm-crypt writes it; a cipher failing
+ * encryption fails the writes (one at a time, and at depth) and leaves
+ * what the device held.
+ */
+TEST_F_TIMEOUT(dm, writes_at_depth_with_an_async_cipher, 240)
+{
+	static const char fio[] = "fio --name=w --filename=" DMDEV
+		" --direct=1 --ioengine=libaio";
+	const size_t mib = 1 << 20;
+	char *buf = malloc(mib), *old = malloc(mib), *got = malloc(mib);
+	unsigned long long data;
+	long reqs;
+
+	if (sh("command -v fio >/dev/null"))
+		SKIP(return, "no fio in the guest");
+	if (load("veil_async_cipher", "veil_async_cipher"))
+		SKIP(return, "veil_async_cipher.ko not available");
+	ASSERT_EQ(0, vac_set("async", 1));
+	ASSERT_EQ(0, vac_set("fail", 0));
+	self->server = key_server(key, 64);
+	ASSERT_GT(self->server, 0);
+	data = nullb_map(_metadata, 2);
+	ASSERT_TRUE(state_is("encrypted"));
+	reqs = vac_get("requests");
+
+	EXPECT_EQ(0, sh("%s --size=32M --bs=1M --rw=write --iodepth=8"
+			" --verify=crc32c --verify_fatal=1 >/dev/null 2>&1",
+			fio));
+	EXPECT_EQ(0, sh("%s --offset=32M --size=32M --bsrange=4k-1m"
+			" --rw=randwrite --iodepth=16 --verify=crc32c"
+			" --verify_fatal=1 >/dev/null 2>&1", fio));
+	EXPECT_GT(vac_get("requests") - reqs, 8192);
+
+	/* A cipher failing encryption: the writes fail, the data stays. */
+	EXPECT_EQ(0, dio(DMDEV, false, 0, old, mib));
+	pattern(buf, mib, 0, 99);
+	ASSERT_EQ(0, vac_set("fail", 2));
+	EXPECT_EQ(-EIO, dio(DMDEV, true, 0, buf, 4096));
+	EXPECT_EQ(-EIO, dio(DMDEV, true, 0, buf, mib));
+	EXPECT_NE(0, sh("%s --size=8M --bs=1M --rw=write --iodepth=8"
+			" >/dev/null 2>&1", fio));
+	ASSERT_EQ(0, vac_set("fail", 0));
+	EXPECT_EQ(0, dio(DMDEV, false, 0, got, mib));
+	EXPECT_EQ(0, memcmp(old, got, mib));
+	EXPECT_TRUE(state_is("encrypted"));
+	EXPECT_EQ(0, dio(DMDEV, true, 0, buf, mib));
+	EXPECT_EQ(0, dio(DMDEV, false, 0, got, mib));
+	EXPECT_EQ(0, memcmp(buf, got, mib));
+	EXPECT_EQ(0, sh("dmsetup remove " DMNAME));
+
+	nullb_is_dm_crypt(_metadata, data, buf, mib);
+	free(buf);
+	free(old);
+	free(got);
 	sh("rmmod null_blk 2>/dev/null");
 	EXPECT_EQ(0, sh("rmmod veil_async_cipher"));
 }

@@ -14,7 +14,8 @@
  *               backlog every third request that may be backlogged (-EBUSY,
  *               then -EINPROGRESS from the workqueue, then the answer);
  *               0: do the request in the caller's context and return.
- *   fail        1: every decryption answers -EIO (encryption still works).
+ *   fail        bit 0 set: every decryption answers -EIO; bit 1 set:
+ *               every encryption does (0, the default: neither).
  *   requests    read-only counters: requests taken,
  *   softirq     ...of those made in softirq context,
  *   backlogged  ...and of those answered -EBUSY first.
@@ -36,9 +37,11 @@ static bool async = true;
 module_param(async, bool, 0644);
 MODULE_PARM_DESC(async, "answer later, from a workqueue");
 
-static bool fail;
-module_param(fail, bool, 0644);
-MODULE_PARM_DESC(fail, "answer every decryption with -EIO");
+#define VAC_FAIL_DECRYPT	1
+#define VAC_FAIL_ENCRYPT	2
+static unsigned int fail;
+module_param(fail, uint, 0644);
+MODULE_PARM_DESC(fail, "answer -EIO to every decryption (1), encryption (2)");
 
 static atomic_t requests, softirq, backlogged;
 module_param_named(requests, requests.counter, int, 0444);
@@ -62,7 +65,8 @@ struct vac_req {
 
 static int vac_run(struct vac_req *vr)
 {
-	if (READ_ONCE(fail) && !vr->encrypt)
+	if (READ_ONCE(fail) &
+	    (vr->encrypt ? VAC_FAIL_ENCRYPT : VAC_FAIL_DECRYPT))
 		return -EIO;
 	return vr->encrypt ? crypto_skcipher_encrypt(&vr->sub) :
 			     crypto_skcipher_decrypt(&vr->sub);
