@@ -27,7 +27,8 @@
  *   - cuts a write of VEIL_SPLIT_MIN or more in two halves with a bounce
  *     clone each, so one write uses two CPUs.  Above a request-based
  *     device two workers encrypt and submit them and the submitter goes
- *     on at once: at queue depth the next writes are encrypted meanwhile,
+ *     on at once (unless nothing else is in flight: then it does the
+ *     first half): at queue depth the next writes are encrypted meanwhile,
  *     as dm-crypt's write queue does (the workqueue, like dm-crypt's, runs
  *     one item per CPU at a time, so writes are served in the order they
  *     came).  Above a bio-based device the submitter encrypts the first
@@ -867,7 +868,8 @@ static void vdm_write_half_work(struct work_struct *w)
  * clone each, encrypted on two CPUs:
  *   - above a request-based device, two workers encrypt and submit a half
  *     each and the caller goes on at once: at queue depth the next writes
- *     are encrypted meanwhile, as dm-crypt's write queue does;
+ *     are encrypted meanwhile, as dm-crypt's write queue does.  A write
+ *     with nothing else in flight has its first half done by the caller;
  *   - above a bio-based one, whose map runs in the submitter and may wait
  *     for something only vdm_write_wq provides (another dm-veil's pool,
  *     refilled by its own halves), a worker encrypts the second half while
@@ -925,8 +927,18 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 		INIT_WORK(&p->work, vdm_write_half_work);
 	}
 	if (vc->workers_submit) {
-		queue_work(vdm_write_wq, &io->half[0].work);
+		/*
+		 * With nothing else in flight the writer has no next write
+		 * to queue, and its CPU would only wait: it does half 0.
+		 */
+		bool alone = atomic_read(&vc->inflight[0]) +
+			     atomic_read(&vc->inflight[1]) <= 1;
+
 		queue_work(vdm_write_wq, &io->half[1].work);
+		if (alone)
+			vdm_write_half_work(&io->half[0].work);
+		else
+			queue_work(vdm_write_wq, &io->half[0].work);
 		return 0;
 	}
 	io->half[1].done = &half_done;
