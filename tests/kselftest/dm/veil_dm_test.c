@@ -1530,6 +1530,10 @@ static long nullb_reads(struct __test_metadata *_metadata,
 		EXPECT_EQ(0, sh("%s --rw=randwrite", fio));
 		EXPECT_EQ(0, sh("%s --rw=randread --verify_only=1"
 				" --numjobs=2", fio));
+		/* reads of every size at depth, in pieces or not */
+		EXPECT_EQ(0, sh("%s --rw=randwrite --bsrange=4k-1m", fio));
+		EXPECT_EQ(0, sh("%s --rw=randread --bsrange=4k-1m"
+				" --verify_only=1", fio));
 	}
 	EXPECT_EQ(0, sh("dmsetup remove " DMNAME));
 	TH_LOG("irqmode %d: %ld requests in softirq, %.1f s", irqmode, soft,
