@@ -43,8 +43,8 @@
 /*
  * Workqueues: 6.9 added system_bh_wq, whose work runs in softirq context
  * (dm-crypt moved its interrupt-context reads there from per-bio
- * tasklets).  dm-veil decrypts such a read there; before 6.9 it has no BH
- * workqueue and hands the read to its own workqueue instead.
+ * tasklets).  dm-veil decrypts such a read there; before 6.9 it runs a
+ * tasklet of its own per CPU instead (crypt.c).
  */
 #if KERNEL_VERSION(6, 9, 0) <= LINUX_VERSION_CODE
 #define veil_bh_wq system_bh_wq

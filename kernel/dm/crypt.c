@@ -41,6 +41,8 @@
  */
 #include <linux/blkdev.h>
 #include <linux/completion.h>
+#include <linux/interrupt.h>
+#include <linux/llist.h>
 #include <linux/log2.h>
 #include <linux/sched/mm.h>
 #include <linux/scatterlist.h>
@@ -521,9 +523,10 @@ static void vdm_read_piece_work(struct work_struct *w)
  * Reads decrypted in softirq context.  A read whose completion comes from
  * an interrupt is decrypted in a softirq, as dm-crypt does with
  * no_read_workqueue: right in its completion if that already is a softirq,
- * else on the kernel's BH workqueue (veil_bh_wq in compat.h; a kernel
- * without one takes the worker path).  That saves a worker's two context
- * switches, most of what a small read costs beyond its decryption.  It is
+ * else on the kernel's BH workqueue (veil_bh_wq in compat.h) or, before
+ * 6.9, from a tasklet of ours (vdm_read_bh_queue()).  That saves a
+ * worker's two context switches, most of what a small read costs beyond
+ * its decryption.  It is
  * done for a read of one piece with one key whose request fits the room
  * in front of its struct vdm_io.  Nothing may wait there: the cipher is
  * called without CRYPTO_TFM_REQ_MAY_SLEEP, and when an asynchronous one
@@ -607,6 +610,46 @@ static void vdm_read_bh_work(struct work_struct *w)
 }
 
 /*
+ * Before 6.9 there is no BH workqueue: one tasklet per CPU decrypts the
+ * reads queued on its CPU's list.  Not a tasklet per read, as dm-crypt
+ * had then: the tasklet core still touches a tasklet after its callback
+ * returns, and by then the read it ended may be freed.
+ */
+struct vdm_bh_cpu {
+	struct llist_head reads;
+	struct tasklet_struct tasklet;
+};
+
+static DEFINE_PER_CPU(struct vdm_bh_cpu, vdm_bh_cpu);
+
+static void vdm_bh_tasklet(struct tasklet_struct *t)
+{
+	struct vdm_bh_cpu *c = container_of(t, struct vdm_bh_cpu, tasklet);
+	struct llist_node *list = llist_del_all(&c->reads);
+	struct vdm_io *io, *next;
+
+	llist_for_each_entry_safe(io, next, llist_reverse_order(list), bh.node)
+		vdm_read_bh(io);
+}
+
+/* Decrypt the read in io->bh in a softirq soon: from a hard interrupt. */
+static void vdm_read_bh_queue(struct vdm_io *io)
+{
+	struct vdm_bh_cpu *c;
+
+	if (veil_bh_wq) {
+		INIT_WORK(&io->bh.piece.work, vdm_read_bh_work);
+		queue_work(veil_bh_wq, &io->bh.piece.work);
+		return;
+	}
+	/* this CPU's list and tasklet: nothing moves us off the CPU */
+	lockdep_assert_irqs_disabled();
+	c = this_cpu_ptr(&vdm_bh_cpu);
+	if (llist_add(&io->bh.node, &c->reads))
+		tasklet_schedule(&c->tasklet);
+}
+
+/*
  * A read's completion runs in the context of the driver below: its
  * interrupt, a softirq, or a task of its own (brd completes in the
  * submitter, loop in its worker).  The data is decrypted in pieces, one
@@ -645,19 +688,17 @@ static void vdm_read_endio(struct bio *bio)
 			 (unsigned int)VEIL_MAX_JOBS);
 	atomic_set(&io->pending, n);
 	softirq = !task && !in_hardirq() && !irqs_disabled();
-	if (!task && (softirq || veil_bh_wq) && vdm_read_bh_ok(io, n)) {
+	if (!task && vdm_read_bh_ok(io, n)) {
 		struct vdm_piece *p = &io->bh.piece;
 
 		p->io = io;
 		p->iter = it;
 		p->unit = unit;
 		p->bytes = io->iter.bi_size;
-		if (softirq) {
+		if (softirq)
 			vdm_read_bh(io);
-		} else {
-			INIT_WORK(&p->work, vdm_read_bh_work);
-			queue_work(veil_bh_wq, &p->work);
-		}
+		else
+			vdm_read_bh_queue(io);
 		return;
 	}
 	here = task && vdm_io_room_ok(io);
@@ -979,6 +1020,14 @@ struct workqueue_struct *vdm_write_wq;
 
 int vdm_crypt_module_init(void)
 {
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct vdm_bh_cpu *c = per_cpu_ptr(&vdm_bh_cpu, cpu);
+
+		init_llist_head(&c->reads);
+		tasklet_setup(&c->tasklet, vdm_bh_tasklet);
+	}
 	vdm_wq = alloc_workqueue("kveild", WQ_MEM_RECLAIM | WQ_HIGHPRI |
 				 WQ_UNBOUND, 0);
 	vdm_crypt_wq = alloc_workqueue("kveil_crypt", WQ_MEM_RECLAIM |
@@ -996,6 +1045,10 @@ int vdm_crypt_module_init(void)
 
 void vdm_crypt_module_exit(void)
 {
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		tasklet_kill(&per_cpu_ptr(&vdm_bh_cpu, cpu)->tasklet);
 	if (vdm_write_wq)
 		destroy_workqueue(vdm_write_wq);
 	vdm_write_wq = NULL;

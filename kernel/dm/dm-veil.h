@@ -294,6 +294,7 @@ struct vdm_io {
 		 */
 		struct {
 			struct vdm_piece piece;
+			struct llist_node node;	/* before 6.9 (crypt.c) */
 			struct scatterlist sg;
 			__le64 iv[VEIL_IV_MAX / sizeof(__le64)];
 			int err;
