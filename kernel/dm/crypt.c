@@ -526,13 +526,12 @@ static void vdm_read_piece_work(struct work_struct *w)
  * else on the kernel's BH workqueue (veil_bh_wq in compat.h) or, before
  * 6.9, from a tasklet of ours (vdm_read_bh_queue()).  That saves a
  * worker's two context switches, most of what a small read costs beyond
- * its decryption.  It is
- * done for a read of one piece with one key whose request fits the room
- * in front of its struct vdm_io.  Nothing may wait there: the cipher is
- * called without CRYPTO_TFM_REQ_MAY_SLEEP, and when an asynchronous one
- * queues a unit (a SIMD cipher hands it to cryptd when the FPU is in use;
- * hardware does so always), its answer, vdm_read_bh_done(), hands the rest
- * of the piece to vdm_crypt_wq.
+ * its decryption.  It is done for a read of one piece with one key whose
+ * request fits the room in front of its struct vdm_io.  Nothing may wait
+ * there: the cipher is called without CRYPTO_TFM_REQ_MAY_SLEEP, and when
+ * an asynchronous one queues a unit (a SIMD cipher hands it to cryptd when
+ * the FPU is in use; hardware does so always), its answer,
+ * vdm_read_bh_done(), hands the rest of the piece to vdm_crypt_wq.
  */
 static bool vdm_read_bh_ok(struct vdm_io *io, unsigned int pieces)
 {
