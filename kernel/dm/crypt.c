@@ -1021,11 +1021,14 @@ int vdm_crypt_module_init(void)
 {
 	unsigned int cpu;
 
-	for_each_possible_cpu(cpu) {
-		struct vdm_bh_cpu *c = per_cpu_ptr(&vdm_bh_cpu, cpu);
+	/* the tasklets stand in for a BH workqueue: none where there is one */
+	if (!veil_bh_wq) {
+		for_each_possible_cpu(cpu) {
+			struct vdm_bh_cpu *c = per_cpu_ptr(&vdm_bh_cpu, cpu);
 
-		init_llist_head(&c->reads);
-		tasklet_setup(&c->tasklet, vdm_bh_tasklet);
+			init_llist_head(&c->reads);
+			tasklet_setup(&c->tasklet, vdm_bh_tasklet);
+		}
 	}
 	vdm_wq = alloc_workqueue("kveild", WQ_MEM_RECLAIM | WQ_HIGHPRI |
 				 WQ_UNBOUND, 0);
@@ -1046,8 +1049,10 @@ void vdm_crypt_module_exit(void)
 {
 	unsigned int cpu;
 
-	for_each_possible_cpu(cpu)
-		tasklet_kill(&per_cpu_ptr(&vdm_bh_cpu, cpu)->tasklet);
+	if (!veil_bh_wq) {
+		for_each_possible_cpu(cpu)
+			tasklet_kill(&per_cpu_ptr(&vdm_bh_cpu, cpu)->tasklet);
+	}
 	if (vdm_write_wq)
 		destroy_workqueue(vdm_write_wq);
 	vdm_write_wq = NULL;
