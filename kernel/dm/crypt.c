@@ -441,6 +441,17 @@ static bool vdm_io_room_ok(struct vdm_io *io)
 	       (!io->key->prev || vdm_io_req(io, io->key->prev));
 }
 
+/*
+ * Is the I/O asking the only one of @vc in flight (mapped, not ended)?
+ * Then splitting its work over the CPUs pays; with others in flight, they
+ * keep the other CPUs busy already.
+ */
+static bool vdm_alone(struct vdm_c *vc)
+{
+	return atomic_read(&vc->inflight[0]) +
+	       atomic_read(&vc->inflight[1]) <= 1;
+}
+
 /* ------------------------------------------------------------ reads --- */
 
 static void vdm_read_end(struct vdm_io *io)
@@ -526,16 +537,18 @@ static void vdm_read_piece_work(struct work_struct *w)
  * else on the kernel's BH workqueue (veil_bh_wq in compat.h) or, before
  * 6.9, from a tasklet of ours (vdm_read_bh_queue()).  That saves a
  * worker's two context switches, most of what a small read costs beyond
- * its decryption.  It is done for a read of one piece with one key whose
- * request fits the room in front of its struct vdm_io.  Nothing may wait
- * there: the cipher is called without CRYPTO_TFM_REQ_MAY_SLEEP, and when
- * an asynchronous one queues a unit (a SIMD cipher hands it to cryptd when
- * the FPU is in use; hardware does so always), its answer,
+ * its decryption.  It is done for a read below VEIL_SPLIT_MIN (a larger
+ * one would keep the CPU's other softirqs waiting too long) with one key
+ * whose request fits the room in front of its struct vdm_io.  Nothing may
+ * wait there: the cipher is called without CRYPTO_TFM_REQ_MAY_SLEEP, and
+ * when an asynchronous one queues a unit (a SIMD cipher hands it to cryptd
+ * when the FPU is in use; hardware does so always), its answer,
  * vdm_read_bh_done(), hands the rest of the piece to vdm_crypt_wq.
  */
 static bool vdm_read_bh_ok(struct vdm_io *io, unsigned int pieces)
 {
-	return pieces == 1 && !io->key->prev && vdm_io_room_ok(io);
+	return pieces == 1 && io->iter.bi_size < VEIL_SPLIT_MIN &&
+	       !io->key->prev && vdm_io_room_ok(io);
 }
 
 /* The rest of a piece after an asynchronous answer: process context. */
@@ -651,15 +664,17 @@ static void vdm_read_bh_queue(struct vdm_io *io)
 /*
  * A read's completion runs in the context of the driver below: its
  * interrupt, a softirq, or a task of its own (brd completes in the
- * submitter, loop in its worker).  The data is decrypted in pieces, one
- * per CPU for a large read.  In a task with interrupts on, if the requests
- * fit the per-bio room, the first piece is decrypted right here without
- * sleeping (no allocation, no CRYPTO_TFM_REQ_MAY_SLEEP; only an
- * asynchronous cipher that queued the request is waited for, which a task
- * may do), and the others go to vdm_crypt_wq.  After an interrupt, a read
- * of one piece is decrypted in a softirq (vdm_read_bh()); otherwise all
- * pieces go to vdm_crypt_wq.  Whichever piece finishes last ends the
- * read, so no context waits for another.
+ * submitter, loop in its worker).  A large read that is the device's only
+ * I/O in flight is decrypted in pieces, one per CPU; any other read is one
+ * piece, as the reads beside it keep the other CPUs busy.  In a task with
+ * interrupts on, if the requests fit the per-bio room, the first piece is
+ * decrypted right here without sleeping (no allocation, no
+ * CRYPTO_TFM_REQ_MAY_SLEEP; only an asynchronous cipher that queued the
+ * request is waited for, which a task may do), and the others go to
+ * vdm_crypt_wq.  After an interrupt, a small read is decrypted in a
+ * softirq (vdm_read_bh()); otherwise all pieces go to vdm_crypt_wq.
+ * Whichever piece finishes last ends the read, so no context waits for
+ * another.
  */
 static void vdm_read_endio(struct bio *bio)
 {
@@ -681,7 +696,8 @@ static void vdm_read_endio(struct bio *bio)
 		vdm_read_done(io, true);
 		return;
 	}
-	if (io->iter.bi_size >= VEIL_SPLIT_MIN && !key->identity)
+	if (io->iter.bi_size >= VEIL_SPLIT_MIN && !key->identity &&
+	    vdm_alone(io->vc))
 		n = min3(num_online_cpus(),
 			 io->iter.bi_size / (VEIL_SPLIT_MIN / 2),
 			 (unsigned int)VEIL_MAX_JOBS);
@@ -971,8 +987,7 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 		 * With nothing else in flight the writer has no next write
 		 * to queue, and its CPU would only wait: it does half 0.
 		 */
-		bool alone = atomic_read(&vc->inflight[0]) +
-			     atomic_read(&vc->inflight[1]) <= 1;
+		bool alone = vdm_alone(vc);
 
 		queue_work(vdm_write_wq, &io->half[1].work);
 		if (alone)

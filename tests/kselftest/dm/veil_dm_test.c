@@ -1491,7 +1491,7 @@ static long nullb_reads(struct __test_metadata *_metadata,
 	char *buf = malloc(mib), *want = malloc(mib);
 	unsigned long long data, off;
 	double t0 = now_s();
-	long soft;
+	long soft, big;
 
 	data = nullb_map(_metadata, irqmode);
 
@@ -1522,6 +1522,12 @@ static long nullb_reads(struct __test_metadata *_metadata,
 		EXPECT_EQ(0, sh("%s --rw=randwrite --bsrange=4k-1m", fio));
 		EXPECT_EQ(0, sh("%s --rw=randread --bsrange=4k-1m"
 				" --verify_only=1", fio));
+		/* 1 MiB reads at depth, each whole: never in a softirq */
+		big = vac_get("softirq");
+		EXPECT_EQ(0, sh("fio --name=v --filename=" DMDEV " --direct=1"
+				" --ioengine=libaio --bs=1m --size=16M"
+				" --iodepth=8 --rw=read >/dev/null 2>&1"));
+		EXPECT_EQ(big, vac_get("softirq"));
 	}
 	EXPECT_EQ(0, sh("dmsetup remove " DMNAME));
 	TH_LOG("irqmode %d: %ld requests in softirq, %.1f s", irqmode, soft,
