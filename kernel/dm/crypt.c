@@ -18,12 +18,13 @@
  *     for its own I/O, like any CPU-bound filesystem work) into bounce
  *     pages, then submits the bounce bio;
  *   - decrypts a read in pieces, one per online CPU for a large read
- *     (not with cipher_null, which leaves data in place untouched):
- *     the first in its completion context when that is a task with
- *     interrupts on (e.g. brd, or a loop worker), without sleeping there,
- *     the others on a workqueue, as dm-crypt does; after an interrupt, a
- *     read of one piece in a softirq (as dm-crypt's no_read_workqueue),
- *     a larger one on the workqueue; the last piece done ends the read;
+ *     with nothing else of the device in flight, else in one (not with
+ *     cipher_null, which leaves data in place untouched): the first in
+ *     its completion context when that is a task with interrupts on
+ *     (e.g. brd's submitter), without sleeping there, the others on a
+ *     workqueue, as dm-crypt does; after an interrupt, a small read in a
+ *     softirq (as dm-crypt's no_read_workqueue), a large one on the
+ *     workqueue; the last piece done ends the read;
  *   - cuts a write of VEIL_SPLIT_MIN or more in two halves with a bounce
  *     clone each, so one write uses two CPUs.  Above a request-based
  *     device two workers encrypt and submit them and the submitter goes
@@ -663,10 +664,10 @@ static void vdm_read_bh_queue(struct vdm_io *io)
 
 /*
  * A read's completion runs in the context of the driver below: its
- * interrupt, a softirq, or a task of its own (brd completes in the
- * submitter, loop in its worker).  A large read that is the device's only
- * I/O in flight is decrypted in pieces, one per CPU; any other read is one
- * piece, as the reads beside it keep the other CPUs busy.  In a task with
+ * interrupt, a softirq, or a task (brd completes in the submitter, loop in
+ * the block softirq).  A large read that is the device's only I/O in
+ * flight is decrypted in pieces, one per CPU; any other read is one piece,
+ * as the reads beside it keep the other CPUs busy.  In a task with
  * interrupts on, if the requests fit the per-bio room, the first piece is
  * decrypted right here without sleeping (no allocation, no
  * CRYPTO_TFM_REQ_MAY_SLEEP; only an asynchronous cipher that queued the
