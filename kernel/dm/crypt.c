@@ -546,10 +546,10 @@ static void vdm_read_piece_work(struct work_struct *w)
  * when the FPU is in use; hardware does so always), its answer,
  * vdm_read_bh_done(), hands the rest of the piece to vdm_crypt_wq.
  */
-static bool vdm_read_bh_ok(struct vdm_io *io, unsigned int pieces)
+static bool vdm_read_bh_ok(struct vdm_io *io)
 {
-	return pieces == 1 && io->iter.bi_size < VEIL_SPLIT_MIN &&
-	       !io->key->prev && vdm_io_room_ok(io);
+	return io->iter.bi_size < VEIL_SPLIT_MIN && !io->key->prev &&
+	       vdm_io_room_ok(io);
 }
 
 /* The rest of a piece after an asynchronous answer: process context. */
@@ -704,7 +704,7 @@ static void vdm_read_endio(struct bio *bio)
 			 (unsigned int)VEIL_MAX_JOBS);
 	atomic_set(&io->pending, n);
 	softirq = !task && !in_hardirq() && !irqs_disabled();
-	if (!task && vdm_read_bh_ok(io, n)) {
+	if (!task && vdm_read_bh_ok(io)) {
 		struct vdm_piece *p = &io->bh.piece;
 
 		p->io = io;
