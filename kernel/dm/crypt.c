@@ -22,7 +22,8 @@
  *     cipher_null, which leaves data in place untouched): the first in
  *     its completion context when that is a task with interrupts on
  *     (e.g. brd's submitter), without sleeping there, the others on a
- *     workqueue, as dm-crypt does; after an interrupt, a small read in a
+ *     workqueue, as dm-crypt does; a large read in one piece goes to
+ *     the workqueue whole; after an interrupt, a small read in a
  *     softirq (as dm-crypt's no_read_workqueue), a large one on the
  *     workqueue; the last piece done ends the read;
  *   - cuts a write of VEIL_SPLIT_MIN or more in two halves with a bounce
@@ -672,8 +673,11 @@ static void vdm_read_bh_queue(struct vdm_io *io)
  * decrypted right here without sleeping (no allocation, no
  * CRYPTO_TFM_REQ_MAY_SLEEP; only an asynchronous cipher that queued the
  * request is waited for, which a task may do), and the others go to
- * vdm_crypt_wq.  After an interrupt, a small read is decrypted in a
- * softirq (vdm_read_bh()); otherwise all pieces go to vdm_crypt_wq.
+ * vdm_crypt_wq; but a large read left whole goes to vdm_crypt_wq too, as
+ * dm-crypt sends every read, so that the submitter (brd completes in it)
+ * goes on queueing while the workers decrypt.  After an interrupt, a
+ * small read is decrypted in a softirq (vdm_read_bh()); otherwise all
+ * pieces go to vdm_crypt_wq.
  * Whichever piece finishes last ends the read, so no context waits for
  * another.
  */
@@ -717,7 +721,8 @@ static void vdm_read_endio(struct bio *bio)
 			vdm_read_bh_queue(io);
 		return;
 	}
-	here = task && vdm_io_room_ok(io);
+	here = task && vdm_io_room_ok(io) &&
+	       (n > 1 || io->iter.bi_size < VEIL_SPLIT_MIN);
 	for (i = 0; i < n; i++) {
 		struct vdm_piece *p = &io->pieces[i];
 		unsigned int cnt = units / n + (i < units % n);

@@ -18,6 +18,8 @@
  *               every encryption does (0, the default: neither).
  *   requests    read-only counters: requests taken,
  *   softirq     ...of those made in softirq context,
+ *   task        ...of those made by a task that is not a workqueue
+ *               worker (the submitter, in a read's completion on brd),
  *   backlogged  ...and of those answered -EBUSY first.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -26,6 +28,7 @@
 #include <linux/err.h>
 #include <linux/module.h>
 #include <linux/preempt.h>
+#include <linux/sched.h>
 #include <linux/workqueue.h>
 #include <crypto/internal/skcipher.h>
 
@@ -43,9 +46,10 @@ static unsigned int fail;
 module_param(fail, uint, 0644);
 MODULE_PARM_DESC(fail, "answer -EIO to every decryption (1), encryption (2)");
 
-static atomic_t requests, softirq, backlogged;
+static atomic_t requests, softirq, task, backlogged;
 module_param_named(requests, requests.counter, int, 0444);
 module_param_named(softirq, softirq.counter, int, 0444);
+module_param_named(task, task.counter, int, 0444);
 module_param_named(backlogged, backlogged.counter, int, 0444);
 
 static struct workqueue_struct *vac_wq;
@@ -99,6 +103,8 @@ static int vac_crypt(struct skcipher_request *req, bool encrypt)
 
 	if (in_serving_softirq())
 		atomic_inc(&softirq);
+	else if (in_task() && !(current->flags & PF_WQ_WORKER))
+		atomic_inc(&task);
 	vr->req = req;
 	vr->encrypt = encrypt;
 	skcipher_request_set_tfm(&vr->sub, ctx->child);
