@@ -23,8 +23,8 @@
 #
 # The device: BENCH_DEV=brd (the default) or nullb.  brd copies the data
 # and ends every bio inside its submission, so a queue never forms below
-# the target: "iodepth 8" is eight submitters taking turns, and a read is
-# always decrypted in its submitter's context.  null_blk (memory backed,
+# the target: "iodepth 8" is eight submitters taking turns, and a read
+# completes in its submitter's context.  null_blk (memory backed,
 # multiqueue) ends each request from a timer BENCH_NULLB_NSEC (default
 # 10000) ns after it was queued, like a device with its own latency: the
 # depth lines then keep that many requests in flight, and reads complete in
