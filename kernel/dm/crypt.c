@@ -1053,9 +1053,13 @@ int vdm_crypt_module_init(void)
 	}
 	vdm_wq = alloc_workqueue("kveild", WQ_MEM_RECLAIM | WQ_HIGHPRI |
 				 WQ_UNBOUND, 0);
+	/*
+	 * Normal priority, as dm-crypt's default: high-priority workers
+	 * would keep the submitter from queueing the next reads.  No
+	 * max_active: a worker sleeps on an asynchronous cipher's answer.
+	 */
 	vdm_crypt_wq = alloc_workqueue("kveil_crypt", WQ_MEM_RECLAIM |
-				       WQ_HIGHPRI | WQ_UNBOUND |
-				       WQ_CPU_INTENSIVE, 0);
+				       WQ_UNBOUND | WQ_CPU_INTENSIVE, 0);
 	vdm_write_wq = alloc_workqueue("kveil_write", WQ_MEM_RECLAIM |
 				       WQ_UNBOUND | WQ_CPU_INTENSIVE,
 				       num_online_cpus());
