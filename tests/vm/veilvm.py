@@ -418,7 +418,8 @@ class Guest:
     def run(self, kernel, initrd):
         a = self.args
         os.makedirs(os.path.dirname(a.log), exist_ok=True)
-        for attempt in (1, 2):
+        dfault_again = True
+        for attempt in (1, 2, 3):
             self.backend_failed = False
             if self.vhost_sock:
                 self.start_backend()
@@ -426,14 +427,16 @@ class Guest:
                 rc = self.run_qemu(kernel, initrd)
             finally:
                 self.stop_backend()
-            why = None if rc == EXIT_PASS or attempt == 2 else self.tcg_fault()
+            why = None if rc == EXIT_PASS or attempt == 3 else self.tcg_fault(dfault_again)
             if why is None:
                 break
+            dfault_again = False
             # Kept for the record, then booted again with nothing changed.
-            os.replace(a.log, a.log + ".tcg")
+            kept = a.log + (".tcg" if attempt == 1 else f".tcg{attempt}")
+            os.replace(a.log, kept)
             if os.path.exists(self.result_path):
                 os.unlink(self.result_path)
-            log(f"{a.kver}: {why}: booting once more (first log {a.log}.tcg)")
+            log(f"{a.kver}: {why}: booting once more (that boot's log {kept})")
         # A back end that crashed (e.g. a sanitizer report) fails the run.
         return EXIT_INFRA if self.backend_failed and rc == EXIT_PASS else rc
 
@@ -489,22 +492,26 @@ class Guest:
             return self.qemu_failed(lines, qemu_rc)
         return self.verdict(lines, timed_out, booted, ready, elapsed)
 
-    def tcg_fault(self):
+    def tcg_fault(self, dfault_again):
         """Did the last boot die of a fault the emulator made, not the guest?
 
-        Two such faults are known under QEMU 7.2's TCG, each worth one more
-        boot with nothing changed (the first log is kept):
+        Two such faults are known under QEMU 7.2's TCG, each worth another
+        boot with nothing changed (the first log is kept); a run boots at
+        most three times:
 
         - An "Oops: int3" before VEIL-BOOTED.  The kernel rewrites static
           keys through a temporary int3 (text_poke_bp); another vCPU can
           still run a stale translation holding that int3 after the patch
           is done.  Before VEIL-BOOTED no module of ours is loaded and no
-          test has run.
+          test has run, so this is worth another boot however the previous
+          one ended: a boot made again after the other fault can hit it.
         - A double fault whose trace names no function of ours, seen inside
           the slab allocator right after a cmpxchg16b, with a saved EFLAGS
           that held RAX's low bits (no CPU can save that).  A double fault
           that veil caused (a stack overflow in one of its paths, say)
           shows a "[dm_veil]"-style frame in its trace and counts as it is.
+          Only the first boot that fails is made again for this one
+          (@dfault_again).
 
         Returns what happened, for the log, or None.
         """
@@ -513,7 +520,7 @@ class Guest:
         if not booted and any("Oops: int3" in l for l in lines):
             return ("the kernel hit a stale int3 while booting, before /init and any "
                     "test ran (a TCG cross-modifying-code race, not veil's)")
-        if (any("PANIC: double fault" in l for l in lines)
+        if (dfault_again and any("PANIC: double fault" in l for l in lines)
                 and not any(OUR_FRAME_RE.search(l) for l in lines)):
             return ("the kernel died of a double fault with no veil function on its "
                     "stack (TCG state corruption seen under QEMU 7.2, not veil's)")
