@@ -31,10 +31,10 @@ vm hang --timeout 30 --cmd 'sleep 600'; check "hung guest is killed at the timeo
 # is booted once more; the same Oops once /init has begun is not.  So is a
 # double fault whose trace has no frame of ours, at any time; one with such
 # a frame is not.  The first "QEMU" is a fake that prints such a fault
-# ($FAKE_OOPS, an int3 by default; boot N > 0 prints $FAKE_OOPS_N if set),
-# the next the real one.  The real boot
-# made again may itself hit the stale int3 and be made a third time, so a
-# check asks whether a boot was made again, not how many.
+# ($FAKE_OOPS; boot N > 0 prints $FAKE_OOPS_N if set), the next the real
+# one.  The real boot made again may itself hit the stale int3 and be made
+# a third time, so a check asks whether a boot was made again, not how many.
+int3='[    2.635145] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI'
 fake=$wdir/fakeqemu
 mkdir -p "$fake"
 cat >"$fake/qemu-system-x86_64" <<'FAKE'
@@ -44,7 +44,7 @@ n=$(cat "$d/count" 2>/dev/null || echo 0)
 echo $((n + 1)) >"$d/count"
 eval "oops=\${FAKE_OOPS_$n:-}"
 if [ "$n" = 0 ] || [ -n "$oops" ]; then
-	[ "$n" = 0 ] && oops=${FAKE_OOPS:-[    2.635145] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI}
+	[ "$n" = 0 ] && oops=$FAKE_OOPS
 	[ -n "${FAKE_BEFORE:-}" ] && echo "$FAKE_BEFORE"
 	printf '%b\n' "$oops"
 	echo "[    2.639532] Kernel panic - not syncing: Fatal exception in interrupt"
@@ -58,11 +58,11 @@ boots() {
 	else echo "$r, not booted again"; fi
 }
 rm -f "$fake/count"
-PATH=$fake:$PATH vm int3 --timeout 120 --cmd 'echo fine'
+PATH=$fake:$PATH FAKE_OOPS="$int3" vm int3 --timeout 120 --cmd 'echo fine'
 r=$?
 check "a stale-int3 Oops before /init: booted once more" "0, booted again" "$(boots)"
 rm -f "$fake/count"
-PATH=$fake:$PATH FAKE_BEFORE="VEIL-BOOTED 1.0" vm int3b --timeout 120 --cmd 'echo fine'
+PATH=$fake:$PATH FAKE_BEFORE="VEIL-BOOTED 1.0" FAKE_OOPS="$int3" vm int3b --timeout 120 --cmd 'echo fine'
 r=$?
 check "the same Oops once /init has begun fails the run" "2, not booted again" "$(boots)"
 dfault='[   41.201766] traps: PANIC: double fault, error_code: 0x0\n'
@@ -85,7 +85,6 @@ PATH=$fake:$PATH FAKE_BEFORE="VEIL-BOOTED 1.0" FAKE_OOPS="$dfault" FAKE_OOPS_1="
 	vm dfault2 --timeout 120 --cmd 'echo fine'
 r=$?
 check "a second double fault fails the run" "2, 2 boot(s)" "$r, $(cat "$fake/count") boot(s)"
-int3='[    2.635145] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI'
 rm -f "$fake/count"
 PATH=$fake:$PATH FAKE_OOPS="$dfault" FAKE_OOPS_1="$int3" FAKE_OOPS_2="$int3" \
 	vm int3x --timeout 120 --cmd 'echo fine'

@@ -418,7 +418,6 @@ class Guest:
     def run(self, kernel, initrd):
         a = self.args
         os.makedirs(os.path.dirname(a.log), exist_ok=True)
-        dfault_again = True
         for attempt in (1, 2, 3):
             self.backend_failed = False
             if self.vhost_sock:
@@ -427,10 +426,9 @@ class Guest:
                 rc = self.run_qemu(kernel, initrd)
             finally:
                 self.stop_backend()
-            why = None if rc == EXIT_PASS or attempt == 3 else self.tcg_fault(dfault_again)
+            why = None if rc == EXIT_PASS or attempt == 3 else self.tcg_fault(attempt == 1)
             if why is None:
                 break
-            dfault_again = False
             # Kept for the record, then booted again with nothing changed.
             kept = a.log + (".tcg" if attempt == 1 else f".tcg{attempt}")
             os.replace(a.log, kept)
@@ -492,12 +490,12 @@ class Guest:
             return self.qemu_failed(lines, qemu_rc)
         return self.verdict(lines, timed_out, booted, ready, elapsed)
 
-    def tcg_fault(self, dfault_again):
+    def tcg_fault(self, first):
         """Did the last boot die of a fault the emulator made, not the guest?
 
         Two such faults are known under QEMU 7.2's TCG, each worth another
-        boot with nothing changed (the first log is kept); a run boots at
-        most three times:
+        boot with nothing changed (each failed boot's log is kept); a run
+        boots at most three times:
 
         - An "Oops: int3" before VEIL-BOOTED.  The kernel rewrites static
           keys through a temporary int3 (text_poke_bp); another vCPU can
@@ -510,8 +508,7 @@ class Guest:
           that held RAX's low bits (no CPU can save that).  A double fault
           that veil caused (a stack overflow in one of its paths, say)
           shows a "[dm_veil]"-style frame in its trace and counts as it is.
-          Only the first boot that fails is made again for this one
-          (@dfault_again).
+          Only a run's @first boot is made again for this one.
 
         Returns what happened, for the log, or None.
         """
@@ -520,7 +517,7 @@ class Guest:
         if not booted and any("Oops: int3" in l for l in lines):
             return ("the kernel hit a stale int3 while booting, before /init and any "
                     "test ran (a TCG cross-modifying-code race, not veil's)")
-        if (dfault_again and any("PANIC: double fault" in l for l in lines)
+        if (first and any("PANIC: double fault" in l for l in lines)
                 and not any(OUR_FRAME_RE.search(l) for l in lines)):
             return ("the kernel died of a double fault with no veil function on its "
                     "stack (TCG state corruption seen under QEMU 7.2, not veil's)")
