@@ -2,11 +2,12 @@
 /*
  * Helpers the veil kselftest programs share, next to the kernel's
  * kselftest_harness.h: run a shell command (and capture its output), read a
- * monotonic clock.
+ * monotonic clock, find kernel threads by name.
  */
 #ifndef VEIL_KSFT_H
 #define VEIL_KSFT_H
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -102,6 +103,62 @@ static inline double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * The threads whose name (comm) starts with @prefix: how many run, or -1
+ * if /proc cannot be read.  @vcsw and @nvcsw (either may be NULL) get the
+ * most voluntary and involuntary context switches one of them has made:
+ * how often it slept waiting for work, and how often it was preempted.
+ */
+static inline int ksft_threads(const char *prefix, long *vcsw, long *nvcsw)
+{
+	char path[300], line[128];
+	size_t len = strlen(prefix);
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	if (vcsw)
+		*vcsw = 0;
+	if (nvcsw)
+		*nvcsw = 0;
+	d = opendir("/proc");
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		FILE *f;
+		long v;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(line, sizeof(line), f) || strncmp(line, prefix, len)) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		n++;
+		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			if (vcsw && sscanf(line, "voluntary_ctxt_switches: %ld",
+					   &v) == 1 && v > *vcsw)
+				*vcsw = v;
+			if (nvcsw && sscanf(line,
+					    "nonvoluntary_ctxt_switches: %ld",
+					    &v) == 1 && v > *nvcsw)
+				*nvcsw = v;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
 }
 
 #endif /* VEIL_KSFT_H */

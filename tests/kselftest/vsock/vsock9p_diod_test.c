@@ -16,6 +16,7 @@
 
 #include "kselftest_harness.h"
 #include "vsock9p_util.h"
+#include "../veil_ksft.h"
 
 #define EXPORT	"/srv/v9t"
 #define MNT	"/mnt/v9t"
@@ -346,45 +347,9 @@ TEST_F_TIMEOUT(diod, concurrent_writers, 180)
  */
 static long tx_thread_switches(void)
 {
-	long total = -1, v, nv;
-	struct dirent *e;
-	char path[300], line[128];
-	int found = 0;
-	DIR *d;
-	FILE *f;
+	long v, nv;
 
-	d = opendir("/proc");
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (!fgets(line, sizeof(line), f) || strcmp(line, "9p-vsock-tx\n")) {
-			fclose(f);
-			continue;
-		}
-		fclose(f);
-		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		v = nv = -1;
-		while (fgets(line, sizeof(line), f)) {
-			sscanf(line, "voluntary_ctxt_switches: %ld", &v);
-			sscanf(line, "nonvoluntary_ctxt_switches: %ld", &nv);
-		}
-		fclose(f);
-		if (v >= 0 && nv >= 0) {
-			total = v + nv;
-			found++;
-		}
-	}
-	closedir(d);
-	return found == 1 ? total : -1;
+	return ksft_threads("9p-vsock-tx\n", &v, &nv) == 1 ? v + nv : -1;
 }
 
 /* With nothing else being sent, a request goes out from its caller: the
@@ -597,16 +562,7 @@ TEST_F_TIMEOUT(diod, module_pinned_while_mounted, 60)
 /* Our kernel threads alive right now ("9p-vsock-tx"/"9p-vsock-rx"). */
 static int count_threads(void)
 {
-	char cmd[] = "cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^9p-vsock-'";
-	int n = -1;
-	FILE *p = popen(cmd, "r");
-
-	if (!p)
-		return -1;
-	if (fscanf(p, "%d", &n) != 1)
-		n = -1;
-	pclose(p);
-	return n;
+	return ksft_threads("9p-vsock-", NULL, NULL);
 }
 
 /* Active p9_req_t objects (9pnet's request cache), -1 if unreadable. */
