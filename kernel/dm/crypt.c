@@ -33,8 +33,10 @@
  *     first half): at queue depth the next writes are encrypted meanwhile,
  *     as dm-crypt's write queue does (the workqueue, like dm-crypt's, runs
  *     one item per CPU at a time, so writes are served in the order they
- *     came).  Above a bio-based device the submitter encrypts the first
- *     half while a worker does the second, and submits both;
+ *     came).  Above a bio-based device the same, but the device's submit
+ *     thread submits what the workers encrypted; while the device has no
+ *     such thread, the submitter encrypts the first half while a worker
+ *     does the second, and submits both;
  *   - keeps one skcipher request in each bio's per-bio data, so I/O that
  *     is not split allocates nothing for its crypto.
  * The workqueues have rescuers (WQ_MEM_RECLAIM): they may be needed to
@@ -44,6 +46,7 @@
 #include <linux/blkdev.h>
 #include <linux/completion.h>
 #include <linux/interrupt.h>
+#include <linux/kthread.h>
 #include <linux/llist.h>
 #include <linux/log2.h>
 #include <linux/sched/mm.h>
@@ -894,18 +897,171 @@ static void vdm_write_submit(struct vdm_io *io, struct bio *clone, int r,
 }
 
 /*
- * One half of a large write, on vdm_write_wq: encrypt it, then hand it to
- * the writer (@p->done) or submit it.  The half that finishes its
- * encryption last drops the key; a half's clone may end the bio, so
- * nothing touches @io after its submission.
+ * The submit thread of a device above a bio-based one.  A worker of
+ * vdm_write_wq may not submit there itself: the device's map runs in its
+ * submitter and may wait for something only that workqueue provides
+ * (dm-veil.h).  So, as dm-crypt's write thread does, a thread of the
+ * device's own submits the halves the workers encrypted, and a device
+ * that copies in its submitter (brd) copies beside the next writes'
+ * encryption, while the writer goes on at once.  Unlike dm-crypt's
+ * it exists only while large writes come: vdm_submit_get() has it started
+ * and vdm_submit_ctl() stops it after VEIL_SUBMIT_IDLE without one, so an
+ * idle device costs no thread.  Until it runs, and if it cannot be started,
+ * the writer submits both halves itself.
+ */
+#define VEIL_SUBMIT_IDLE	(5 * HZ)
+
+static int vdm_submit_thread(void *data)
+{
+	struct vdm_c *vc = data;
+
+	for (;;) {
+		struct bio_list bios;
+		struct blk_plug plug;
+		struct bio *clone;
+
+		set_current_state(TASK_IDLE);
+		spin_lock(&vc->submit_lock);
+		bios = vc->submit_list;
+		bio_list_init(&vc->submit_list);
+		spin_unlock(&vc->submit_lock);
+		if (bio_list_empty(&bios)) {
+			if (kthread_should_stop())
+				break;
+			schedule();
+			continue;
+		}
+		__set_current_state(TASK_RUNNING);
+		blk_start_plug(&plug);
+		while ((clone = bio_list_pop(&bios))) {
+			struct vdm_io *io = clone->bi_private;
+
+			vdm_write_submit(io, clone, 0,
+					 clone == io->half[0].clone);
+		}
+		blk_finish_plug(&plug);
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+/*
+ * Start the submit thread, or stop it once no write has used it for
+ * VEIL_SUBMIT_IDLE; while it runs this checks again every VEIL_SUBMIT_IDLE.
+ * Nothing waits for it: a write that finds no thread submits its halves
+ * itself.  A thread that cannot be started is tried again a second later.
+ */
+static void vdm_submit_ctl(struct work_struct *w)
+{
+	struct vdm_c *vc = container_of(to_delayed_work(w), struct vdm_c,
+					submit_ctl);
+	struct task_struct *task;
+
+	spin_lock(&vc->submit_lock);
+	task = vc->submit_task;
+	if (task && (vc->submit_users || vc->submit_recent)) {
+		vc->submit_recent = false;
+		spin_unlock(&vc->submit_lock);
+		queue_delayed_work(system_wq, &vc->submit_ctl,
+				   VEIL_SUBMIT_IDLE);
+		return;
+	}
+	vc->submit_task = NULL;
+	spin_unlock(&vc->submit_lock);
+	if (task) {
+		/* No write holds it: its list is empty or being emptied. */
+		kthread_stop(task);
+		return;
+	}
+
+	task = kthread_create(vdm_submit_thread, vc, "kveil_w/%s", vc->name);
+	spin_lock(&vc->submit_lock);
+	vc->submit_spawning = false;
+	if (IS_ERR(task)) {
+		vc->submit_retry = jiffies + HZ;
+		spin_unlock(&vc->submit_lock);
+		return;
+	}
+	vc->submit_task = task;
+	vc->submit_recent = true;
+	spin_unlock(&vc->submit_lock);
+	wake_up_process(task);
+	queue_delayed_work(system_wq, &vc->submit_ctl, VEIL_SUBMIT_IDLE);
+}
+
+/*
+ * Take the submit thread for the halves of one write (true), or have it
+ * started and let the writer submit them (false).
+ */
+static bool vdm_submit_get(struct vdm_c *vc)
+{
+	bool got;
+
+	spin_lock(&vc->submit_lock);
+	got = !!vc->submit_task;
+	if (got) {
+		vc->submit_users++;
+		vc->submit_recent = true;
+	} else if (!vc->submit_spawning &&
+		   time_after_eq(jiffies, vc->submit_retry)) {
+		vc->submit_spawning = true;
+		queue_delayed_work(system_wq, &vc->submit_ctl, 0);
+	}
+	spin_unlock(&vc->submit_lock);
+	return got;
+}
+
+/*
+ * A half of a write that took the submit thread is encrypted: hand its
+ * @clone (if any) to the thread, and if it is the write's @last half, give
+ * the thread back.  The clone may end the bio: nothing may touch the
+ * device after this.
+ */
+static void vdm_submit_hand(struct vdm_c *vc, struct bio *clone, bool last)
+{
+	spin_lock(&vc->submit_lock);
+	if (last)
+		vc->submit_users--;
+	if (clone) {
+		bio_list_add(&vc->submit_list, clone);
+		wake_up_process(vc->submit_task);
+	}
+	spin_unlock(&vc->submit_lock);
+}
+
+void vdm_submit_init(struct vdm_c *vc)
+{
+	spin_lock_init(&vc->submit_lock);
+	bio_list_init(&vc->submit_list);
+	INIT_DELAYED_WORK(&vc->submit_ctl, vdm_submit_ctl);
+}
+
+/* Every bio of the device has ended: no write holds the thread. */
+static void vdm_submit_exit(struct vdm_c *vc)
+{
+	cancel_delayed_work_sync(&vc->submit_ctl);
+	if (vc->submit_task)
+		kthread_stop(vc->submit_task);
+	vc->submit_task = NULL;
+}
+
+/*
+ * One half of a large write, on vdm_write_wq or (half 0) in the writer:
+ * encrypt it, then hand it to the writer (@p->done), to the submit thread
+ * (@p->to_thread), or submit it.  The half that finishes its encryption
+ * last drops the key and the submit thread; a half's clone may end the
+ * bio, so nothing touches @io after its submission.
  */
 static void vdm_write_half_work(struct work_struct *w)
 {
 	struct vdm_wpiece *p = container_of(w, struct vdm_wpiece, work);
 	struct vdm_io *io = p->io;
+	struct vdm_c *vc = io->vc;
 	struct vdm_key *key = io->key;
 	struct bio *clone = p->clone;
 	bool first = p == &io->half[0];
+	bool thread = io->half[1].to_thread;
+	bool last;
 	int r;
 
 	r = vdm_crypt_io(io, key, first, true, false, 1, vdm_io_bio(io),
@@ -916,10 +1072,17 @@ static void vdm_write_half_work(struct work_struct *w)
 		complete(p->done);
 		return;
 	}
-	if (atomic_dec_and_test(&io->crypting)) {
+	last = atomic_dec_and_test(&io->crypting);
+	if (last) {
 		io->key = NULL;
 		vdm_key_put(key);
 	}
+	if (p->to_thread && !r) {
+		vdm_submit_hand(vc, clone, last);
+		return;
+	}
+	if (thread && last)
+		vdm_submit_hand(vc, NULL, true);
 	vdm_write_submit(io, clone, r, first);
 }
 
@@ -934,8 +1097,10 @@ static void vdm_write_half_work(struct work_struct *w)
  *     with nothing else in flight has its first half done by the caller;
  *   - above a bio-based one, whose map runs in the submitter and may wait
  *     for something only vdm_write_wq provides (another dm-veil's pool,
- *     refilled by its own halves), a worker encrypts the second half while
- *     the caller encrypts the first, and the caller submits both.
+ *     refilled by its own halves), the same, but the workers hand their
+ *     halves to the device's submit thread; while the device has no such
+ *     thread, a worker encrypts the second half while the caller encrypts
+ *     the first, and the caller submits both.
  */
 static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 			struct bio *bio, bool nowait)
@@ -947,6 +1112,7 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 	u64 unit = io->sector >> key->unit_shift;
 	struct bvec_iter iter = bio->bi_iter;
 	struct bio *clones[2];
+	bool thread;
 	int r;
 
 	might_sleep();
@@ -984,17 +1150,21 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 		p->iter = iter;
 		p->unit = unit;
 		p->done = NULL;
+		p->to_thread = false;
 		bio_advance_iter(bio, &iter, bytes[i]);
 		unit += bytes[i] / key->unit;
 		INIT_WORK(&p->work, vdm_write_half_work);
 	}
-	if (vc->workers_submit) {
+	thread = !vc->workers_submit && vdm_submit_get(vc);
+	if (vc->workers_submit || thread) {
 		/*
 		 * With nothing else in flight the writer has no next write
 		 * to queue, and its CPU would only wait: it does half 0.
 		 */
 		bool alone = vdm_alone(vc);
 
+		io->half[0].to_thread = thread && !alone;
+		io->half[1].to_thread = thread;
 		queue_work(vdm_write_wq, &io->half[1].work);
 		if (alone)
 			vdm_write_half_work(&io->half[0].work);
@@ -1103,6 +1273,7 @@ int vdm_crypt_init(struct vdm_c *vc)
 /* Copes with any partly done vdm_crypt_init(). */
 void vdm_crypt_exit(struct vdm_c *vc)
 {
+	vdm_submit_exit(vc);
 	mempool_exit(&vc->page_pool);
 	bioset_exit(&vc->bs);
 }

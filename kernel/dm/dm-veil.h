@@ -231,6 +231,18 @@ struct vdm_c {
 	wait_queue_head_t drain_wq;
 
 	bool workers_submit;		/* the device below is request-based */
+	/*
+	 * Above a bio-based device: the thread that submits the halves the
+	 * workers encrypted, while large writes come (crypt.c).
+	 */
+	spinlock_t submit_lock;
+	struct task_struct *submit_task;	/* under submit_lock */
+	struct bio_list submit_list;		/* under submit_lock */
+	unsigned int submit_users;		/* under submit_lock */
+	bool submit_recent;			/* under submit_lock */
+	bool submit_spawning;			/* under submit_lock */
+	unsigned long submit_retry;		/* under submit_lock */
+	struct delayed_work submit_ctl;		/* starts and stops it */
 	struct bio_set bs;		/* write bounce bios */
 	mempool_t page_pool;		/* write bounce pages */
 	struct mutex bounce_lock;	/* one blocking bounce allocation at a time */
@@ -283,6 +295,7 @@ struct vdm_io {
 				/* the writer submits: it waits here */
 				struct completion *done;
 				int err;
+				bool to_thread;	/* vc->submit_task submits */
 			} half[2];
 			atomic_t crypting;	/* halves not yet encrypted */
 		};
@@ -316,7 +329,8 @@ struct vdm_io {
  *                 nothing but that device's own requests (a bio-based
  *                 device's map, perhaps another dm-veil's, runs in its
  *                 submitter and could wait for a pool that only halves
- *                 on this queue refill).
+ *                 on this queue refill); above a bio-based device a half
+ *                 goes to the device's own submit thread, or its writer.
  *   vdm_wq        the release and timeout work of held bios, which never
  *                 wait for a device's pools (a write the pools cannot
  *                 serve at once waits on the release list, and the next
@@ -368,6 +382,7 @@ struct vdm_key *vdm_key_alloc(const struct vdm_cipher *c,
 int vdm_key_setkey(struct vdm_key *key, const u8 *k, unsigned int key_len,
 		   const char **why);
 void vdm_key_put(struct vdm_key *key);
+void vdm_submit_init(struct vdm_c *vc);
 int vdm_crypt_init(struct vdm_c *vc);
 int vdm_crypt_module_init(void);
 void vdm_crypt_module_exit(void);

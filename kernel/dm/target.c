@@ -370,6 +370,7 @@ static int vdm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	vc->name = dm_disk(dm_table_get_md(ti->table))->disk_name;
 	vc->key_timeout = VEIL_KEY_TIMEOUT_DEFAULT;
 	vdm_keys_init(vc);
+	vdm_submit_init(vc);
 
 	as.argc = argc - 1;
 	as.argv = argv + 1;

@@ -1712,6 +1712,88 @@ TEST_F_TIMEOUT(dm, writes_at_depth_with_an_async_cipher, 240)
 	EXPECT_EQ(0, sh("rmmod veil_async_cipher"));
 }
 
+/*
+ * The submit threads of dm-veil devices ("kveil_w/<disk>"): how many run,
+ * and in @nvcsw the most times one of them slept (once per batch of
+ * halves it was woken to submit, and twice as it started).
+ */
+static int submit_threads(long *nvcsw)
+{
+	return ksft_threads("kveil_w/", nvcsw, NULL);
+}
+
+/* Wait up to @s seconds for no submit thread to run. */
+static bool submit_threads_gone(int s)
+{
+	long nvcsw;
+
+	while (submit_threads(&nvcsw) && s-- > 0)
+		sleep(1);
+	return !submit_threads(&nvcsw);
+}
+
+/*
+ * Above a bio-based device (brd, or another dm device) the halves workers
+ * encrypt are submitted by a thread of the device's own, which runs only
+ * while large writes come: none for an idle device, one while writing at
+ * depth, none again after a few idle seconds, and none after a remove.
+ * Two dm-veil devices stacked each have their own, and every block written
+ * through the top one reads back.  Above a request-based device (null_blk)
+ * workers submit and no thread runs.
+ */
+TEST_F_TIMEOUT(dm, write_submit_thread, 240)
+{
+	static const char fio[] = "fio --name=s --filename=" DMDEV
+		" --direct=1 --ioengine=libaio --bs=1M --rw=write"
+		" --iodepth=8 --size=100% --verify=crc32c --verify_fatal=1"
+		" >/dev/null 2>&1";
+	char table[128];
+	long nvcsw;
+
+	if (sh("command -v fio >/dev/null"))
+		SKIP(return, "no fio in the guest");
+	ASSERT_TRUE(submit_threads_gone(30));
+	unlocked(_metadata, self);
+	EXPECT_EQ(0, submit_threads(&nvcsw));
+
+	EXPECT_EQ(0, sh("%s --loops=2", fio));
+	EXPECT_EQ(1, submit_threads(&nvcsw));
+	TH_LOG("brd: the submit thread slept %ld times", nvcsw);
+	EXPECT_GE(nvcsw, 8);
+	EXPECT_TRUE(submit_threads_gone(30));
+	EXPECT_TRUE(state_is("encrypted"));
+
+	/* Removed while its thread runs. */
+	EXPECT_EQ(0, sh("%s --verify_only=1", fio));
+	EXPECT_EQ(0, sh("%s --loops=1", fio));
+	EXPECT_EQ(1, submit_threads(&nvcsw));
+	EXPECT_EQ(0, sh("dmsetup remove " DMNAME));
+	EXPECT_EQ(0, submit_threads(&nvcsw));
+
+	/* Stacked: the top one's thread submits into the bottom one's map. */
+	ASSERT_EQ(0, dm_create(self->table));
+	ASSERT_TRUE(wait_state("encrypted", 10000));
+	ASSERT_EQ(0, sh("dmsetup rename " DMNAME " veil_low"));
+	ASSERT_EQ(0, format_dev("/dev/mapper/veil_low", kid_hex, 512, NULL));
+	snprintf(table, sizeof(table), "0 %llu veil /dev/mapper/veil_low",
+		 (self->data - 2 * AREA) & ~7ULL);
+	ASSERT_EQ(0, dm_create(table));
+	ASSERT_TRUE(wait_state("encrypted", 10000));
+	EXPECT_EQ(0, sh("%s --loops=2", fio));
+	EXPECT_EQ(2, submit_threads(&nvcsw));
+	EXPECT_EQ(0, sh("%s --verify_only=1 --iodepth=1", fio));
+	EXPECT_EQ(0, sh("dmsetup remove " DMNAME));
+	EXPECT_EQ(0, sh("dmsetup remove veil_low"));
+	EXPECT_EQ(0, submit_threads(&nvcsw));
+
+	/* Request-based below: no thread. */
+	nullb_map(_metadata, 2);
+	EXPECT_EQ(0, sh("%s --size=64M", fio));
+	EXPECT_EQ(0, submit_threads(&nvcsw));
+	EXPECT_EQ(0, sh("dmsetup remove " DMNAME));
+	sh("rmmod null_blk 2>/dev/null");
+}
+
 /* ------------------------------------------- key arrival, memory tight --- */
 
 #define CG		"/sys/fs/cgroup"
