@@ -949,7 +949,8 @@ static int vdm_submit_thread(void *data)
  * Start the submit thread, or stop it once no write has used it for
  * VEIL_SUBMIT_IDLE; while it runs this checks again every VEIL_SUBMIT_IDLE.
  * Nothing waits for it: a write that finds no thread submits its halves
- * itself.  A thread that cannot be started is tried again a second later.
+ * itself.  A thread that cannot be started is asked for again by the
+ * first write a second or more later.
  */
 static void vdm_submit_ctl(struct work_struct *w)
 {
@@ -1033,6 +1034,7 @@ void vdm_submit_init(struct vdm_c *vc)
 {
 	spin_lock_init(&vc->submit_lock);
 	bio_list_init(&vc->submit_list);
+	vc->submit_retry = jiffies;
 	INIT_DELAYED_WORK(&vc->submit_ctl, vdm_submit_ctl);
 }
 
