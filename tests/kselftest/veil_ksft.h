@@ -106,10 +106,11 @@ static inline double now_s(void)
 }
 
 /*
- * The threads whose name (comm) starts with @prefix: how many run, or -1
- * if /proc cannot be read.  @vcsw and @nvcsw (either may be NULL) get the
- * most voluntary and involuntary context switches one of them has made:
- * how often it slept waiting for work, and how often it was preempted.
+ * The threads whose name (comm) starts with @prefix and whose context
+ * switch counts can be read: how many run, or -1 if /proc cannot be read.
+ * @vcsw and @nvcsw (either may be NULL) get the most voluntary and
+ * involuntary context switches one of them has made: how often it slept
+ * waiting for work, and how often it was preempted.
  */
 static inline int ksft_threads(const char *prefix, long *vcsw, long *nvcsw)
 {
@@ -127,8 +128,8 @@ static inline int ksft_threads(const char *prefix, long *vcsw, long *nvcsw)
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
+		long v, nv;
 		FILE *f;
-		long v;
 
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
@@ -141,21 +142,23 @@ static inline int ksft_threads(const char *prefix, long *vcsw, long *nvcsw)
 			continue;
 		}
 		fclose(f);
-		n++;
 		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
 		f = fopen(path, "r");
 		if (!f)
 			continue;
+		v = nv = -1;
 		while (fgets(line, sizeof(line), f)) {
-			if (vcsw && sscanf(line, "voluntary_ctxt_switches: %ld",
-					   &v) == 1 && v > *vcsw)
-				*vcsw = v;
-			if (nvcsw && sscanf(line,
-					    "nonvoluntary_ctxt_switches: %ld",
-					    &v) == 1 && v > *nvcsw)
-				*nvcsw = v;
+			sscanf(line, "voluntary_ctxt_switches: %ld", &v);
+			sscanf(line, "nonvoluntary_ctxt_switches: %ld", &nv);
 		}
 		fclose(f);
+		if (v < 0 || nv < 0)
+			continue;
+		n++;
+		if (vcsw && v > *vcsw)
+			*vcsw = v;
+		if (nvcsw && nv > *nvcsw)
+			*nvcsw = nv;
 	}
 	closedir(d);
 	return n;
