@@ -18,16 +18,19 @@
  *     for its own I/O, like any CPU-bound filesystem work) into bounce
  *     pages, then submits the bounce bio;
  *   - decrypts a read in pieces, one per online CPU for a large read
- *     with nothing else of the device in flight, else in one (not with
- *     cipher_null, which leaves data in place untouched): the first in
+ *     with nothing else of the device in flight while that proves faster
+ *     (vdm_split_pays()), else in one (not with cipher_null, which
+ *     leaves data in place untouched): the first in
  *     its completion context when that is a task with interrupts on
  *     (e.g. brd's submitter), without sleeping there, the others on a
  *     workqueue, as dm-crypt does; a large read in one piece goes to
- *     the workqueue whole; after an interrupt, a small read in a
+ *     the workqueue whole unless nothing else is in flight; after an
+ *     interrupt, a small read in a
  *     softirq (as dm-crypt's no_read_workqueue), a large one on the
  *     workqueue; the last piece done ends the read;
  *   - cuts a write of VEIL_SPLIT_MIN or more in two halves with a bounce
- *     clone each, so one write uses two CPUs.  Above a request-based
+ *     clone each, so one write uses two CPUs (with nothing else in
+ *     flight, only while that proves faster).  Above a request-based
  *     device two workers encrypt and submit them and the submitter goes
  *     on at once (unless nothing else is in flight: then it does the
  *     first half): at queue depth the next writes are encrypted meanwhile,
@@ -457,6 +460,74 @@ static bool vdm_alone(struct vdm_c *vc)
 	       atomic_read(&vc->inflight[1]) <= 1;
 }
 
+/*
+ * Does splitting a lone large I/O over the CPUs pay?  On a quiet machine
+ * it does.  Where the CPUs are shared with others (a guest's vCPUs on a
+ * busy host) the CPUs woken for the other pieces run late and take time
+ * from the first, and one CPU alone is faster.  Nothing inside tells the
+ * two apart but the result, so a device times both ways, per direction:
+ * a running average (1/8 per I/O) for lone large I/O on one CPU and for
+ * that split.  It splits but for the second such I/O, which gives the
+ * first time on one CPU, and then takes the faster way.  To see whether
+ * the other has become faster it goes that way every VEIL_SPLIT_PROBE-th
+ * time while splitting, and every VEIL_SPLIT_PROBE_ONE-th time while on
+ * one CPU, so that a caller with more than one I/O in flight (below) is
+ * seen soon.
+ *
+ * An I/O is timed from the end of the one before if the device was kept
+ * busy (the gap before its map no longer than the I/O itself), else from
+ * its map, to its end: a CPU woken for a piece also slows what the caller
+ * does between two I/Os, and only the whole cycle shows it.
+ *
+ * One CPU is for callers that wait for each I/O.  Above a device that
+ * ends I/O inside its submission (brd), an I/O done on one CPU has ended
+ * before its caller can submit the next, so a caller with more to submit
+ * looks the same as one that waits.  A split I/O stays in flight until its
+ * last piece is done: a large I/O arriving meanwhile shows the caller has
+ * depth (vdm_split_deep()), and for VEIL_SPLIT_DEEP after that the device
+ * splits its lone I/O, which lets the next one in.
+ */
+#define VEIL_SPLIT_PROBE	32
+#define VEIL_SPLIT_PROBE_ONE	16
+#define VEIL_SPLIT_DEEP		NSEC_PER_SEC
+
+/* A large I/O in direction @dir came while another was in flight. */
+static void vdm_split_deep(struct vdm_c *vc, int dir)
+{
+	atomic64_set(&vc->split_deep[dir], ktime_get_ns() + VEIL_SPLIT_DEEP);
+}
+
+static bool vdm_split_pays(struct vdm_c *vc, int dir)
+{
+	unsigned int one = READ_ONCE(vc->split_ns[dir][0]), n;
+
+	if (ktime_get_ns() < (u64)atomic64_read(&vc->split_deep[dir]))
+		return true;
+	n = atomic_inc_return(&vc->split_count[dir]);
+	if (!one)
+		return n != 2;
+	if (READ_ONCE(vc->split_ns[dir][1]) <= one)
+		return n % VEIL_SPLIT_PROBE != 0;
+	return n % VEIL_SPLIT_PROBE_ONE == 0;
+}
+
+/* A lone large I/O (io->lone_start set) has ended: note its time. */
+static void vdm_split_note(struct vdm_io *io, int dir)
+{
+	unsigned int *avg = &io->vc->split_ns[dir][io->lone_split], old;
+	u64 now = ktime_get_ns(), prev, ns;
+
+	prev = atomic64_xchg(&io->vc->split_last[dir], now);
+	if (now <= io->lone_start)
+		return;
+	ns = now - io->lone_start;
+	if (prev <= io->lone_start && io->lone_start - prev <= ns)
+		ns = now - prev;
+	ns = min_t(u64, U32_MAX, div_u64(ns << 20, io->iter.bi_size));
+	old = READ_ONCE(*avg);
+	WRITE_ONCE(*avg, old ? old - old / 8 + ns / 8 : ns);
+}
+
 /* ------------------------------------------------------------ reads --- */
 
 static void vdm_read_end(struct vdm_io *io)
@@ -512,8 +583,11 @@ static void vdm_read_piece_end(struct vdm_io *io, int r, bool atomic)
 			    io->vc->name, (unsigned long long)io->sector, r);
 		WRITE_ONCE(io->status, BLK_STS_IOERR);
 	}
-	if (atomic_dec_and_test(&io->pending))
-		vdm_read_done(io, atomic);
+	if (!atomic_dec_and_test(&io->pending))
+		return;
+	if (io->lone_start)
+		vdm_split_note(io, READ);
+	vdm_read_done(io, atomic);
 }
 
 /* Decrypt one piece of a read. */
@@ -670,15 +744,18 @@ static void vdm_read_bh_queue(struct vdm_io *io)
  * A read's completion runs in the context of the driver below: its
  * interrupt, a softirq, or a task (brd completes in the submitter, loop in
  * the block softirq).  A large read that is the device's only I/O in
- * flight is decrypted in pieces, one per CPU; any other read is one piece,
- * as the reads beside it keep the other CPUs busy.  In a task with
+ * flight is decrypted in pieces, one per CPU, while that is faster
+ * (vdm_split_pays()); any other read is one piece, as the reads beside it
+ * keep the other CPUs busy.  In a task with
  * interrupts on, if the requests fit the per-bio room, the first piece is
  * decrypted right here without sleeping (no allocation, no
  * CRYPTO_TFM_REQ_MAY_SLEEP; only an asynchronous cipher that queued the
  * request is waited for, which a task may do), and the others go to
- * vdm_crypt_wq; but a large read left whole goes to vdm_crypt_wq too, as
- * dm-crypt sends every read, so that the submitter (brd completes in it)
- * goes on queueing while the workers decrypt.  After an interrupt, a
+ * vdm_crypt_wq; but a large read left whole beside others goes to
+ * vdm_crypt_wq too, as dm-crypt sends every read, so that the submitter
+ * (brd completes in it) goes on queueing while the workers decrypt; one
+ * left whole alone has nothing to go on with and is decrypted here.
+ * After an interrupt, a
  * small read is decrypted in a softirq (vdm_read_bh()); otherwise all
  * pieces go to vdm_crypt_wq.
  * Whichever piece finishes last ends the read, so no context waits for
@@ -692,7 +769,7 @@ static void vdm_read_endio(struct bio *bio)
 	struct bvec_iter it = io->iter;
 	u64 unit = io->sector >> key->unit_shift;
 	unsigned int n = 1, i, here = 0;
-	bool task = in_task() && !irqs_disabled(), softirq;
+	bool task = in_task() && !irqs_disabled(), softirq, lone;
 
 	io->status = BLK_STS_OK;
 	/*
@@ -704,11 +781,18 @@ static void vdm_read_endio(struct bio *bio)
 		vdm_read_done(io, true);
 		return;
 	}
-	if (io->iter.bi_size >= VEIL_SPLIT_MIN && !key->identity &&
-	    vdm_alone(io->vc))
+	lone = io->lone_start && !key->identity;
+	if (lone && !vdm_alone(io->vc)) {
+		vdm_split_deep(io->vc, READ);
+		lone = false;
+	}
+	if (lone && vdm_split_pays(io->vc, READ))
 		n = min3(num_online_cpus(),
 			 io->iter.bi_size / (VEIL_SPLIT_MIN / 2),
 			 (unsigned int)VEIL_MAX_JOBS);
+	if (!lone)
+		io->lone_start = 0;
+	io->lone_split = n > 1;
 	atomic_set(&io->pending, n);
 	softirq = !task && !in_hardirq() && !irqs_disabled();
 	if (!task && vdm_read_bh_ok(io)) {
@@ -725,7 +809,7 @@ static void vdm_read_endio(struct bio *bio)
 		return;
 	}
 	here = task && vdm_io_room_ok(io) &&
-	       (n > 1 || io->iter.bi_size < VEIL_SPLIT_MIN);
+	       (n > 1 || io->iter.bi_size < VEIL_SPLIT_MIN || lone);
 	for (i = 0; i < n; i++) {
 		struct vdm_piece *p = &io->pieces[i];
 		unsigned int cnt = units / n + (i < units % n);
@@ -754,6 +838,7 @@ static void vdm_read_endio(struct bio *bio)
 int vdm_read_prepare(struct vdm_c *vc, struct vdm_io *io, struct bio *bio)
 {
 	io->iter = bio->bi_iter;
+	io->lone_start = io->iter.bi_size >= VEIL_SPLIT_MIN ? ktime_get_ns() : 0;
 	io->orig_end_io = bio->bi_end_io;
 	io->orig_private = bio->bi_private;
 	bio->bi_end_io = vdm_read_endio;
@@ -874,6 +959,8 @@ static void vdm_write_endio(struct bio *clone)
 	if (unlikely(READ_ONCE(io->vc->release_starved)))
 		vdm_release_kick(io->vc);
 	if (atomic_dec_and_test(&io->pending)) {
+		if (io->lone_start)
+			vdm_split_note(io, WRITE);
 		bio->bi_status = READ_ONCE(io->status);
 		bio_endio(bio);
 	}
@@ -1091,8 +1178,9 @@ static void vdm_write_half_work(struct work_struct *w)
 /*
  * Encrypt a write into bounce pages and submit them; -EAGAIN (nothing
  * done) if @nowait and the pools are empty.  A small write is encrypted
- * and submitted right here.  A large one is cut in two halves with a
- * clone each, encrypted on two CPUs:
+ * and submitted right here, and so is a large one with nothing else in
+ * flight while one CPU proves faster (vdm_split_pays()).  Any other large
+ * one is cut in two halves with a clone each, encrypted on two CPUs:
  *   - above a request-based device, two workers encrypt and submit a half
  *     each and the caller goes on at once: at queue depth the next writes
  *     are encrypted meanwhile, as dm-crypt's write queue does.  A write
@@ -1114,17 +1202,26 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 	u64 unit = io->sector >> key->unit_shift;
 	struct bvec_iter iter = bio->bi_iter;
 	struct bio *clones[2];
-	bool thread;
+	bool thread, lone = false;
 	int r;
 
 	might_sleep();
 	if (bytes[0] >= VEIL_SPLIT_MIN && cpus > 1) {
+		lone = vdm_alone(vc);
+		if (!lone)
+			vdm_split_deep(vc, WRITE);
+	}
+	if (bytes[0] >= VEIL_SPLIT_MIN && cpus > 1 &&
+	    (!lone || vdm_split_pays(vc, WRITE))) {
 		bytes[1] = bytes[0] - bytes[0] / key->unit / 2 * key->unit;
 		bytes[0] -= bytes[1];
 		n = 2;
 	}
 	if (vdm_bounce_alloc(vc, bio, bytes, clones, n, nowait))
 		return -EAGAIN;
+	io->iter = bio->bi_iter;
+	io->lone_start = lone ? ktime_get_ns() : 0;
+	io->lone_split = n > 1;
 	for (i = 0; i < n; i++) {
 		clones[i]->bi_iter.bi_sector = bio->bi_iter.bi_sector +
 			(i ? bytes[0] >> SECTOR_SHIFT : 0);
@@ -1163,12 +1260,10 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 		 * With nothing else in flight the writer has no next write
 		 * to queue, and its CPU would only wait: it does half 0.
 		 */
-		bool alone = vdm_alone(vc);
-
-		io->half[0].to_thread = thread && !alone;
+		io->half[0].to_thread = thread && !lone;
 		io->half[1].to_thread = thread;
 		queue_work(vdm_write_wq, &io->half[1].work);
-		if (alone)
+		if (lone)
 			vdm_write_half_work(&io->half[0].work);
 		else
 			queue_work(vdm_write_wq, &io->half[0].work);

@@ -230,6 +230,19 @@ struct vdm_c {
 	atomic_t inflight[2];		/* no lock */
 	wait_queue_head_t drain_wq;
 
+	/*
+	 * Lone large reads [0] and writes [1] (crypt.c): how long one took,
+	 * in ns per MiB, a running average for those done on one CPU [][0]
+	 * and for those split over the CPUs [][1] (0: none yet); when the
+	 * last one ended (ns); how many there were; and until when (ns) the
+	 * caller is taken to have more than one in flight.  No lock: a lost
+	 * update only slows the estimate.
+	 */
+	unsigned int split_ns[2][2];
+	atomic64_t split_last[2];
+	atomic_t split_count[2];
+	atomic64_t split_deep[2];
+
 	bool workers_submit;		/* the device below is request-based */
 	/*
 	 * Above a bio-based device: the thread that submits the halves the
@@ -279,7 +292,10 @@ struct vdm_io {
 	unsigned long held_since;	/* jiffies, 0 if never held */
 	bio_end_io_t *orig_end_io;	/* reads: restored before completing */
 	void *orig_private;
-	struct bvec_iter iter;		/* reads: the data, for decryption */
+	/* reads: the data, for decryption; lone large writes: its size */
+	struct bvec_iter iter;
+	u64 lone_start;			/* ns: a lone large I/O (crypt.c) */
+	bool lone_split;		/* ...split over the CPUs */
 	struct work_struct work;
 	/* writes: the clones, reads: the pieces not yet done; the first error */
 	atomic_t pending;
