@@ -484,17 +484,23 @@ static bool vdm_alone(struct vdm_c *vc)
  * before its caller can submit the next, so a caller with more to submit
  * looks the same as one that waits.  A split I/O stays in flight until its
  * last piece is done: a large I/O arriving meanwhile shows the caller has
- * depth (vdm_split_deep()), and for VEIL_SPLIT_DEEP after that the device
+ * depth (vdm_lone()), and for VEIL_SPLIT_DEEP after that the device
  * splits its lone I/O, which lets the next one in.
  */
 #define VEIL_SPLIT_PROBE	32
 #define VEIL_SPLIT_PROBE_ONE	16
 #define VEIL_SPLIT_DEEP		NSEC_PER_SEC
 
-/* A large I/O in direction @dir came while another was in flight. */
-static void vdm_split_deep(struct vdm_c *vc, int dir)
+/*
+ * Is a large I/O in direction @dir alone in flight?  If not, its caller
+ * has depth: note that for vdm_split_pays().
+ */
+static bool vdm_lone(struct vdm_c *vc, int dir)
 {
+	if (vdm_alone(vc))
+		return true;
 	atomic64_set(&vc->split_deep[dir], ktime_get_ns() + VEIL_SPLIT_DEEP);
+	return false;
 }
 
 static bool vdm_split_pays(struct vdm_c *vc, int dir)
@@ -781,11 +787,7 @@ static void vdm_read_endio(struct bio *bio)
 		vdm_read_done(io, true);
 		return;
 	}
-	lone = io->lone_start && !key->identity;
-	if (lone && !vdm_alone(io->vc)) {
-		vdm_split_deep(io->vc, READ);
-		lone = false;
-	}
+	lone = io->lone_start && !key->identity && vdm_lone(io->vc, READ);
 	if (lone && vdm_split_pays(io->vc, READ))
 		n = min3(num_online_cpus(),
 			 io->iter.bi_size / (VEIL_SPLIT_MIN / 2),
@@ -1207,15 +1209,13 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 
 	might_sleep();
 	if (bytes[0] >= VEIL_SPLIT_MIN && cpus > 1) {
-		lone = vdm_alone(vc);
-		if (!lone)
-			vdm_split_deep(vc, WRITE);
-	}
-	if (bytes[0] >= VEIL_SPLIT_MIN && cpus > 1 &&
-	    (!lone || vdm_split_pays(vc, WRITE))) {
-		bytes[1] = bytes[0] - bytes[0] / key->unit / 2 * key->unit;
-		bytes[0] -= bytes[1];
-		n = 2;
+		lone = vdm_lone(vc, WRITE);
+		if (!lone || vdm_split_pays(vc, WRITE)) {
+			bytes[1] = bytes[0] -
+				   bytes[0] / key->unit / 2 * key->unit;
+			bytes[0] -= bytes[1];
+			n = 2;
+		}
 	}
 	if (vdm_bounce_alloc(vc, bio, bytes, clones, n, nowait))
 		return -EAGAIN;
