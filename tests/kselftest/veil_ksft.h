@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 /*
  * Run a shell command built printf-style; its exit status, or -1 if it did
@@ -161,6 +162,23 @@ static inline int ksft_threads(const char *prefix, long *vcsw, long *nvcsw)
 			*nvcsw = nv;
 	}
 	closedir(d);
+	return n;
+}
+
+/*
+ * Wait up to @ms milliseconds for no thread named @prefix to be listed;
+ * returns how many still are.  A kernel thread is stopped a moment before
+ * its task leaves /proc, and an idle-reaped one goes when its timer says,
+ * so a check that a thread is gone polls; one left behind stays for ever.
+ */
+static inline int ksft_threads_gone(const char *prefix, int ms)
+{
+	int n = ksft_threads(prefix, NULL, NULL);
+
+	for (; n > 0 && ms > 0; ms -= 20) {
+		usleep(20000);
+		n = ksft_threads(prefix, NULL, NULL);
+	}
 	return n;
 }
 

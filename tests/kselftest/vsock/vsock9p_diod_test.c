@@ -565,23 +565,6 @@ static int count_threads(void)
 	return ksft_threads("9p-vsock-", NULL, NULL);
 }
 
-/*
- * The transport's threads once they have exited: kthread_stop() returns
- * when a thread has left its function, a moment before the exiting task
- * leaves /proc, so give that up to two seconds.  A thread left behind
- * stays for ever.
- */
-static int threads_after_exit(void)
-{
-	int i, n = count_threads();
-
-	for (i = 0; n > 0 && i < 100; i++) {
-		usleep(20000);
-		n = count_threads();
-	}
-	return n;
-}
-
 /* Active p9_req_t objects (9pnet's request cache), -1 if unreadable. */
 static long req_objects(void)
 {
@@ -631,7 +614,7 @@ TEST_F_TIMEOUT(diod, nothing_left_after_unmounts, 120)
 
 	ASSERT_EQ(2, count_threads());
 	ASSERT_EQ(0, umount(MNT));
-	ASSERT_EQ(0, threads_after_exit());
+	ASSERT_EQ(0, ksft_threads_gone("9p-vsock-", 2000));
 	before = req_objects();
 
 	for (i = 0; i < 8; i++) {
@@ -644,18 +627,18 @@ TEST_F_TIMEOUT(diod, nothing_left_after_unmounts, 120)
 		ASSERT_EQ((ssize_t)sizeof(buf), pread(fd, buf, sizeof(buf), 0));
 		close(fd);
 		ASSERT_EQ(0, umount(MNT));
-		ASSERT_EQ(0, threads_after_exit());
+		ASSERT_EQ(0, ksft_threads_gone("9p-vsock-", 2000));
 	}
 	/* a mount that fails: nobody listens on this port */
 	ASSERT_NE(0, v9t_mount(MNT, VPORT + 1, EXPORT, NULL));
-	ASSERT_EQ(0, threads_after_exit());
+	ASSERT_EQ(0, ksft_threads_gone("9p-vsock-", 2000));
 
 	/* a mount whose server dies under it */
 	ASSERT_EQ(0, v9t_mount(MNT, VPORT, EXPORT, NULL));
 	v9t_stop(&self->diod);
 	ASSERT_NE(0, access(MNT "/cycle", F_OK));
 	ASSERT_EQ(0, umount(MNT));
-	ASSERT_EQ(0, threads_after_exit());
+	ASSERT_EQ(0, ksft_threads_gone("9p-vsock-", 2000));
 
 	after = req_objects();
 	TH_LOG("p9_req_t active objects: %ld before, %ld after", before, after);
