@@ -1717,6 +1717,8 @@ TEST_F_TIMEOUT(dm, writes_at_depth_with_an_async_cipher, 240)
 	EXPECT_EQ(0, sh("rmmod veil_async_cipher"));
 }
 
+#define SUBMIT_THREADS	"kveil_w/"
+
 /*
  * The submit threads of dm-veil devices ("kveil_w/<disk>"): how many run,
  * and in @nvcsw the most times one of them slept (once per batch of
@@ -1724,7 +1726,7 @@ TEST_F_TIMEOUT(dm, writes_at_depth_with_an_async_cipher, 240)
  */
 static int submit_threads(long *nvcsw)
 {
-	return ksft_threads("kveil_w/", nvcsw, NULL);
+	return ksft_threads(SUBMIT_THREADS, nvcsw, NULL);
 }
 
 /*
@@ -1747,7 +1749,7 @@ TEST_F_TIMEOUT(dm, write_submit_thread, 240)
 
 	if (sh("command -v fio >/dev/null"))
 		SKIP(return, "no fio in the guest");
-	ASSERT_EQ(0, ksft_threads_gone("kveil_w/", 30000));
+	ASSERT_EQ(0, ksft_threads_gone(SUBMIT_THREADS, 30000));
 	unlocked(_metadata, self);
 	EXPECT_EQ(0, submit_threads(&nvcsw));
 
@@ -1760,7 +1762,7 @@ TEST_F_TIMEOUT(dm, write_submit_thread, 240)
 	EXPECT_EQ(1, submit_threads(&nvcsw));
 	TH_LOG("brd: the submit thread slept %ld times", nvcsw);
 	EXPECT_GE(nvcsw, 8);
-	EXPECT_EQ(0, ksft_threads_gone("kveil_w/", 30000));
+	EXPECT_EQ(0, ksft_threads_gone(SUBMIT_THREADS, 30000));
 	EXPECT_TRUE(state_is("encrypted"));
 
 	/* Removed while its thread runs. */

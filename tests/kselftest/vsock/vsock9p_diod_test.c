@@ -559,10 +559,13 @@ TEST_F_TIMEOUT(diod, module_pinned_while_mounted, 60)
 	ASSERT_EQ(0, v9t_mount(MNT, VPORT, EXPORT, NULL));
 }
 
-/* Our kernel threads alive right now ("9p-vsock-tx"/"9p-vsock-rx"). */
+/* The transport's kernel threads: "9p-vsock-tx" and "9p-vsock-rx". */
+#define TRANSPORT_THREADS	"9p-vsock-"
+
+/* Our kernel threads alive right now. */
 static int count_threads(void)
 {
-	return ksft_threads("9p-vsock-", NULL, NULL);
+	return ksft_threads(TRANSPORT_THREADS, NULL, NULL);
 }
 
 /* Active p9_req_t objects (9pnet's request cache), -1 if unreadable. */
@@ -614,7 +617,7 @@ TEST_F_TIMEOUT(diod, nothing_left_after_unmounts, 120)
 
 	ASSERT_EQ(2, count_threads());
 	ASSERT_EQ(0, umount(MNT));
-	ASSERT_EQ(0, ksft_threads_gone("9p-vsock-", 2000));
+	ASSERT_EQ(0, ksft_threads_gone(TRANSPORT_THREADS, 2000));
 	before = req_objects();
 
 	for (i = 0; i < 8; i++) {
@@ -627,18 +630,18 @@ TEST_F_TIMEOUT(diod, nothing_left_after_unmounts, 120)
 		ASSERT_EQ((ssize_t)sizeof(buf), pread(fd, buf, sizeof(buf), 0));
 		close(fd);
 		ASSERT_EQ(0, umount(MNT));
-		ASSERT_EQ(0, ksft_threads_gone("9p-vsock-", 2000));
+		ASSERT_EQ(0, ksft_threads_gone(TRANSPORT_THREADS, 2000));
 	}
 	/* a mount that fails: nobody listens on this port */
 	ASSERT_NE(0, v9t_mount(MNT, VPORT + 1, EXPORT, NULL));
-	ASSERT_EQ(0, ksft_threads_gone("9p-vsock-", 2000));
+	ASSERT_EQ(0, ksft_threads_gone(TRANSPORT_THREADS, 2000));
 
 	/* a mount whose server dies under it */
 	ASSERT_EQ(0, v9t_mount(MNT, VPORT, EXPORT, NULL));
 	v9t_stop(&self->diod);
 	ASSERT_NE(0, access(MNT "/cycle", F_OK));
 	ASSERT_EQ(0, umount(MNT));
-	ASSERT_EQ(0, ksft_threads_gone("9p-vsock-", 2000));
+	ASSERT_EQ(0, ksft_threads_gone(TRANSPORT_THREADS, 2000));
 
 	after = req_objects();
 	TH_LOG("p9_req_t active objects: %ld before, %ld after", before, after);
