@@ -19,8 +19,8 @@
  *     pages, then submits the bounce bio;
  *   - decrypts a read in pieces, one per online CPU for a large read
  *     with nothing else of the device in flight while that proves faster
- *     (vdm_split_pays()), else in one (not with cipher_null, which
- *     leaves data in place untouched): the first in
+ *     (vdm_split_pays()), else in one (a read with cipher_null is passed
+ *     on as dm-linear would: its data stays as it is): the first in
  *     its completion context when that is a task with interrupts on
  *     (e.g. brd's submitter), without sleeping there, the others on a
  *     workqueue, as dm-crypt does; a large read in one piece goes to
@@ -778,12 +778,8 @@ static void vdm_read_endio(struct bio *bio)
 	bool task = in_task() && !irqs_disabled(), softirq, lone;
 
 	io->status = BLK_STS_OK;
-	/*
-	 * The null cipher leaves data read in place as it is: nothing to
-	 * hand to a worker (unless a second key, used while re-encrypting,
-	 * may cover part of the range).
-	 */
-	if (bio->bi_status || (key->identity && !key->prev)) {
+	/* A null-cipher read with one key never comes here (target.c). */
+	if (bio->bi_status) {
 		vdm_read_done(io, true);
 		return;
 	}

@@ -176,7 +176,12 @@ int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx)
 	case VEIL_STATE_WAITING:
 		goto hold;
 	case VEIL_STATE_ENCRYPTED:
-		if (discard)
+		/*
+		 * A discard carries no data; the null cipher reads in place
+		 * (unless a second key, while re-encrypting, covers part).
+		 * Neither needs the key once the state let it through.
+		 */
+		if (discard || (!write && vc->key->identity && !vc->key->prev))
 			goto remap;
 		/* before the key: the release work maps it again */
 		if (unlikely(irqs_off)) {
