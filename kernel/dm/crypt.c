@@ -25,21 +25,22 @@
  *     (e.g. brd's submitter), without sleeping there, the others on a
  *     workqueue, as dm-crypt does; a large read in one piece goes to
  *     the workqueue whole unless nothing else is in flight; after an
- *     interrupt, a small read in a
- *     softirq (as dm-crypt's no_read_workqueue), a large one on the
- *     workqueue; the last piece done ends the read;
- *   - cuts a write of VEIL_SPLIT_MIN or more in two halves with a bounce
- *     clone each, so one write uses two CPUs (with nothing else in
- *     flight, only while that proves faster).  Above a request-based
- *     device two workers encrypt and submit them and the submitter goes
- *     on at once (unless nothing else is in flight: then it does the
- *     first half): at queue depth the next writes are encrypted meanwhile,
- *     as dm-crypt's write queue does (the workqueue, like dm-crypt's, runs
- *     one item per CPU at a time, so writes are served in the order they
- *     came).  Above a bio-based device the same, but the device's submit
- *     thread submits what the workers encrypted; while the device has no
- *     such thread, the submitter encrypts the first half while a worker
- *     does the second, and submits both;
+ *     interrupt, a small read in a softirq (as dm-crypt's
+ *     no_read_workqueue), a large one on the workqueue; the last piece
+ *     done ends the read;
+ *   - cuts a write of VEIL_SPLIT_MIN or more in pieces, one per CPU (up
+ *     to VEIL_MAX_JOBS) with a bounce clone each, so one write uses
+ *     several CPUs (with nothing else in flight, only while that proves
+ *     faster).  Above a request-based device workers encrypt and submit
+ *     them and the submitter goes on at once (unless nothing else is in
+ *     flight: then it does the first piece): at queue depth the next
+ *     writes are encrypted meanwhile, as dm-crypt's write queue does (the
+ *     workqueue, like dm-crypt's, runs one item per CPU at a time, so
+ *     writes are served in the order they came).  Above a bio-based
+ *     device the same, but the device's submit thread submits what the
+ *     workers encrypted; while the device has no such thread, the
+ *     submitter encrypts the first piece while workers do the others,
+ *     and submits them all;
  *   - keeps one skcipher request in each bio's per-bio data, so I/O that
  *     is not split allocates nothing for its crypto.
  * The workqueues have rescuers (WQ_MEM_RECLAIM): they may be needed to
@@ -408,7 +409,7 @@ int vdm_crypt(struct vdm_c *vc, struct vdm_key *key,
  * the boundary the bio was mapped with use @key, the others @key->prev
  * (only while re-encrypting), so a bio may straddle the boundary.  @room:
  * the first piece may use the request room of @io (not for a write's
- * second half, which runs beside the first).
+ * other pieces, which run beside the first).
  */
 static int vdm_crypt_io(struct vdm_io *io, struct vdm_key *key, bool room,
 			bool encrypt, bool atomic, unsigned int max_jobs,
@@ -986,13 +987,13 @@ static void vdm_write_submit(struct vdm_io *io, struct bio *clone, int r,
  * vdm_write_wq may not submit there itself: the device's map runs in its
  * submitter and may wait for something only that workqueue provides
  * (dm-veil.h).  So, as dm-crypt's write thread does, a thread of the
- * device's own submits the halves the workers encrypted, and a device
+ * device's own submits the pieces the workers encrypted, and a device
  * that copies in its submitter (brd) copies beside the next writes'
  * encryption, while the writer goes on at once.  Unlike dm-crypt's
  * it exists only while large writes come: vdm_submit_get() has it started
  * and vdm_submit_ctl() stops it after VEIL_SUBMIT_IDLE without one, so an
  * idle device costs no thread.  Until it runs, and if it cannot be started,
- * the writer submits both halves itself.
+ * the writer submits all pieces itself.
  */
 #define VEIL_SUBMIT_IDLE	(5 * HZ)
 
@@ -1022,7 +1023,7 @@ static int vdm_submit_thread(void *data)
 			struct vdm_io *io = clone->bi_private;
 
 			vdm_write_submit(io, clone, 0,
-					 clone == io->half[0].clone);
+					 clone == io->wp[0].clone);
 		}
 		blk_finish_plug(&plug);
 	}
@@ -1033,7 +1034,7 @@ static int vdm_submit_thread(void *data)
 /*
  * Start the submit thread, or stop it once no write has used it for
  * VEIL_SUBMIT_IDLE; while it runs this checks again every VEIL_SUBMIT_IDLE.
- * Nothing waits for it: a write that finds no thread submits its halves
+ * Nothing waits for it: a write that finds no thread submits its pieces
  * itself.  A thread that cannot be started is asked for again by the
  * first write a second or more later.
  */
@@ -1076,7 +1077,7 @@ static void vdm_submit_ctl(struct work_struct *w)
 }
 
 /*
- * Take the submit thread for the halves of one write (true), or have it
+ * Take the submit thread for the pieces of one write (true), or have it
  * started and let the writer submit them (false).
  */
 static bool vdm_submit_get(struct vdm_c *vc)
@@ -1098,8 +1099,8 @@ static bool vdm_submit_get(struct vdm_c *vc)
 }
 
 /*
- * A half of a write that took the submit thread is encrypted: hand its
- * @clone (if any) to the thread, and if it is the write's @last half, give
+ * A piece of a write that took the submit thread is encrypted: hand its
+ * @clone (if any) to the thread, and if it is the write's @last piece, give
  * the thread back.  The clone may end the bio: nothing may touch the
  * device after this.
  */
@@ -1133,30 +1134,32 @@ static void vdm_submit_exit(struct vdm_c *vc)
 }
 
 /*
- * One half of a large write, on vdm_write_wq or (half 0) in the writer:
- * encrypt it, then hand it to the writer (@p->done), to the submit thread
- * (@p->to_thread), or submit it.  The half that finishes its encryption
- * last drops the key and the submit thread; a half's clone may end the
- * bio, so nothing touches @io after its submission.
+ * One piece of a large write, on vdm_write_wq or (piece 0) in the writer:
+ * encrypt it, then hand it to the writer (io->wp_done), to the submit
+ * thread, or submit it.  The piece that finishes its
+ * encryption last drops the key and the submit thread; a piece's clone
+ * may end the bio, so nothing touches @io after its submission.
  */
-static void vdm_write_half_work(struct work_struct *w)
+static void vdm_write_piece_work(struct work_struct *w)
 {
 	struct vdm_wpiece *p = container_of(w, struct vdm_wpiece, work);
 	struct vdm_io *io = p->io;
 	struct vdm_c *vc = io->vc;
 	struct vdm_key *key = io->key;
 	struct bio *clone = p->clone;
-	bool first = p == &io->half[0];
-	bool thread = io->half[1].to_thread;
+	bool first = p == &io->wp[0];
+	bool thread = io->wp_thread;
+	bool to_thread = thread && !(first && io->wp_lone);
 	bool last;
 	int r;
 
 	r = vdm_crypt_io(io, key, first, true, false, 1, vdm_io_bio(io),
 			 p->iter, clone, clone->bi_iter, p->unit,
 			 clone->bi_iter.bi_size);
-	if (p->done) {
+	if (io->wp_done) {
 		p->err = r;
-		complete(p->done);
+		if (atomic_dec_and_test(&io->crypting))
+			complete(io->wp_done);
 		return;
 	}
 	last = atomic_dec_and_test(&io->crypting);
@@ -1164,7 +1167,7 @@ static void vdm_write_half_work(struct work_struct *w)
 		io->key = NULL;
 		vdm_key_put(key);
 	}
-	if (p->to_thread && !r) {
+	if (to_thread && !r) {
 		vdm_submit_hand(vc, clone, last);
 		return;
 	}
@@ -1178,28 +1181,30 @@ static void vdm_write_half_work(struct work_struct *w)
  * done) if @nowait and the pools are empty.  A small write is encrypted
  * and submitted right here, and so is a large one with nothing else in
  * flight while one CPU proves faster (vdm_split_pays()).  Any other large
- * one is cut in two halves with a clone each, encrypted on two CPUs:
- *   - above a request-based device, two workers encrypt and submit a half
+ * one is cut in pieces of at least VEIL_SPLIT_MIN / 2, one per CPU (up to
+ * VEIL_MAX_JOBS, as a read), with a clone each (more pieces would only
+ * share the CPUs: the work, encryption and the copy below, stays the same):
+ *   - above a request-based device, workers encrypt and submit a piece
  *     each and the caller goes on at once: at queue depth the next writes
  *     are encrypted meanwhile, as dm-crypt's write queue does.  A write
- *     with nothing else in flight has its first half done by the caller;
+ *     with nothing else in flight has its first piece done by the caller;
  *   - above a bio-based one, whose map runs in the submitter and may wait
  *     for something only vdm_write_wq provides (another dm-veil's pool,
- *     refilled by its own halves), the same, but the workers hand their
- *     halves to the device's submit thread; while the device has no such
- *     thread, a worker encrypts the second half while the caller encrypts
- *     the first, and the caller submits both.
+ *     refilled by its own pieces), the same, but the workers hand their
+ *     pieces to the device's submit thread; while the device has no such
+ *     thread, workers encrypt the other pieces while the caller encrypts
+ *     the first, and the caller submits them all.
  */
 static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 			struct bio *bio, bool nowait)
 {
-	DECLARE_COMPLETION_ONSTACK(half_done);
+	DECLARE_COMPLETION_ONSTACK(wp_done);
 	struct vdm_key *key = io->key;
-	unsigned int bytes[2] = { bio->bi_iter.bi_size, 0 };
+	unsigned int bytes[VEIL_MAX_JOBS] = { bio->bi_iter.bi_size };
 	unsigned int cpus = num_online_cpus(), n = 1, i;
 	u64 unit = io->sector >> key->unit_shift;
 	struct bvec_iter iter = bio->bi_iter;
-	struct bio *clones[2];
+	struct bio *clones[VEIL_MAX_JOBS];
 	bool thread, lone = false;
 	int r;
 
@@ -1207,10 +1212,13 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 	if (bytes[0] >= VEIL_SPLIT_MIN && cpus > 1) {
 		lone = vdm_lone(vc, WRITE);
 		if (!lone || vdm_split_pays(vc, WRITE)) {
-			bytes[1] = bytes[0] -
-				   bytes[0] / key->unit / 2 * key->unit;
-			bytes[0] -= bytes[1];
-			n = 2;
+			unsigned int units = bytes[0] / key->unit;
+
+			n = min3(cpus, bytes[0] / (VEIL_SPLIT_MIN / 2),
+				 (unsigned int)VEIL_MAX_JOBS);
+			for (i = 0; i < n; i++)
+				bytes[i] = (units / n + (i < units % n)) *
+					   key->unit;
 		}
 	}
 	if (vdm_bounce_alloc(vc, bio, bytes, clones, n, nowait))
@@ -1219,11 +1227,12 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 	io->lone_start = lone ? ktime_get_ns() : 0;
 	io->lone_split = n > 1;
 	for (i = 0; i < n; i++) {
-		clones[i]->bi_iter.bi_sector = bio->bi_iter.bi_sector +
-			(i ? bytes[0] >> SECTOR_SHIFT : 0);
+		clones[i]->bi_iter.bi_sector = iter.bi_sector;
 		clones[i]->bi_private = io;
 		clones[i]->bi_end_io = vdm_write_endio;
+		bio_advance_iter(bio, &iter, bytes[i]);
 	}
+	iter = bio->bi_iter;
 	io->status = BLK_STS_OK;
 	atomic_set(&io->pending, n);
 	if (n == 1) {
@@ -1236,45 +1245,48 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 		return 0;
 	}
 
-	atomic_set(&io->crypting, 2);
-	for (i = 0; i < 2; i++) {
-		struct vdm_wpiece *p = &io->half[i];
+	thread = !vc->workers_submit && vdm_submit_get(vc);
+	/*
+	 * With nothing else in flight the writer has no next write to queue,
+	 * and its CPU would only wait: it does piece 0, and submits it.
+	 */
+	io->wp_thread = thread;
+	io->wp_lone = lone;
+	io->wp_done = NULL;
+	for (i = 0; i < n; i++) {
+		struct vdm_wpiece *p = &io->wp[i];
 
 		p->io = io;
 		p->clone = clones[i];
 		p->iter = iter;
 		p->unit = unit;
-		p->done = NULL;
-		p->to_thread = false;
 		bio_advance_iter(bio, &iter, bytes[i]);
 		unit += bytes[i] / key->unit;
-		INIT_WORK(&p->work, vdm_write_half_work);
+		INIT_WORK(&p->work, vdm_write_piece_work);
 	}
-	thread = !vc->workers_submit && vdm_submit_get(vc);
 	if (vc->workers_submit || thread) {
-		/*
-		 * With nothing else in flight the writer has no next write
-		 * to queue, and its CPU would only wait: it does half 0.
-		 */
-		io->half[0].to_thread = thread && !lone;
-		io->half[1].to_thread = thread;
-		queue_work(vdm_write_wq, &io->half[1].work);
+		atomic_set(&io->crypting, n);
+		for (i = 1; i < n; i++)
+			queue_work(vdm_write_wq, &io->wp[i].work);
 		if (lone)
-			vdm_write_half_work(&io->half[0].work);
+			vdm_write_piece_work(&io->wp[0].work);
 		else
-			queue_work(vdm_write_wq, &io->half[0].work);
+			queue_work(vdm_write_wq, &io->wp[0].work);
 		return 0;
 	}
-	io->half[1].done = &half_done;
-	queue_work(vdm_write_wq, &io->half[1].work);
-	r = vdm_crypt_io(io, key, true, true, false, cpus - 1, bio,
-			 io->half[0].iter, clones[0], clones[0]->bi_iter,
-			 io->half[0].unit, bytes[0]);
+	atomic_set(&io->crypting, n - 1);
+	io->wp_done = &wp_done;
+	for (i = 1; i < n; i++)
+		queue_work(vdm_write_wq, &io->wp[i].work);
+	r = vdm_crypt_io(io, key, true, true, false, 1, bio, io->wp[0].iter,
+			 clones[0], clones[0]->bi_iter, io->wp[0].unit,
+			 bytes[0]);
 	vdm_write_submit(io, clones[0], r, true);
 	/* The last clone submitted may end the bio, and free @io. */
-	wait_for_completion(&half_done);
+	wait_for_completion(&wp_done);
 	io->key = NULL;
-	vdm_write_submit(io, clones[1], io->half[1].err, false);
+	for (i = 1; i < n; i++)
+		vdm_write_submit(io, clones[i], io->wp[i].err, false);
 	vdm_key_put(key);
 	return 0;
 }

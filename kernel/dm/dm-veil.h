@@ -245,7 +245,7 @@ struct vdm_c {
 
 	bool workers_submit;		/* the device below is request-based */
 	/*
-	 * Above a bio-based device: the thread that submits the halves the
+	 * Above a bio-based device: the thread that submits the pieces the
 	 * workers encrypted, while large writes come (crypt.c).
 	 */
 	spinlock_t submit_lock;
@@ -301,19 +301,20 @@ struct vdm_io {
 	atomic_t pending;
 	blk_status_t status;
 	union {
-		struct {	/* a large write's halves, each for a worker */
+		struct {	/* a large write's pieces, each for a worker */
 			struct vdm_wpiece {
 				struct work_struct work;
 				struct vdm_io *io;
 				struct bio *clone;	/* its ciphertext */
-				struct bvec_iter iter;	/* its plaintext */
 				u64 unit;		/* its first crypto unit */
-				/* the writer submits: it waits here */
-				struct completion *done;
+				struct bvec_iter iter;	/* its plaintext */
 				int err;
-				bool to_thread;	/* vc->submit_task submits */
-			} half[2];
-			atomic_t crypting;	/* halves not yet encrypted */
+			} wp[VEIL_MAX_JOBS];
+			/* the writer submits: it waits here for the workers */
+			struct completion *wp_done;
+			atomic_t crypting;	/* pieces not yet encrypted */
+			bool wp_thread;		/* holds vc->submit_task */
+			bool wp_lone;		/* the writer submits piece 0 */
 		};
 		struct vdm_piece pieces[VEIL_MAX_JOBS];	/* a read's */
 		/*
@@ -339,13 +340,13 @@ struct vdm_io {
  *   vdm_crypt_wq  pieces of a read's decryption, and of a large request's
  *                 en- or decryption (vdm_crypt()): they wait for nothing
  *                 but the cipher.
- *   vdm_write_wq  the halves of a large write: they wait for the cipher,
- *                 and a half submits its clone itself only to a
+ *   vdm_write_wq  the pieces of a large write: they wait for the cipher,
+ *                 and a piece submits its clone itself only to a
  *                 request-based device, whose submission waits for
  *                 nothing but that device's own requests (a bio-based
  *                 device's map, perhaps another dm-veil's, runs in its
- *                 submitter and could wait for a pool that only halves
- *                 on this queue refill); above a bio-based device a half
+ *                 submitter and could wait for a pool that only pieces
+ *                 on this queue refill); above a bio-based device a piece
  *                 goes to the device's own submit thread, or its writer.
  *   vdm_wq        the release and timeout work of held bios, which never
  *                 wait for a device's pools (a write the pools cannot
