@@ -10,7 +10,10 @@ metric dm-veil / the better dm-crypt configuration, null-cipher dm-veil /
 dm-linear, and null-cipher dm-veil / the better null-cipher dm-crypt; a
 ratio is the median of the ratios within each round (runs seconds apart,
 so a drift of the host's speed between rounds cancels), or without rounds
-the ratio of the medians; for
+the ratio of the medians.  With three rounds or more the lowest and the
+highest ratio of a round follow as ratio_lo_* and ratio_hi_* rows: how far
+apart they lie shows how much of a difference the host's noise can hide;
+for
 memory, dm-veil's own cost over a dm-linear device (slab outside the bio
 pools, stacks, per-cpu) next to the target.
 """
@@ -20,8 +23,8 @@ import sys
 MEM_TARGET = 8192       # bytes of kernel memory per idle device, pools aside
 
 
-def paired_ratio(rounds, case, refs, metric):
-    """Median over rounds of @case / the best of @refs in that round."""
+def round_ratios(rounds, case, refs, metric):
+    """Per round, @case / the best of @refs in that round."""
     mine = rounds.get((case, metric), {})
     ratios = []
     for r, v in mine.items():
@@ -29,7 +32,7 @@ def paired_ratio(rounds, case, refs, metric):
                    default=0)
         if best > 0:
             ratios.append(v / best)
-    return statistics.median(ratios) if ratios else None
+    return ratios
 
 
 def main():
@@ -59,7 +62,8 @@ def main():
         for veil, refs in (("veil", ("crypt_default", "crypt_noqueue")),
                            ("veil_null", ("linear",)),
                            ("veil_null", ("crypt_null_default", "crypt_null_noqueue"))):
-            ratio = paired_ratio(rounds, veil, refs, m)
+            per_round = round_ratios(rounds, veil, refs, m)
+            ratio = statistics.median(per_round) if per_round else None
             if ratio is None:
                 best = max((fig.get((c, m), 0) for c in refs), default=0)
                 if (veil, m) in fig and best > 0:
@@ -68,6 +72,9 @@ def main():
                 ref = "linear" if refs == ("linear",) else \
                     "best_crypt_null" if "null" in refs[0] else "best_crypt"
                 print(f"ratio_{veil}_vs_{ref} {m} {ratio:.2f} x")
+                if len(per_round) >= 3:
+                    print(f"ratio_lo_{veil}_vs_{ref} {m} {min(per_round):.2f} x")
+                    print(f"ratio_hi_{veil}_vs_{ref} {m} {max(per_round):.2f} x")
     for m in ("slab_per_dev", "slab_bio_pools_per_dev", "slab_rest_per_dev",
               "kstack_per_dev", "percpu_per_dev", "pages_per_dev",
               "total_per_dev"):
