@@ -473,7 +473,10 @@ static bool vdm_alone(struct vdm_c *vc)
  * the other has become faster it goes that way every VEIL_SPLIT_PROBE-th
  * time while splitting, and every VEIL_SPLIT_PROBE_ONE-th time while on
  * one CPU, so that a caller with more than one I/O in flight (below) is
- * seen soon.
+ * seen soon.  While splitting is half again as fast as one CPU (a quiet
+ * machine), only a large change could turn that round, and each probe
+ * costs a whole I/O's worth of time: it probes every VEIL_SPLIT_PROBE_FAR-th
+ * time.  The moment the split time rises, the next probe comes sooner.
  *
  * An I/O is timed from the end of the one before if the device was kept
  * busy (the gap before its map no longer than the I/O itself), else from
@@ -489,6 +492,7 @@ static bool vdm_alone(struct vdm_c *vc)
  * splits its lone I/O, which lets the next one in.
  */
 #define VEIL_SPLIT_PROBE	32
+#define VEIL_SPLIT_PROBE_FAR	128
 #define VEIL_SPLIT_PROBE_ONE	16
 #define VEIL_SPLIT_DEEP		NSEC_PER_SEC
 
@@ -506,15 +510,17 @@ static bool vdm_lone(struct vdm_c *vc, int dir)
 
 static bool vdm_split_pays(struct vdm_c *vc, int dir)
 {
-	unsigned int one = READ_ONCE(vc->split_ns[dir][0]), n;
+	unsigned int one = READ_ONCE(vc->split_ns[dir][0]), split, n;
 
 	if (ktime_get_ns() < (u64)atomic64_read(&vc->split_deep[dir]))
 		return true;
 	n = atomic_inc_return(&vc->split_count[dir]);
 	if (!one)
 		return n != 2;
-	if (READ_ONCE(vc->split_ns[dir][1]) <= one)
-		return n % VEIL_SPLIT_PROBE != 0;
+	split = READ_ONCE(vc->split_ns[dir][1]);
+	if (split <= one)
+		return n % ((u64)split * 3 <= (u64)one * 2 ?
+			    VEIL_SPLIT_PROBE_FAR : VEIL_SPLIT_PROBE) != 0;
 	return n % VEIL_SPLIT_PROBE_ONE == 0;
 }
 
