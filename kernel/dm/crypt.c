@@ -321,6 +321,23 @@ static int vdm_job_run(struct vdm_job *j)
 	return r;
 }
 
+/*
+ * How many pieces @bytes of crypto are cut in, with up to @max CPUs to
+ * take them: pieces of at least VEIL_SPLIT_MIN / 2, at most VEIL_MAX_JOBS.
+ */
+static unsigned int vdm_pieces(unsigned int max, unsigned int bytes)
+{
+	return min3(max, bytes / (VEIL_SPLIT_MIN / 2),
+		    (unsigned int)VEIL_MAX_JOBS);
+}
+
+/* The crypto units of piece @i when @units are cut in @n pieces. */
+static unsigned int vdm_piece_units(unsigned int units, unsigned int n,
+				    unsigned int i)
+{
+	return units / n + (i < units % n);
+}
+
 static void vdm_job_work(struct work_struct *w)
 {
 	struct vdm_job *j = container_of(w, struct vdm_job, work);
@@ -359,11 +376,10 @@ int vdm_crypt(struct vdm_c *vc, struct vdm_key *key,
 		might_sleep();
 	}
 	if (bytes >= VEIL_SPLIT_MIN && max_jobs > 1)
-		n = min3(max_jobs, bytes / (VEIL_SPLIT_MIN / 2),
-			 (unsigned int)VEIL_MAX_JOBS);
+		n = vdm_pieces(max_jobs, bytes);
 
 	for (i = 0; i < n; i++) {
-		unsigned int cnt = units / n + (i < units % n);
+		unsigned int cnt = vdm_piece_units(units, n, i);
 		struct vdm_job *j = &jobs[i];
 
 		j->key = key;
@@ -792,9 +808,7 @@ static void vdm_read_endio(struct bio *bio)
 	}
 	lone = io->lone_start && !key->identity && vdm_lone(io->vc, READ);
 	if (lone && vdm_split_pays(io->vc, READ))
-		n = min3(num_online_cpus(),
-			 io->iter.bi_size / (VEIL_SPLIT_MIN / 2),
-			 (unsigned int)VEIL_MAX_JOBS);
+		n = vdm_pieces(num_online_cpus(), io->iter.bi_size);
 	if (!lone)
 		io->lone_start = 0;
 	io->lone_split = n > 1;
@@ -817,7 +831,7 @@ static void vdm_read_endio(struct bio *bio)
 	       (n > 1 || io->iter.bi_size < VEIL_SPLIT_MIN || lone);
 	for (i = 0; i < n; i++) {
 		struct vdm_piece *p = &io->pieces[i];
-		unsigned int cnt = units / n + (i < units % n);
+		unsigned int cnt = vdm_piece_units(units, n, i);
 
 		p->io = io;
 		p->iter = it;
@@ -1142,9 +1156,9 @@ static void vdm_submit_exit(struct vdm_c *vc)
 /*
  * One piece of a large write, on vdm_write_wq or (piece 0) in the writer:
  * encrypt it, then hand it to the writer (io->wp_done), to the submit
- * thread, or submit it.  The piece that finishes its
- * encryption last drops the key and the submit thread; a piece's clone
- * may end the bio, so nothing touches @io after its submission.
+ * thread, or submit it.  The piece that finishes its encryption last
+ * drops the key and the submit thread; a piece's clone may end the bio,
+ * so nothing touches @io after its submission.
  */
 static void vdm_write_piece_work(struct work_struct *w)
 {
@@ -1210,6 +1224,7 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 	unsigned int cpus = num_online_cpus(), n = 1, i;
 	u64 unit = io->sector >> key->unit_shift;
 	struct bvec_iter iter = bio->bi_iter;
+	sector_t sector = iter.bi_sector;
 	struct bio *clones[VEIL_MAX_JOBS];
 	bool thread, lone = false;
 	int r;
@@ -1220,10 +1235,9 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 		if (!lone || vdm_split_pays(vc, WRITE)) {
 			unsigned int units = bytes[0] / key->unit;
 
-			n = min3(cpus, bytes[0] / (VEIL_SPLIT_MIN / 2),
-				 (unsigned int)VEIL_MAX_JOBS);
+			n = vdm_pieces(cpus, bytes[0]);
 			for (i = 0; i < n; i++)
-				bytes[i] = (units / n + (i < units % n)) *
+				bytes[i] = vdm_piece_units(units, n, i) *
 					   key->unit;
 		}
 	}
@@ -1233,12 +1247,11 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 	io->lone_start = lone ? ktime_get_ns() : 0;
 	io->lone_split = n > 1;
 	for (i = 0; i < n; i++) {
-		clones[i]->bi_iter.bi_sector = iter.bi_sector;
+		clones[i]->bi_iter.bi_sector = sector;
 		clones[i]->bi_private = io;
 		clones[i]->bi_end_io = vdm_write_endio;
-		bio_advance_iter(bio, &iter, bytes[i]);
+		sector += bytes[i] >> SECTOR_SHIFT;
 	}
-	iter = bio->bi_iter;
 	io->status = BLK_STS_OK;
 	atomic_set(&io->pending, n);
 	if (n == 1) {
