@@ -930,11 +930,11 @@ static struct bio *vdm_bounce_one(struct vdm_c *vc, struct bio *bio,
 }
 
 /*
- * The @n (1 or 2) bounce bios of a write, @bytes[i] long each, all or
- * none.  First without waiting; then, unless @nowait, waiting for the
- * pool, where only one caller at a time may wait and it takes all its
- * bios at once, so two large writes cannot each hold part of the pool and
- * wait for the rest.  Returns -EAGAIN if @nowait and the pool is empty.
+ * The @n (up to VEIL_MAX_JOBS) bounce bios of a write, @bytes[i] long each,
+ * all or none.  First without waiting; then, unless @nowait, waiting for the
+ * pool, where only one caller at a time may wait and it takes all its bios
+ * at once, so two large writes cannot each hold part of the pool and wait
+ * for the rest.  Returns -EAGAIN if @nowait and the pool is empty.
  */
 static int vdm_bounce_alloc(struct vdm_c *vc, struct bio *bio,
 			    const unsigned int *bytes, struct bio **clones,
