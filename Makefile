@@ -152,7 +152,7 @@ RESULTS := $(BUILD)/results
 unit-check: $(addprefix $(BUILD)/bin/,$(UNIT_TESTS)) $(addprefix $(BUILD)/san/bin/,$(UNIT_TESTS))
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)tests/run-unit.sh $(RESULTS)/unit.tap $(addprefix $(BUILD)/bin/,$(UNIT_TESTS)) \
-		$(addprefix $(BUILD)/san/bin/,$(UNIT_TESTS))
+		$(addprefix $(BUILD)/san/bin/,$(UNIT_TESTS)) $(UNIT_SCRIPTS)
 
 fuzz-check: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 	$(Q)mkdir -p $(RESULTS)
