@@ -49,6 +49,10 @@
 # reads) does not show, and the lines at depth say nothing about it.
 # On this project's test host a 6.1 guest printed nothing in 15 minutes
 # under -icount (6.12 boots in seconds): use it with 6.12.
+# Every run's rows are also appended to a file under build/bench/dm-rounds/
+# named after the bench, kernel, runtime, cases and build; BENCH_POOL=1
+# summarises all the rounds that file holds, this run's and earlier ones'
+# (more rounds narrow the confidence interval dm_summary.py prints).
 # Figures only: nothing here passes or fails.
 set -euo pipefail
 kver=$1
@@ -305,8 +309,31 @@ measure() { # bench-name memdevs busy(0/1)
 		busy_pid=
 	fi
 	grep -h '^memory: ' "$build/vm/logs/bench-$name-$kver.log" >&2 || true
+	rows=$(pool_file "$name")
+	mkdir -p "$(dirname "$rows")"
 	grep -h '^BENCHROW ' "$build/vm/logs/bench-$name-$kver.log" | cut -d' ' -f2- |
-		python3 "$here/dm_summary.py" | python3 "$here/report.py" "$name" "$kver"
+		awk -v run="$(date -u +%Y%m%dT%H%M%S)" 'NF == 5 { $5 = run "." $5 } { print }' >>"$rows"
+	echo "dm bench: rows kept in $rows" >&2
+	if [ "${BENCH_POOL:-0}" = 1 ]; then
+		python3 "$here/dm_summary.py" <"$rows"
+	else
+		grep -h '^BENCHROW ' "$build/vm/logs/bench-$name-$kver.log" | cut -d' ' -f2- |
+			python3 "$here/dm_summary.py"
+	fi | python3 "$here/report.py" "$name" "$kver"
+}
+
+# Where a run's rows are kept, so that rounds of one build accumulate
+# across runs: one file per bench, kernel, fio runtime, set of cases and
+# build (the commit, and a digest of any uncommitted change to what is
+# measured: the kernel code and this bench).
+pool_file() {
+	local top rev
+	top=$(cd "$here/../.." && pwd)
+	rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo nogit)
+	if ! git -C "$top" diff --quiet HEAD -- kernel include tests/bench 2>/dev/null; then
+		rev=$rev-$(git -C "$top" diff HEAD -- kernel include tests/bench | sha1sum | cut -c1-8)
+	fi
+	echo "$build/bench/dm-rounds/$1-$kver-${runtime}s-$(echo ${cases:-all} | tr ' ' +)-$rev.rows"
 }
 
 if [ ${#icount[@]} -gt 0 ]; then
