@@ -14,17 +14,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SUMMARY = os.path.join(HERE, "..", "bench", "dm_summary.py")
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(SUMMARY))
+sys.path.insert(0, os.path.join(HERE, ".."))
 from dm_summary import median_ci  # noqa: E402
-
-num = fail = 0
-
-
-def check(ok, what):
-    global num, fail
-    num += 1
-    if not ok:
-        fail += 1
-    print(f"{'' if ok else 'not '}ok {num} - {what}")
+from tap import done, ok as check  # noqa: E402
 
 
 def coverage(n, k):
@@ -96,9 +88,7 @@ def main():
           ("ratio_veil_vs_best_crypt", "randwrite_4K") in fig,
           "five rounds: a ratio, but no interval and no verdict")
 
-    print(f"1..{num}")
-    print(f"# Totals: pass:{num - fail} fail:{fail} xfail:0 xpass:0 skip:0 error:0")
-    return 1 if fail else 0
+    return done()
 
 
 if __name__ == "__main__":

@@ -18,22 +18,16 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+from tap import done, ok  # noqa: E402
+
 BUILD, WORK = sys.argv[1], sys.argv[2]
 FSD = os.path.join(BUILD, "san", "bin", "veil-fsd")
 PROBE = os.path.join(BUILD, "bin", "fsd-sandbox-probe")
 KEPT = 0xdb  # CHOWN DAC_OVERRIDE FOWNER FSETID SETGID SETUID
 PORT = 564
 
-n = fails = 0
-
-
-def ok(cond, what):
-    global n, fails
-    n += 1
-    if not cond:
-        fails += 1
-    print(f"{'ok' if cond else 'not ok'} {n} - {what}", flush=True)
-    return cond
 
 
 # ------------------------------------------------------------- 9P client ---
@@ -349,6 +343,4 @@ if __name__ == "__main__":
         main()
     except Exception as e:  # a crash is a failure, never a silent pass
         ok(False, f"exception: {e!r}")
-    print(f"1..{n}")
-    print(f"# Totals: pass:{n - fails} fail:{fails} xfail:0 xpass:0 skip:0 error:0")
-    sys.exit(1 if fails else 0)
+    sys.exit(done())
