@@ -251,8 +251,11 @@ done
 JOB
 }
 
-# The busy neighbour: both vCPUs and a RAM disk, until $1 seconds have
-# passed or the host writes STOP at the start of its disk.
+# The busy neighbour: both vCPUs (a shell loop) and a RAM disk (one fio
+# run for the whole time, started again only if it ends early), until $1
+# seconds have passed or the host writes STOP at the start of its disk.
+# A load that restarted every few seconds would beat against the measured
+# runs, each about as long, and could favour one case for many rounds.
 write_busy_job() {
 	cat >"$busyjob" <<JOB
 END=\$((\$(date +%s) + $1))
@@ -261,9 +264,9 @@ JOB
 modprobe brd rd_nr=1 rd_size=$((256 * 1024))
 spin() { while [ $(date +%s) -lt $END ]; do :; done; }
 io() {
-	while [ $(date +%s) -lt $END ]; do
+	while left=$((END - $(date +%s))); [ $left -gt 0 ]; do
 		fio --name=busy --filename=/dev/ram0 --direct=1 --ioengine=libaio --iodepth=8 \
-			--rw=randrw --bs=64k --size=200M --runtime=5 --time_based >/dev/null 2>&1 || sleep 1
+			--rw=randrw --bs=64k --size=200M --runtime=$left --time_based >/dev/null 2>&1 || sleep 1
 	done
 }
 spin & s=$!
@@ -274,6 +277,7 @@ while [ $(date +%s) -lt $END ]; do
 	sleep 1
 done
 kill $s $i 2>/dev/null || true
+killall fio 2>/dev/null || true
 wait 2>/dev/null || true
 echo BUSY-DONE
 JOB
