@@ -11,7 +11,7 @@ build=${BUILD:-$top/build}
 kdir=/usr/src/linux-headers-$kver
 wdir=$build/kmod/$kver/selftest
 rm -rf "$wdir"; mkdir -p "$wdir"
-cp "$here/selftest/warnmod.c" "$here/selftest/Kbuild" "$wdir/"
+cp "$here/selftest/warnmod.c" "$here/selftest/resetmod.c" "$here/selftest/Kbuild" "$wdir/"
 if ! make -s -C "$kdir" M="$wdir" modules >"$wdir/build.log" 2>&1; then
 	cat "$wdir/build.log"; echo "selftest: cannot build warnmod for $kver" >&2; exit 1
 fi
@@ -43,6 +43,10 @@ d=$(dirname "$0")
 n=$(cat "$d/count" 2>/dev/null || echo 0)
 echo $((n + 1)) >"$d/count"
 eval "oops=\${FAKE_OOPS_$n:-}"
+if [ -n "${FAKE_SIGNAL:-}" ]; then
+	printf '%b\n' "$FAKE_BEFORE"
+	kill -"$FAKE_SIGNAL" $$
+fi
 if [ "$n" = 0 ] || [ -n "$oops" ]; then
 	[ "$n" = 0 ] && oops=$FAKE_OOPS
 	[ -n "${FAKE_BEFORE:-}" ] && echo "$FAKE_BEFORE"
@@ -91,6 +95,22 @@ PATH=$fake:$PATH FAKE_OOPS="$dfault" FAKE_OOPS_1="$int3" FAKE_OOPS_2="$int3" \
 r=$?
 check "a stale int3 after a double fault: booted again, three boots at most" \
 	"2, 3 boot(s)" "$r, $(cat "$fake/count") boot(s)"
+# A QEMU that dies under a guest that has run its tests gives no verdict:
+# the run fails and its output says how QEMU ended and what the console
+# showed last, since the console log is not kept.
+rm -f "$fake/count"
+PATH=$fake:$PATH FAKE_SIGNAL=SEGV FAKE_BEFORE="VEIL-BOOTED 1.0\nok 1 - a test that ran" \
+	vm crash --timeout 120 --cmd 'echo fine' >"$wdir/crash.out" 2>&1
+r=$?
+said=$(grep -c -e 'QEMU killed by signal 11; the result port got 0 line' \
+	-e 'console: ok 1 - a test that ran' "$wdir/crash.out")
+check "QEMU killed under the guest: fails, saying how it ended and what ran" "1, 2" "$r, $said"
+# A triple fault resets the machine without a kernel message.
+vm reset --timeout 120 --file "$wdir/resetmod.ko=/veil/resetmod.ko" \
+	--cmd 'echo ok 1 - before the reset; insmod /veil/resetmod.ko' >"$wdir/reset.out" 2>&1
+r=$?
+said=$(grep -c -e 'a CPU triple-faulted' -e 'console: ok 1 - before the reset' "$wdir/reset.out")
+check "a triple fault: fails, saying the machine reset" "1, 2" "$r, $said"
 # The plumbing later suites need: a disk, a hot-plugged disk, a port forward.
 img=$wdir/disk.img hp=$wdir/hotplug.img mon=$wdir/monitor.sock
 truncate -s 4M "$img" "$hp"

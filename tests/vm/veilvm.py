@@ -340,6 +340,7 @@ class Guest:
         self.backend = None
         self.nonce = secrets.token_hex(8)
         self.result_path = os.path.join(workdir, "result.txt")
+        self.reset_log = os.path.join(workdir, "cpu-reset.log")
         self.hooks = {}
         for h in args.hook or []:
             tag, _, cmd = h.partition("=")
@@ -355,7 +356,11 @@ class Guest:
                "-display", "none", "-kernel", kernel, "-initrd", initrd,
                "-append", append,
                "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
-               "-serial", "file:" + self.result_path]
+               "-serial", "file:" + self.result_path,
+               # CPU resets go to a file: a triple fault resets the machine
+               # without a word on the console, and -no-reboot then ends QEMU
+               # as quietly as a poweroff.
+               "-d", "cpu_reset", "-D", self.reset_log]
         cmd += ["-monitor", f"unix:{self.monitor},server=on,wait=off"] if self.monitor else ["-monitor", "none"]
         for i, d in enumerate(a.disk or []):
             path, _, opts = d.partition(",")
@@ -488,7 +493,7 @@ class Guest:
         logf.close()
         if not timed_out and booted is None and qemu_rc != 0:
             return self.qemu_failed(lines, qemu_rc)
-        return self.verdict(lines, timed_out, booted, ready, elapsed)
+        return self.verdict(lines, timed_out, booted, ready, elapsed, qemu_rc)
 
     def tcg_fault(self, first):
         """Did the last boot die of a fault the emulator made, not the guest?
@@ -543,7 +548,7 @@ class Guest:
         logf.write("veilvm: " + msg + "\n")
         log(msg)
 
-    def verdict(self, lines, timed_out, booted, ready, elapsed):
+    def verdict(self, lines, timed_out, booted, ready, elapsed, qemu_rc=0):
         a = self.args
         res = open(self.result_path, errors="replace").read() if os.path.exists(self.result_path) else ""
         # Keep the guest's full dmesg next to the console log.
@@ -560,6 +565,7 @@ class Guest:
             return EXIT_TIMEOUT
         if not m:
             log(f"{a.kver}: guest ended without a verdict (crash or panic?)")
+            self.explain_no_verdict(lines, res, qemu_rc, splats)
             return EXIT_SPLAT if splats else EXIT_FAIL
         rc, tainted = int(m.group(1)), int(m.group(2))
         # Taint bits that a test may legitimately set: 12 (OOT module),
@@ -575,6 +581,32 @@ class Guest:
             log(f"{a.kver}: job exited {rc}")
             return EXIT_FAIL
         return EXIT_PASS
+
+
+    def explain_no_verdict(self, lines, res, qemu_rc, splats):
+        """Say on stdout what is known of a guest that gave no verdict.
+
+        The console log is a temporary file that CI does not keep, so the
+        output must carry the evidence: how QEMU ended (an exit code, or the
+        signal that killed it), what reached the result port, the kernel
+        splats and the console's last lines.
+        """
+        kver = self.args.kver
+        how = (f"killed by signal {-qemu_rc}" if qemu_rc < 0 else f"exited {qemu_rc}")
+        got = res.count("\n")
+        log(f"{kver}: QEMU {how}; the result port got {got} line(s), no VEIL-RESULT")
+        try:
+            resets = open(self.reset_log, errors="replace").read()
+        except OSError:
+            resets = ""
+        if "Triple fault" in resets:
+            log(f"{kver}: a CPU triple-faulted: the machine reset without a kernel "
+                f"message, and -no-reboot ended QEMU")
+        for s in splats[:20]:
+            log(f"{kver}: kernel log: {s.strip()}")
+        for l in lines[-15:]:
+            if l not in splats:
+                log(f"{kver}: console: {l.rstrip()}")
 
 
 def boot(args, job_text, extra_bins=(), extra_files=()):
