@@ -9,7 +9,8 @@
  * Locking: ctl_lock (a mutex) serialises the control paths that replace the
  * key request: constructor, messages, destructor.  The key callback never
  * takes it, because veil_key_cancel() (called under it) waits for a running
- * callback.  vc->lock (a spinlock) protects the state and the bio lists.
+ * callback.  vc->lock protects the state and the bio lists; the I/O path
+ * takes it for reading, everything that changes them for writing.
  *
  * Key contexts: the tfm for the metadata's cipher is built beforehand, by
  * the control path that reads the metadata or asks for the key (the
@@ -76,7 +77,7 @@ static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
 	 * The metadata and the spares cannot change under us: changing them
 	 * cancels the requests first, which waits for this callback.
 	 */
-	spin_lock_irq(&vc->lock);
+	write_lock_irq(&vc->lock);
 	key_bytes = vc->md->key_bytes;
 	pair = vc->md->reencrypting;
 	memcpy(md_cipher, vc->md->cipher, sizeof(md_cipher));
@@ -87,7 +88,7 @@ static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
 		else
 			vc->spare = NULL;
 	}
-	spin_unlock_irq(&vc->lock);
+	write_unlock_irq(&vc->lock);
 
 	if (!err) {
 		if (!key)
@@ -114,10 +115,10 @@ static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
 		why = buf;
 	}
 
-	spin_lock_irq(&vc->lock);
+	write_lock_irq(&vc->lock);
 	if (key && pair && !vdm_event_allowed(vc->state, VEIL_EV_KEY)) {
 		/* The other answer failed first: the device left waiting. */
-		spin_unlock_irq(&vc->lock);
+		write_unlock_irq(&vc->lock);
 		vdm_key_put(key);
 		return;
 	}
@@ -126,7 +127,7 @@ static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
 			/* The first of the two: wait for the other one. */
 			swap(vc->got, key);
 			vc->got_old = old;
-			spin_unlock_irq(&vc->lock);
+			write_unlock_irq(&vc->lock);
 			vdm_key_put(key);	/* a duplicate: cannot happen */
 			DMINFO("%s: %s key received, waiting for the %s one",
 			       vc->name, old ? "old" : "new",
@@ -142,16 +143,16 @@ static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
 		partner = vc->got;
 		vc->got = NULL;
 	}
-	spin_unlock_irq(&vc->lock);
+	write_unlock_irq(&vc->lock);
 	vdm_key_put(partner);
 	/* vc->md cannot change before we return (see above). */
 	if (key)
 		vdm_share_add(key, vc->md);
 
-	spin_lock_irq(&vc->lock);
+	write_lock_irq(&vc->lock);
 	r = vdm_transition(vc, key ? VEIL_EV_KEY : VEIL_EV_NO_KEY, key, why,
 			   &prev);
-	spin_unlock_irq(&vc->lock);
+	write_unlock_irq(&vc->lock);
 	vdm_key_drop(prev);
 	if (r) {
 		/*
@@ -197,10 +198,10 @@ void vdm_cancel_request(struct vdm_c *vc)
 		veil_key_cancel(vc->old_key_req);
 		vc->old_key_req = NULL;
 	}
-	spin_lock_irq(&vc->lock);
+	write_lock_irq(&vc->lock);
 	got = vc->got;
 	vc->got = NULL;
-	spin_unlock_irq(&vc->lock);
+	write_unlock_irq(&vc->lock);
 	vdm_key_put(got);
 }
 
@@ -244,10 +245,10 @@ void vdm_post_request(struct vdm_c *vc)
 
 	lockdep_assert_held(&vc->ctl_lock);
 	might_sleep();
-	spin_lock_irq(&vc->lock);
+	write_lock_irq(&vc->lock);
 	if (vc->state != VEIL_STATE_WAITING ||
 	    WARN_ON_ONCE(vc->key_req || vc->old_key_req)) {
-		spin_unlock_irq(&vc->lock);
+		write_unlock_irq(&vc->lock);
 		return;
 	}
 	key_id_len = vc->md->key_id_len;
@@ -255,7 +256,7 @@ void vdm_post_request(struct vdm_c *vc)
 	old_id_len = vc->md->reencrypting ? vc->md->old_key_id_len : 0;
 	memcpy(old_id, vc->md->old_key_id, old_id_len);
 	memcpy(hint, vc->md->key_hint, sizeof(hint));
-	spin_unlock_irq(&vc->lock);
+	write_unlock_irq(&vc->lock);
 
 	kreq = veil_key_request(VEIL_CONSUMER_DM, vc->name, key_id,
 				key_id_len, hint, vdm_key_cb, vc);
@@ -277,10 +278,10 @@ void vdm_post_request(struct vdm_c *vc)
 fail:
 	/* The request already posted, if any, is cancelled on the next event. */
 	DMERR("%s: cannot post the key request: %ld", vc->name, err);
-	spin_lock_irq(&vc->lock);
+	write_lock_irq(&vc->lock);
 	vdm_transition(vc, VEIL_EV_NO_KEY, NULL, "cannot post the key request",
 		       &old);
-	spin_unlock_irq(&vc->lock);
+	write_unlock_irq(&vc->lock);
 	vdm_key_drop(old);
 }
 
@@ -310,13 +311,13 @@ int vdm_key_event(struct vdm_c *vc, enum vdm_event ev, const char *reason)
 	    vc->md->reencrypting)
 		old_spare = vdm_spare_alloc(vc, &vc->cipher,
 					    vc->layout.sector_size);
-	spin_lock_irq(&vc->lock);
+	write_lock_irq(&vc->lock);
 	if (spare)
 		vc->spare = spare;
 	if (old_spare)
 		vc->old_spare = old_spare;
 	r = vdm_transition(vc, ev, NULL, reason, &old);
-	spin_unlock_irq(&vc->lock);
+	write_unlock_irq(&vc->lock);
 	/* A wiped key must not reach a table loaded later either. */
 	if (ev == VEIL_EV_WIPE)
 		vdm_share_forget(old);
