@@ -191,12 +191,9 @@ struct vdm_c {
 	/*
 	 * lock guards what the I/O path reads.  The fields marked "both" are
 	 * written under ctl_lock and lock together, so a control path holding
-	 * ctl_lock may read them without lock.  The rest is under lock.  It
-	 * is a rwlock: bios take it for reading, so they do not wait for
-	 * each other, and only change the per-bio data and atomic counts
-	 * under it; whatever writes a field below takes it for writing.
+	 * ctl_lock may read them without lock.  The rest is under lock.
 	 */
-	rwlock_t lock;
+	spinlock_t lock;
 	enum veil_state state;		/* only vdm_transition() writes it */
 	struct vdm_layout layout;	/* both; status and iterate_devices
 					 * read single words of it unlocked

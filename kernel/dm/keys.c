@@ -9,8 +9,7 @@
  * Locking: ctl_lock (a mutex) serialises the control paths that replace the
  * key request: constructor, messages, destructor.  The key callback never
  * takes it, because veil_key_cancel() (called under it) waits for a running
- * callback.  vc->lock protects the state and the bio lists; the I/O path
- * takes it for reading, everything that changes them for writing.
+ * callback.  vc->lock (a spinlock) protects the state and the bio lists.
  *
  * Key contexts: the tfm for the metadata's cipher is built beforehand, by
  * the control path that reads the metadata or asks for the key (the
@@ -77,7 +76,7 @@ static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
 	 * The metadata and the spares cannot change under us: changing them
 	 * cancels the requests first, which waits for this callback.
 	 */
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	key_bytes = vc->md->key_bytes;
 	pair = vc->md->reencrypting;
 	memcpy(md_cipher, vc->md->cipher, sizeof(md_cipher));
@@ -88,7 +87,7 @@ static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
 		else
 			vc->spare = NULL;
 	}
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 
 	if (!err) {
 		if (!key)
@@ -115,10 +114,10 @@ static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
 		why = buf;
 	}
 
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	if (key && pair && !vdm_event_allowed(vc->state, VEIL_EV_KEY)) {
 		/* The other answer failed first: the device left waiting. */
-		write_unlock_irq(&vc->lock);
+		spin_unlock_irq(&vc->lock);
 		vdm_key_put(key);
 		return;
 	}
@@ -127,7 +126,7 @@ static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
 			/* The first of the two: wait for the other one. */
 			swap(vc->got, key);
 			vc->got_old = old;
-			write_unlock_irq(&vc->lock);
+			spin_unlock_irq(&vc->lock);
 			vdm_key_put(key);	/* a duplicate: cannot happen */
 			DMINFO("%s: %s key received, waiting for the %s one",
 			       vc->name, old ? "old" : "new",
@@ -143,16 +142,16 @@ static void vdm_key_arrived(struct vdm_c *vc, bool old, int err,
 		partner = vc->got;
 		vc->got = NULL;
 	}
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 	vdm_key_put(partner);
 	/* vc->md cannot change before we return (see above). */
 	if (key)
 		vdm_share_add(key, vc->md);
 
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	r = vdm_transition(vc, key ? VEIL_EV_KEY : VEIL_EV_NO_KEY, key, why,
 			   &prev);
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 	vdm_key_drop(prev);
 	if (r) {
 		/*
@@ -198,10 +197,10 @@ void vdm_cancel_request(struct vdm_c *vc)
 		veil_key_cancel(vc->old_key_req);
 		vc->old_key_req = NULL;
 	}
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	got = vc->got;
 	vc->got = NULL;
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 	vdm_key_put(got);
 }
 
@@ -245,10 +244,10 @@ void vdm_post_request(struct vdm_c *vc)
 
 	lockdep_assert_held(&vc->ctl_lock);
 	might_sleep();
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	if (vc->state != VEIL_STATE_WAITING ||
 	    WARN_ON_ONCE(vc->key_req || vc->old_key_req)) {
-		write_unlock_irq(&vc->lock);
+		spin_unlock_irq(&vc->lock);
 		return;
 	}
 	key_id_len = vc->md->key_id_len;
@@ -256,7 +255,7 @@ void vdm_post_request(struct vdm_c *vc)
 	old_id_len = vc->md->reencrypting ? vc->md->old_key_id_len : 0;
 	memcpy(old_id, vc->md->old_key_id, old_id_len);
 	memcpy(hint, vc->md->key_hint, sizeof(hint));
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 
 	kreq = veil_key_request(VEIL_CONSUMER_DM, vc->name, key_id,
 				key_id_len, hint, vdm_key_cb, vc);
@@ -278,10 +277,10 @@ void vdm_post_request(struct vdm_c *vc)
 fail:
 	/* The request already posted, if any, is cancelled on the next event. */
 	DMERR("%s: cannot post the key request: %ld", vc->name, err);
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	vdm_transition(vc, VEIL_EV_NO_KEY, NULL, "cannot post the key request",
 		       &old);
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 	vdm_key_drop(old);
 }
 
@@ -311,13 +310,13 @@ int vdm_key_event(struct vdm_c *vc, enum vdm_event ev, const char *reason)
 	    vc->md->reencrypting)
 		old_spare = vdm_spare_alloc(vc, &vc->cipher,
 					    vc->layout.sector_size);
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	if (spare)
 		vc->spare = spare;
 	if (old_spare)
 		vc->old_spare = old_spare;
 	r = vdm_transition(vc, ev, NULL, reason, &old);
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 	/* A wiped key must not reach a table loaded later either. */
 	if (ev == VEIL_EV_WIPE)
 		vdm_share_forget(old);

@@ -255,9 +255,9 @@ int vdm_md_setup(struct vdm_c *vc)
 	}
 	if (!r) {
 		/* No bio and no request yet: this only sets the first state. */
-		write_lock_irq(&vc->lock);
+		spin_lock_irq(&vc->lock);
 		vdm_transition(vc, ev, NULL, why, &old);
-		write_unlock_irq(&vc->lock);
+		spin_unlock_irq(&vc->lock);
 	}
 	vc->io_block = vc->layout.known ? vc->layout.sector_size : 4096;
 	kfree(md);
@@ -358,11 +358,11 @@ int vdm_msg_update(struct vdm_c *vc)
 	if (vc->md && READ_ONCE(vc->state) != VEIL_STATE_UNKNOWN &&
 	    vdm_same_key(vc->md, md)) {
 		/* Same key: take the new metadata, keep key and request. */
-		write_lock_irq(&vc->lock);
+		spin_lock_irq(&vc->lock);
 		old = vc->md;
 		vc->md = md;
 		vc->boundary = vdm_md_boundary(md);
-		write_unlock_irq(&vc->lock);
+		spin_unlock_irq(&vc->lock);
 		md = old;
 		/*
 		 * ...but a device left without its key (the key manager was
@@ -398,7 +398,7 @@ int vdm_msg_update(struct vdm_c *vc)
 	}
 	vdm_cancel_request(vc);
 	ev = md->key_id_len ? VEIL_EV_MD_KEYED : VEIL_EV_MD_PLAIN;
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	old = vc->md;
 	oldspare = vc->spare;
 	vc->spare = spare;
@@ -412,7 +412,7 @@ int vdm_msg_update(struct vdm_c *vc)
 	vc->layout.data_sectors = md->data_sectors;
 	vc->layout.sector_size = md->sector_size;
 	vdm_transition(vc, ev, NULL, NULL, &oldkey);
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 	vdm_key_drop(oldkey);
 	vdm_key_put(oldspare);
 	vdm_key_put(oldospare);

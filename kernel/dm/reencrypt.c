@@ -57,13 +57,13 @@ static struct vdm_key *vdm_reenc_key(struct vdm_c *vc)
 {
 	struct vdm_key *key = NULL;
 
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	if (vc->state == VEIL_STATE_ENCRYPTED && vc->key->prev &&
 	    vc->md->reencrypting) {
 		key = vc->key;
 		kref_get(&key->ref);
 	}
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 	return key;
 }
 
@@ -71,13 +71,13 @@ static struct vdm_key *vdm_reenc_key(struct vdm_c *vc)
 static void vdm_reenc_close(struct vdm_c *vc, u64 end)
 {
 	lockdep_assert_held(&vc->ctl_lock);
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	if (end)
 		vc->boundary = end;
 	vc->win_start = 0;
 	vc->win_len = 0;
 	vdm_release_held(vc);
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 	vc->win_converted = false;
 	vdm_share_busy(vc->win_key, false);
 	vdm_key_put(vc->win_key);
@@ -113,12 +113,12 @@ static int vdm_reenc_lock(struct vdm_c *vc, u64 start, u64 len)
 	vdm_share_busy(key, true);
 	vc->win_key = key;	/* the reference is the window's */
 
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	vc->win_start = start;
 	vc->win_len = len;
 	old = vc->epoch;
 	vc->epoch ^= 1;
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 	vc->win_converted = false;
 
 	/* Bios mapped before the window was set may still touch it. */
@@ -262,9 +262,9 @@ static void vdm_reenc_status(struct vdm_c *vc, char *result,
 	bool pair;
 
 	lockdep_assert_held(&vc->ctl_lock);
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	pair = vc->md && vc->md->reencrypting;
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 	if (!pair) {
 		DMEMIT("none");
 		return;

@@ -125,12 +125,12 @@ static void vdm_set_reason(struct vdm_c *vc, const char *reason)
 }
 
 /*
- * Under vc->lock, held for writing: apply @ev.  @key (event KEY only) is
- * taken over by the device on success; any other caller passes NULL.
- * @reason says why the device is not unlocked (NULL: none).  The key the
- * device stops using, if any, is returned in *@old for the caller to put
- * once the lock is dropped (with vdm_key_drop()).  Returns 0, or -EINVAL
- * if the table refuses @ev in the current state (nothing changed then).
+ * Under vc->lock: apply @ev.  @key (event KEY only) is taken over by the
+ * device on success; any other caller passes NULL.  @reason says why the
+ * device is not unlocked (NULL: none).  The key the device stops using, if
+ * any, is returned in *@old for the caller to put once the lock is
+ * dropped (with vdm_key_drop()).  Returns 0, or -EINVAL if the table refuses @ev in the current
+ * state (nothing changed then).
  */
 int vdm_transition(struct vdm_c *vc, enum vdm_event ev,
 		   struct vdm_key *key, const char *reason,
@@ -138,7 +138,7 @@ int vdm_transition(struct vdm_c *vc, enum vdm_event ev,
 {
 	enum veil_state to;
 
-	lockdep_assert_held_write(&vc->lock);
+	lockdep_assert_held(&vc->lock);
 	*old = NULL;
 	if (WARN_ON_ONCE(ev >= __VEIL_EV_MAX || vc->state >= __VEIL_STATE_MAX))
 		return -EINVAL;
@@ -164,14 +164,13 @@ int vdm_transition(struct vdm_c *vc, enum vdm_event ev,
 }
 
 /*
- * Under vc->lock, held for writing: dispatch every held bio again (after
- * a state change or when a re-encryption window is unlocked); the ones
- * that must still wait are held again, keeping the time they were first
- * held.
+ * Under vc->lock: dispatch every held bio again (after a state change or
+ * when a re-encryption window is unlocked); the ones that must still wait
+ * are held again, keeping the time they were first held.
  */
 void vdm_release_held(struct vdm_c *vc)
 {
-	lockdep_assert_held_write(&vc->lock);
+	lockdep_assert_held(&vc->lock);
 	bio_list_merge(&vc->release, &vc->held);
 	bio_list_init(&vc->held);
 	vc->n_held = 0;
@@ -187,10 +186,10 @@ void vdm_defer(struct vdm_c *vc, struct bio *bio)
 {
 	unsigned long flags;
 
-	write_lock_irqsave(&vc->lock, flags);
+	spin_lock_irqsave(&vc->lock, flags);
 	bio_list_add(&vc->release, bio);
 	mod_delayed_work(vdm_wq, &vc->release_work, 0);
-	write_unlock_irqrestore(&vc->lock, flags);
+	spin_unlock_irqrestore(&vc->lock, flags);
 }
 
 /* A write of @vc completed: a release work waiting for the pools may go on. */
@@ -198,25 +197,24 @@ void vdm_release_kick(struct vdm_c *vc)
 {
 	unsigned long flags;
 
-	write_lock_irqsave(&vc->lock, flags);
+	spin_lock_irqsave(&vc->lock, flags);
 	if (vc->release_starved) {
 		vc->release_starved = false;
 		mod_delayed_work(vdm_wq, &vc->release_work, 0);
 	}
-	write_unlock_irqrestore(&vc->lock, flags);
+	spin_unlock_irqrestore(&vc->lock, flags);
 }
 
 /*
- * Under vc->lock, held for writing, in state waiting-for-key or for a bio
- * that touches a locked re-encryption window: hold @bio until the next
- * event.
+ * Under vc->lock, in state waiting-for-key or for a bio that touches a
+ * locked re-encryption window: hold @bio until the next event.
  */
 void vdm_hold(struct vdm_c *vc, struct bio *bio)
 {
 	struct vdm_io *io = dm_per_bio_data(bio, sizeof(*io));
 	unsigned long deadline;
 
-	lockdep_assert_held_write(&vc->lock);
+	lockdep_assert_held(&vc->lock);
 	if (!io->held_since)
 		io->held_since = jiffies | 1;	/* 0 means never held */
 	deadline = io->held_since + vc->key_timeout * HZ;
@@ -247,14 +245,14 @@ void vdm_suspend_held(struct vdm_c *vc, enum vdm_suspend how)
 	struct bio *bio;
 
 	bio_list_init(&list);
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	vc->suspend = how;
 	if (how != VEIL_RUNNING) {
 		bio_list_merge(&list, &vc->held);
 		bio_list_init(&vc->held);
 		vc->n_held = 0;
 	}
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 	while ((bio = bio_list_pop(&list)))
 		vdm_unhold(bio, how);
 }
@@ -266,11 +264,11 @@ static void vdm_release_work(struct work_struct *w)
 	struct bio_list list;
 	struct bio *bio;
 
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	list = vc->release;
 	bio_list_init(&vc->release);
 	vc->release_starved = false;
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 
 	while ((bio = bio_list_pop(&list))) {
 		switch (vdm_dispatch(vc, bio, VEIL_CTX_WORKER)) {
@@ -291,13 +289,13 @@ static void vdm_release_work(struct work_struct *w)
 			 * left in flight to say so.
 			 */
 			bio_list_add_head(&list, bio);
-			write_lock_irq(&vc->lock);
+			spin_lock_irq(&vc->lock);
 			bio_list_merge(&list, &vc->release);
 			vc->release = list;
 			vc->release_starved = true;
 			mod_delayed_work(vdm_wq, &vc->release_work,
 					 VEIL_RELEASE_RETRY);
-			write_unlock_irq(&vc->lock);
+			spin_unlock_irq(&vc->lock);
 			return;
 		default:	/* submitted or held again */
 			break;
@@ -317,7 +315,7 @@ static void vdm_timeout_work(struct work_struct *w)
 
 	bio_list_init(&keep);
 	bio_list_init(&expired);
-	write_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	while ((bio = bio_list_pop(&vc->held))) {
 		struct vdm_io *io = dm_per_bio_data(bio, sizeof(*io));
 		unsigned long deadline = io->held_since + limit;
@@ -335,7 +333,7 @@ static void vdm_timeout_work(struct work_struct *w)
 	vc->n_held -= n;
 	if (!bio_list_empty(&keep))
 		mod_delayed_work(vdm_wq, &vc->timeout_work, next - now);
-	write_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 
 	if (n)
 		DMWARN("%s: %u bio(s) failed after waiting %us (key or window)",
@@ -346,7 +344,7 @@ static void vdm_timeout_work(struct work_struct *w)
 
 void vdm_state_init(struct vdm_c *vc)
 {
-	rwlock_init(&vc->lock);
+	spin_lock_init(&vc->lock);
 	init_waitqueue_head(&vc->drain_wq);
 	vc->state = VEIL_STATE_UNKNOWN;
 	bio_list_init(&vc->held);

@@ -121,29 +121,6 @@ static void vdm_uncount(struct vdm_c *vc, struct vdm_io *io)
 }
 
 /*
- * vdm_dispatch() takes vc->lock for reading, so bios on different CPUs do
- * not wait for each other; only a bio that must be held retakes it for
- * writing, and decides again, since anything may have changed in between.
- */
-static void vdm_dispatch_lock(struct vdm_c *vc, bool exclusive,
-			      unsigned long *flags)
-{
-	if (exclusive)
-		write_lock_irqsave(&vc->lock, *flags);
-	else
-		read_lock_irqsave(&vc->lock, *flags);
-}
-
-static void vdm_dispatch_unlock(struct vdm_c *vc, bool exclusive,
-				unsigned long flags)
-{
-	if (exclusive)
-		write_unlock_irqrestore(&vc->lock, flags);
-	else
-		read_unlock_irqrestore(&vc->lock, flags);
-}
-
-/*
  * Decide what to do with a data bio (and do it).  Called from map
  * (VEIL_CTX_MAP) and again, from the release work (VEIL_CTX_WORKER), for
  * bios that were held.  Returns DM_MAPIO_REMAPPED (the caller submits),
@@ -156,8 +133,7 @@ int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx)
 	struct vdm_io *io = dm_per_bio_data(bio, sizeof(*io));
 	bool discard = bio_op(bio) == REQ_OP_DISCARD;
 	bool write = op_is_write(bio_op(bio));
-	bool exclusive = false;
-	unsigned int nr, run;
+	unsigned int nr = bio_sectors(bio), run;
 	bool irqs_off;
 	enum veil_state state;
 	unsigned long flags;
@@ -166,9 +142,7 @@ int vdm_dispatch(struct vdm_c *vc, struct bio *bio, enum vdm_ctx ctx)
 
 	/* dm-crypt makes the same check (never expected); not under the lock */
 	irqs_off = write && in_map && (in_hardirq() || irqs_disabled());
-again:
-	vdm_dispatch_lock(vc, exclusive, &flags);
-	nr = bio_sectors(bio);
+	spin_lock_irqsave(&vc->lock, flags);
 	if (unlikely(vc->win_len) && vdm_in_window(vc, io->sector, nr))
 		goto hold;
 	plain = vdm_region(vc, io->sector, nr, &run);
@@ -211,7 +185,7 @@ again:
 			goto remap;
 		/* before the key: the release work maps it again */
 		if (unlikely(irqs_off)) {
-			vdm_dispatch_unlock(vc, exclusive, flags);
+			spin_unlock_irqrestore(&vc->lock, flags);
 			vdm_defer(vc, bio);
 			return DM_MAPIO_SUBMITTED;
 		}
@@ -219,7 +193,7 @@ again:
 		kref_get(&io->key->ref);
 		io->boundary = vc->boundary;
 		vdm_count(vc, io);
-		vdm_dispatch_unlock(vc, exclusive, flags);
+		spin_unlock_irqrestore(&vc->lock, flags);
 		bio_set_dev(bio, vc->dev->bdev);
 		bio->bi_iter.bi_sector = offset + io->sector;
 		if (!write)
@@ -237,29 +211,22 @@ again:
 
 remap:
 	vdm_count(vc, io);
-	vdm_dispatch_unlock(vc, exclusive, flags);
+	spin_unlock_irqrestore(&vc->lock, flags);
 	bio_set_dev(bio, vc->dev->bdev);
 	bio->bi_iter.bi_sector = offset + io->sector;
 	return DM_MAPIO_REMAPPED;
 hold:
-	if (!exclusive) {
-		vdm_dispatch_unlock(vc, exclusive, flags);
-		exclusive = true;
-		goto again;
-	}
 	if (unlikely(vc->suspend != VEIL_RUNNING)) {
 		/* Suspend waits for no key and no window (state.c). */
-		int r = vc->suspend == VEIL_SUSPEND_REQUEUE ?
-			DM_MAPIO_REQUEUE : DM_MAPIO_KILL;
-
-		vdm_dispatch_unlock(vc, exclusive, flags);
-		return r;
+		spin_unlock_irqrestore(&vc->lock, flags);
+		return vc->suspend == VEIL_SUSPEND_REQUEUE ?
+		       DM_MAPIO_REQUEUE : DM_MAPIO_KILL;
 	}
 	vdm_hold(vc, bio);
-	vdm_dispatch_unlock(vc, exclusive, flags);
+	spin_unlock_irqrestore(&vc->lock, flags);
 	return DM_MAPIO_SUBMITTED;
 kill:
-	vdm_dispatch_unlock(vc, exclusive, flags);
+	spin_unlock_irqrestore(&vc->lock, flags);
 	return DM_MAPIO_KILL;
 }
 
@@ -449,9 +416,9 @@ static int vdm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 	if (shared) {
-		write_lock_irq(&vc->lock);
+		spin_lock_irq(&vc->lock);
 		r = vdm_transition(vc, VEIL_EV_KEY, shared, NULL, &old);
-		write_unlock_irq(&vc->lock);
+		spin_unlock_irq(&vc->lock);
 		if (r) {
 			vdm_key_drop(shared);
 			ti->error = "Cannot take over the key of the LU";
@@ -548,7 +515,7 @@ static void vdm_status(struct dm_target *ti, status_type_t type,
 		return;
 	}
 
-	read_lock_irq(&vc->lock);
+	spin_lock_irq(&vc->lock);
 	state = vc->state;
 	held = vc->n_held;
 	if (vc->md && vc->md->key_id_len) {
@@ -557,7 +524,7 @@ static void vdm_status(struct dm_target *ti, status_type_t type,
 		strscpy(cipher, vc->md->cipher, sizeof(cipher));
 	}
 	strscpy(reason, vc->reason, sizeof(reason));
-	read_unlock_irq(&vc->lock);
+	spin_unlock_irq(&vc->lock);
 
 	if (type == STATUSTYPE_INFO) {
 		DMEMIT("%s %s %u %u %s %s", vdm_state_name(state), key_id,
