@@ -218,9 +218,11 @@ remap:
 hold:
 	if (unlikely(vc->suspend != VEIL_RUNNING)) {
 		/* Suspend waits for no key and no window (state.c). */
+		int r = vc->suspend == VEIL_SUSPEND_REQUEUE ?
+			DM_MAPIO_REQUEUE : DM_MAPIO_KILL;
+
 		spin_unlock_irqrestore(&vc->lock, flags);
-		return vc->suspend == VEIL_SUSPEND_REQUEUE ?
-		       DM_MAPIO_REQUEUE : DM_MAPIO_KILL;
+		return r;
 	}
 	vdm_hold(vc, bio);
 	spin_unlock_irqrestore(&vc->lock, flags);
