@@ -13,7 +13,7 @@ wdir=$build/kmod/$kver/selftest
 rm -rf "$wdir"; mkdir -p "$wdir"
 cp "$here/selftest/warnmod.c" "$here/selftest/resetmod.c" "$here/selftest/Kbuild" "$wdir/"
 if ! make -s -C "$kdir" M="$wdir" modules >"$wdir/build.log" 2>&1; then
-	cat "$wdir/build.log"; echo "selftest: cannot build warnmod for $kver" >&2; exit 1
+	cat "$wdir/build.log"; echo "selftest: cannot build the self-test modules for $kver" >&2; exit 1
 fi
 vm() { python3 "$here/veilvm.py" boot --kver "$kver" --stream none --name "selftest-$1" "${@:2}"; }
 pass=0 fail=0 n=0

@@ -548,7 +548,7 @@ class Guest:
         logf.write("veilvm: " + msg + "\n")
         log(msg)
 
-    def verdict(self, lines, timed_out, booted, ready, elapsed, qemu_rc=0):
+    def verdict(self, lines, timed_out, booted, ready, elapsed, qemu_rc):
         a = self.args
         res = open(self.result_path, errors="replace").read() if os.path.exists(self.result_path) else ""
         # Keep the guest's full dmesg next to the console log.
@@ -572,8 +572,7 @@ class Guest:
         # 13 (unsigned module), 15 (staging) do not count.
         bad_taint = tainted & ~((1 << 12) | (1 << 13) | (1 << 10))
         if splats or bad_taint:
-            for s in splats[:20]:
-                log(f"{a.kver}: kernel log: {s.strip()}")
+            self.log_splats(splats)
             if bad_taint:
                 log(f"{a.kver}: kernel tainted {tainted:#x} at the end")
             return EXIT_SPLAT
@@ -582,9 +581,12 @@ class Guest:
             return EXIT_FAIL
         return EXIT_PASS
 
+    def log_splats(self, splats):
+        for s in splats[:20]:
+            log(f"{self.args.kver}: kernel log: {s.strip()}")
 
     def explain_no_verdict(self, lines, res, qemu_rc, splats):
-        """Say on stdout what is known of a guest that gave no verdict.
+        """Say in the runner's output what is known of a guest that gave no verdict.
 
         The console log is a temporary file that CI does not keep, so the
         output must carry the evidence: how QEMU ended (an exit code, or the
@@ -602,8 +604,7 @@ class Guest:
         if "Triple fault" in resets:
             log(f"{kver}: a CPU triple-faulted: the machine reset without a kernel "
                 f"message, and -no-reboot ended QEMU")
-        for s in splats[:20]:
-            log(f"{kver}: kernel log: {s.strip()}")
+        self.log_splats(splats)
         for l in lines[-15:]:
             if l not in splats:
                 log(f"{kver}: console: {l.rstrip()}")
