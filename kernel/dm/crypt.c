@@ -28,19 +28,20 @@
  *     interrupt, a small read in a softirq (as dm-crypt's
  *     no_read_workqueue), a large one on the workqueue; the last piece
  *     done ends the read;
- *   - cuts a write of VEIL_SPLIT_MIN or more in pieces, one per CPU (up
- *     to VEIL_MAX_JOBS) with a bounce clone each, so one write uses
- *     several CPUs (with nothing else in flight, only while that proves
+ *   - hands a write of VEIL_SPLIT_MIN or more with others in flight
+ *     whole to a worker, as dm-crypt does, and cuts one with nothing else
+ *     in flight in pieces, one per CPU (up to VEIL_MAX_JOBS) with a bounce
+ *     clone each, so that it uses several CPUs (only while that proves
  *     faster).  Above a request-based device workers encrypt and submit
- *     them and the submitter goes on at once (unless nothing else is in
- *     flight: then it does the first piece): at queue depth the next
- *     writes are encrypted meanwhile, as dm-crypt's write queue does (the
- *     workqueue, like dm-crypt's, runs one item per CPU at a time, so
- *     writes are served in the order they came).  Above a bio-based
- *     device the same, but the device's submit thread submits what the
- *     workers encrypted; while the device has no such thread, the
- *     submitter encrypts the first piece while workers do the others,
- *     and submits them all;
+ *     them and the submitter goes on at once (a lone write's first piece
+ *     it does itself): at queue depth the next writes are encrypted
+ *     meanwhile, as dm-crypt's write queue does (the workqueue, like
+ *     dm-crypt's, runs one item per CPU at a time, so writes are served
+ *     in the order they came).  Above a bio-based device the same, but
+ *     the device's submit thread submits what the workers encrypted;
+ *     while the device has no such thread, the submitter encrypts a write
+ *     at depth itself, and a lone write's first piece while workers do
+ *     the others, and submits them all;
  *   - keeps one skcipher request in each bio's per-bio data, so I/O that
  *     is not split allocates nothing for its crypto.
  * The workqueues have rescuers (WQ_MEM_RECLAIM): they may be needed to
@@ -1200,10 +1201,14 @@ static void vdm_write_piece_work(struct work_struct *w)
  * Encrypt a write into bounce pages and submit them; -EAGAIN (nothing
  * done) if @nowait and the pools are empty.  A small write is encrypted
  * and submitted right here, and so is a large one with nothing else in
- * flight while one CPU proves faster (vdm_split_pays()).  Any other large
- * one is cut in pieces of at least VEIL_SPLIT_MIN / 2, one per CPU (up to
- * VEIL_MAX_JOBS, as a read), with a clone each (more pieces would only
- * share the CPUs: the work, encryption and the copy below, stays the same):
+ * flight while one CPU proves faster (vdm_split_pays()).  A large one with
+ * others in flight goes whole to a worker, as in dm-crypt: the writes
+ * beside it keep the other CPUs busy, and a split would only add clones
+ * and hand-offs.  A lone large one that splitting pays for is cut in
+ * pieces of at least VEIL_SPLIT_MIN / 2, one per CPU (up to VEIL_MAX_JOBS,
+ * as a read), with a clone each (more pieces would only share the CPUs:
+ * the work, encryption and the copy below, stays the same).  Worker or
+ * pieces:
  *   - above a request-based device, workers encrypt and submit a piece
  *     each and the caller goes on at once: at queue depth the next writes
  *     are encrypted meanwhile, as dm-crypt's write queue does.  A write
@@ -1212,8 +1217,9 @@ static void vdm_write_piece_work(struct work_struct *w)
  *     for something only vdm_write_wq provides (another dm-veil's pool,
  *     refilled by its own pieces), the same, but the workers hand their
  *     pieces to the device's submit thread; while the device has no such
- *     thread, workers encrypt the other pieces while the caller encrypts
- *     the first, and the caller submits them all.
+ *     thread, a write at depth is encrypted by its caller, and for a lone
+ *     one workers encrypt the other pieces while the caller encrypts the
+ *     first, and the caller submits them all.
  */
 static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 			struct bio *bio, bool nowait)
@@ -1226,13 +1232,14 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 	struct bvec_iter iter = bio->bi_iter;
 	sector_t sector = iter.bi_sector;
 	struct bio *clones[VEIL_MAX_JOBS];
-	bool thread, lone = false;
+	bool thread = false, lone = false, deep = false;
 	int r;
 
 	might_sleep();
 	if (bytes[0] >= VEIL_SPLIT_MIN && cpus > 1) {
 		lone = vdm_lone(vc, WRITE);
-		if (!lone || vdm_split_pays(vc, WRITE)) {
+		deep = !lone;
+		if (lone && vdm_split_pays(vc, WRITE)) {
 			unsigned int units = bytes[0] / key->unit;
 
 			n = vdm_pieces(cpus, bytes[0]);
@@ -1254,7 +1261,9 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 	}
 	io->status = BLK_STS_OK;
 	atomic_set(&io->pending, n);
-	if (n == 1) {
+	if (deep)
+		thread = !vc->workers_submit && vdm_submit_get(vc);
+	if (n == 1 && !(deep && (vc->workers_submit || thread))) {
 		r = vdm_crypt_io(io, key, true, true, false, 1, bio, iter,
 				 clones[0], clones[0]->bi_iter, unit, bytes[0]);
 		/* The clone may end the bio, and free @io. */
@@ -1264,7 +1273,8 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 		return 0;
 	}
 
-	thread = !vc->workers_submit && vdm_submit_get(vc);
+	if (!deep)
+		thread = !vc->workers_submit && vdm_submit_get(vc);
 	/*
 	 * With nothing else in flight the writer has no next write to queue,
 	 * and its CPU would only wait: it does piece 0, and submits it.

@@ -1374,10 +1374,10 @@ TEST_F(dm, fio_verify_reload)
 }
 
 /*
- * Large I/O through libaio at depth: writes cut in two halves (one
- * encrypted by a worker), reads split across CPUs, several bios queued
- * at once.  Every block written must read back the same at depth 8 and
- * at depth 1.
+ * Large I/O through libaio at depth: writes encrypted whole by workers
+ * while the writer queues the next, reads split across CPUs, several
+ * bios queued at once.  Every block written must read back the same at
+ * depth 8 and at depth 1.
  */
 TEST_F(dm, large_io_at_depth_verify)
 {
@@ -1722,7 +1722,7 @@ TEST_F_TIMEOUT(dm, writes_at_depth_with_an_async_cipher, 240)
 /*
  * The submit threads of dm-veil devices ("kveil_w/<disk>"): how many run,
  * and in @nvcsw the most times one of them slept (once per batch of
- * halves it was woken to submit, and twice as it started).
+ * writes it was woken to submit, and twice as it started).
  */
 static int submit_threads(long *nvcsw)
 {
@@ -1730,7 +1730,7 @@ static int submit_threads(long *nvcsw)
 }
 
 /*
- * Above a bio-based device (brd, or another dm device) the halves workers
+ * Above a bio-based device (brd, or another dm device) the writes workers
  * encrypt are submitted by a thread of the device's own, which runs only
  * while large writes come: none for an idle device, one while writing at
  * depth, none again after a few idle seconds, and none after a remove.
