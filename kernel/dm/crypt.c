@@ -1261,7 +1261,7 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 	}
 	io->status = BLK_STS_OK;
 	atomic_set(&io->pending, n);
-	if (deep)
+	if (n > 1 || deep)
 		thread = !vc->workers_submit && vdm_submit_get(vc);
 	if (n == 1 && !(deep && (vc->workers_submit || thread))) {
 		r = vdm_crypt_io(io, key, true, true, false, 1, bio, iter,
@@ -1273,8 +1273,6 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 		return 0;
 	}
 
-	if (!deep)
-		thread = !vc->workers_submit && vdm_submit_get(vc);
 	/*
 	 * With nothing else in flight the writer has no next write to queue,
 	 * and its CPU would only wait: it does piece 0, and submits it.

@@ -1375,8 +1375,8 @@ TEST_F(dm, fio_verify_reload)
 
 /*
  * Large I/O through libaio at depth: writes encrypted whole by workers
- * while the writer queues the next, reads split across CPUs, several
- * bios queued at once.  Every block written must read back the same at
+ * while the writer queues the next, reads decrypted whole beside each
+ * other, several bios queued at once.  Every block written must read back the same at
  * depth 8 and at depth 1.
  */
 TEST_F(dm, large_io_at_depth_verify)
