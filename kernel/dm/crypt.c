@@ -23,8 +23,10 @@
  *     on as dm-linear would: its data stays as it is): the first in
  *     its completion context when that is a task with interrupts on
  *     (e.g. brd's submitter), without sleeping there, the others on a
- *     workqueue, as dm-crypt does; a large read in one piece goes to
- *     the workqueue whole unless nothing else is in flight; after an
+ *     workqueue, as dm-crypt does (a piece no worker has begun when the
+ *     first is done is taken back and done there too); a large read in
+ *     one piece goes to the workqueue whole unless nothing else is in
+ *     flight; after an
  *     interrupt, a small read in a softirq (as dm-crypt's
  *     no_read_workqueue), a large one on the workqueue; the last piece
  *     done ends the read;
@@ -620,23 +622,50 @@ static void vdm_read_piece_end(struct vdm_io *io, int r, bool atomic)
 	vdm_read_done(io, atomic);
 }
 
-/* Decrypt one piece of a read. */
-static void vdm_read_piece(struct vdm_io *io, struct vdm_piece *p,
-			   bool atomic)
+/* Decrypt one piece of a read; @room: with the request in io's room. */
+static int vdm_read_piece_crypt(struct vdm_io *io, struct vdm_piece *p,
+				bool room, bool atomic)
 {
 	struct bio *bio = vdm_io_bio(io);
-	int r;
 
-	r = vdm_crypt_io(io, io->key, p == io->pieces, false, atomic, 1,
-			 bio, p->iter, bio, p->iter, p->unit, p->bytes);
-	vdm_read_piece_end(io, r, atomic);
+	return vdm_crypt_io(io, io->key, room, false, atomic, 1, bio, p->iter,
+			    bio, p->iter, p->unit, p->bytes);
 }
 
 static void vdm_read_piece_work(struct work_struct *w)
 {
 	struct vdm_piece *p = container_of(w, struct vdm_piece, work);
 
-	vdm_read_piece(p->io, p, false);
+	vdm_read_piece_end(p->io, vdm_read_piece_crypt(p->io, p, false, false),
+			   false);
+}
+
+/*
+ * The completion context's part of a read in @n pieces, the others queued
+ * to workers: piece 0, then every other piece whose worker has not begun
+ * (cancel_work() takes it back).  On a busy host the CPU woken for a piece
+ * may run long after this one is free; taking the piece back bounds a
+ * split read by what it costs on one CPU.  The pieces done here end only
+ * after all of them are done: the last piece to end ends the read, and
+ * frees @io.
+ */
+static void vdm_read_pieces_here(struct vdm_io *io, unsigned int n)
+{
+	bool mine[VEIL_MAX_JOBS] = { true };
+	int r[VEIL_MAX_JOBS] = { 0 };
+	unsigned int i;
+
+	r[0] = vdm_read_piece_crypt(io, &io->pieces[0], true, true);
+	/* from the last queued: the one least likely to have begun */
+	for (i = n - 1; i > 0; i--) {
+		mine[i] = cancel_work(&io->pieces[i].work);
+		if (mine[i])
+			r[i] = vdm_read_piece_crypt(io, &io->pieces[i], true,
+						    true);
+	}
+	for (i = 0; i < n; i++)
+		if (mine[i])
+			vdm_read_piece_end(io, r[i], true);
 }
 
 /*
@@ -781,7 +810,8 @@ static void vdm_read_bh_queue(struct vdm_io *io)
  * decrypted right here without sleeping (no allocation, no
  * CRYPTO_TFM_REQ_MAY_SLEEP; only an asynchronous cipher that queued the
  * request is waited for, which a task may do), and the others go to
- * vdm_crypt_wq; but a large read left whole beside others goes to
+ * vdm_crypt_wq, to be taken back if still waiting there when the first is
+ * done (vdm_read_pieces_here()); but a large read left whole beside others goes to
  * vdm_crypt_wq too, as dm-crypt sends every read, so that the submitter
  * (brd completes in it) goes on queueing while the workers decrypt; one
  * left whole alone has nothing to go on with and is decrypted here.
@@ -848,7 +878,7 @@ static void vdm_read_endio(struct bio *bio)
 		queue_work(vdm_crypt_wq, &io->pieces[i].work);
 	}
 	if (here)
-		vdm_read_piece(io, &io->pieces[0], true);
+		vdm_read_pieces_here(io, n);
 }
 
 /*
