@@ -20,15 +20,13 @@
  *   - decrypts a read in pieces, one per online CPU for a large read
  *     with nothing else of the device in flight while that proves faster
  *     (vdm_split_pays()), else in one (a read with cipher_null is passed
- *     on as dm-linear would: its data stays as it is): the first in
- *     its completion context when that is a task with interrupts on
- *     (e.g. brd's submitter), without sleeping there, the others on a
- *     workqueue, as dm-crypt does (a piece no worker has begun when the
- *     first is done is taken back and done there too); a large read in
- *     one piece goes to the workqueue whole unless nothing else is in
- *     flight; after an
- *     interrupt, a small read in a softirq (as dm-crypt's
- *     no_read_workqueue), a large one on the workqueue; the last piece
+ *     on as dm-linear would: its data stays as it is): the first in its
+ *     completion context when that is a task with interrupts on (e.g.
+ *     brd's submitter), without sleeping there, the others on a
+ *     workqueue, as dm-crypt does; a large read in one piece goes to the
+ *     workqueue whole unless nothing else is in flight.  After an
+ *     interrupt, a small read is decrypted in a softirq (as dm-crypt's
+ *     no_read_workqueue), a large one on the workqueue.  The last piece
  *     done ends the read;
  *   - hands a write of VEIL_SPLIT_MIN or more with others in flight
  *     whole to a worker, as dm-crypt does, and cuts one with nothing else
@@ -44,6 +42,10 @@
  *     while the device has no such thread, the submitter encrypts a write
  *     at depth itself, and a lone write's first piece while workers do
  *     the others, and submits them all;
+ *   - takes back, once the context that does a split read's or lone
+ *     write's first piece is done with it, every other piece no worker
+ *     has begun, and does it there: on a busy host the CPU woken for a
+ *     piece may run long after;
  *   - keeps one skcipher request in each bio's per-bio data, so I/O that
  *     is not split allocates nothing for its crypto.
  * The workqueues have rescuers (WQ_MEM_RECLAIM): they may be needed to
@@ -805,21 +807,19 @@ static void vdm_read_bh_queue(struct vdm_io *io)
  * the block softirq).  A large read that is the device's only I/O in
  * flight is decrypted in pieces, one per CPU, while that is faster
  * (vdm_split_pays()); any other read is one piece, as the reads beside it
- * keep the other CPUs busy.  In a task with
- * interrupts on, if the requests fit the per-bio room, the first piece is
- * decrypted right here without sleeping (no allocation, no
- * CRYPTO_TFM_REQ_MAY_SLEEP; only an asynchronous cipher that queued the
- * request is waited for, which a task may do), and the others go to
- * vdm_crypt_wq, to be taken back if still waiting there when the first is
- * done (vdm_read_pieces_here()); but a large read left whole beside others goes to
- * vdm_crypt_wq too, as dm-crypt sends every read, so that the submitter
- * (brd completes in it) goes on queueing while the workers decrypt; one
- * left whole alone has nothing to go on with and is decrypted here.
- * After an interrupt, a
+ * keep the other CPUs busy.  In a task with interrupts on, if the requests
+ * fit the per-bio room, the first piece is decrypted right here without
+ * sleeping (no allocation, no CRYPTO_TFM_REQ_MAY_SLEEP; only an
+ * asynchronous cipher that queued the request is waited for, which a task
+ * may do), and the others go to vdm_crypt_wq, to be taken back if still
+ * waiting there when the first is done (vdm_read_pieces_here()).  But a
+ * large read left whole beside others goes to vdm_crypt_wq too, as
+ * dm-crypt sends every read, so that the submitter (brd completes in it)
+ * goes on queueing while the workers decrypt; one left whole alone has
+ * nothing to go on with and is decrypted here.  After an interrupt, a
  * small read is decrypted in a softirq (vdm_read_bh()); otherwise all
- * pieces go to vdm_crypt_wq.
- * Whichever piece finishes last ends the read, so no context waits for
- * another.
+ * pieces go to vdm_crypt_wq.  Whichever piece finishes last ends the
+ * read, so no context waits for another.
  */
 static void vdm_read_endio(struct bio *bio)
 {
@@ -1184,29 +1184,35 @@ static void vdm_submit_exit(struct vdm_c *vc)
 	vc->submit_task = NULL;
 }
 
-/*
- * One piece of a large write, on vdm_write_wq or (piece 0) in the writer:
- * encrypt it, then hand it to the writer (io->wp_done), to the submit
- * thread, or submit it.  The piece that finishes its encryption last
- * drops the key and the submit thread; a piece's clone may end the bio,
- * so nothing touches @io after its submission.
- */
-static void vdm_write_piece_work(struct work_struct *w)
+/* Encrypt piece @p of a large write; @room: with the request in io's room. */
+static int vdm_write_piece_crypt(struct vdm_wpiece *p, bool room)
 {
-	struct vdm_wpiece *p = container_of(w, struct vdm_wpiece, work);
+	struct vdm_io *io = p->io;
+	struct bio *clone = p->clone;
+
+	return vdm_crypt_io(io, io->key, room, true, false, 1, vdm_io_bio(io),
+			    p->iter, clone, clone->bi_iter, p->unit,
+			    clone->bi_iter.bi_size);
+}
+
+/*
+ * Piece @p of a large write is encrypted (@r: how), by a worker or @here
+ * by the writer: hand it to the writer (io->wp_done), to the submit thread
+ * (a worker's piece), or submit it.  The piece that finishes its
+ * encryption last drops the key and the submit thread; a piece's clone
+ * may end the bio, so nothing touches @io after its submission.
+ */
+static void vdm_write_piece_end(struct vdm_wpiece *p, int r, bool here)
+{
 	struct vdm_io *io = p->io;
 	struct vdm_c *vc = io->vc;
 	struct vdm_key *key = io->key;
 	struct bio *clone = p->clone;
 	bool first = p == &io->wp[0];
 	bool thread = io->wp_thread;
-	bool to_thread = thread && !(first && io->wp_lone);
+	bool to_thread = thread && !here;
 	bool last;
-	int r;
 
-	r = vdm_crypt_io(io, key, first, true, false, 1, vdm_io_bio(io),
-			 p->iter, clone, clone->bi_iter, p->unit,
-			 clone->bi_iter.bi_size);
 	if (io->wp_done) {
 		p->err = r;
 		if (atomic_dec_and_test(&io->crypting))
@@ -1227,6 +1233,43 @@ static void vdm_write_piece_work(struct work_struct *w)
 	vdm_write_submit(io, clone, r, first);
 }
 
+/* A piece of a large write on vdm_write_wq. */
+static void vdm_write_piece_work(struct work_struct *w)
+{
+	struct vdm_wpiece *p = container_of(w, struct vdm_wpiece, work);
+
+	vdm_write_piece_end(p, vdm_write_piece_crypt(p, p == &p->io->wp[0]),
+			    false);
+}
+
+/*
+ * The writer's part of a lone write in @n pieces, the others queued to
+ * workers: piece 0, then, as for a read, every other piece whose worker
+ * has not begun (cancel_work() takes it back).  The writer submits these
+ * itself: a submit thread could be woken on the very CPU that was too
+ * busy for the workers.  Nothing is submitted before all of them are
+ * encrypted: until piece 0's clone is submitted the bio cannot end, so
+ * @io stays.
+ */
+static void vdm_write_pieces_here(struct vdm_io *io, unsigned int n)
+{
+	bool mine[VEIL_MAX_JOBS] = { true };
+	int r[VEIL_MAX_JOBS];
+	unsigned int i;
+
+	r[0] = vdm_write_piece_crypt(&io->wp[0], true);
+	/* from the last queued: the one least likely to have begun */
+	for (i = n - 1; i > 0; i--) {
+		mine[i] = cancel_work(&io->wp[i].work);
+		if (mine[i])
+			r[i] = vdm_write_piece_crypt(&io->wp[i], true);
+	}
+	/* in order; each piece still to end keeps @io */
+	for (i = 0; i < n; i++)
+		if (mine[i])
+			vdm_write_piece_end(&io->wp[i], r[i], true);
+}
+
 /*
  * Encrypt a write into bounce pages and submit them; -EAGAIN (nothing
  * done) if @nowait and the pools are empty.  A small write is encrypted
@@ -1242,7 +1285,8 @@ static void vdm_write_piece_work(struct work_struct *w)
  *   - above a request-based device, workers encrypt and submit a piece
  *     each and the caller goes on at once: at queue depth the next writes
  *     are encrypted meanwhile, as dm-crypt's write queue does.  A write
- *     with nothing else in flight has its first piece done by the caller;
+ *     with nothing else in flight has its first piece, and every piece
+ *     no worker has begun by then, done by the caller;
  *   - above a bio-based one, whose map runs in the submitter and may wait
  *     for something only vdm_write_wq provides (another dm-veil's pool,
  *     refilled by its own pieces), the same, but the workers hand their
@@ -1305,10 +1349,10 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 
 	/*
 	 * With nothing else in flight the writer has no next write to queue,
-	 * and its CPU would only wait: it does piece 0, and submits it.
+	 * and its CPU would only wait: it does piece 0 and any piece no
+	 * worker has begun, and submits them.
 	 */
 	io->wp_thread = thread;
-	io->wp_lone = lone;
 	io->wp_done = NULL;
 	for (i = 0; i < n; i++) {
 		struct vdm_wpiece *p = &io->wp[i];
@@ -1321,24 +1365,21 @@ static int vdm_write_do(struct vdm_c *vc, struct vdm_io *io,
 		unit += bytes[i] / key->unit;
 		INIT_WORK(&p->work, vdm_write_piece_work);
 	}
+	atomic_set(&io->crypting, n);
 	if (vc->workers_submit || thread) {
-		atomic_set(&io->crypting, n);
 		for (i = 1; i < n; i++)
 			queue_work(vdm_write_wq, &io->wp[i].work);
 		if (lone)
-			vdm_write_piece_work(&io->wp[0].work);
+			vdm_write_pieces_here(io, n);
 		else
 			queue_work(vdm_write_wq, &io->wp[0].work);
 		return 0;
 	}
-	atomic_set(&io->crypting, n - 1);
 	io->wp_done = &wp_done;
 	for (i = 1; i < n; i++)
 		queue_work(vdm_write_wq, &io->wp[i].work);
-	r = vdm_crypt_io(io, key, true, true, false, 1, bio, io->wp[0].iter,
-			 clones[0], clones[0]->bi_iter, io->wp[0].unit,
-			 bytes[0]);
-	vdm_write_submit(io, clones[0], r, true);
+	vdm_write_pieces_here(io, n);
+	vdm_write_submit(io, clones[0], io->wp[0].err, true);
 	/* The last clone submitted may end the bio, and free @io. */
 	wait_for_completion(&wp_done);
 	io->key = NULL;

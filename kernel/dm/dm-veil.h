@@ -314,7 +314,6 @@ struct vdm_io {
 			struct completion *wp_done;
 			atomic_t crypting;	/* pieces not yet encrypted */
 			bool wp_thread;		/* holds vc->submit_task */
-			bool wp_lone;		/* the writer submits piece 0 */
 		};
 		struct vdm_piece pieces[VEIL_MAX_JOBS];	/* a read's */
 		/*
