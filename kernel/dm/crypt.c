@@ -343,21 +343,27 @@ static unsigned int vdm_piece_units(unsigned int units, unsigned int n,
 	return units / n + (i < units % n);
 }
 
+static void vdm_job_end(struct vdm_job *j, int r)
+{
+	j->err = r;
+	if (atomic_dec_and_test(j->pending))
+		complete(j->done);
+}
+
 static void vdm_job_work(struct work_struct *w)
 {
 	struct vdm_job *j = container_of(w, struct vdm_job, work);
 
-	j->err = vdm_job_run(j);
-	if (atomic_dec_and_test(j->pending))
-		complete(j->done);
+	vdm_job_end(j, vdm_job_run(j));
 }
 
 /*
  * Encrypt or decrypt @bytes of @src (from @si) into @dst (from @di), the
  * first unit being number @unit.  @req, if not NULL, is a request of @key's
- * size for the first (often only) piece.  @atomic: the caller may not
- * sleep, so one piece only, in @req (which must be given), and the cipher
- * may not sleep either; otherwise the caller is in process context.
+ * size for the pieces the caller does: the first (often the only one) and
+ * any the workers have not begun when it is done.  @atomic: the caller may
+ * not sleep, so one piece only, in @req (which must be given), and the
+ * cipher may not sleep either; otherwise the caller is in process context.
  */
 int vdm_crypt(struct vdm_c *vc, struct vdm_key *key,
 	      struct skcipher_request *req, bool encrypt, bool atomic,
@@ -416,6 +422,13 @@ int vdm_crypt(struct vdm_c *vc, struct vdm_key *key,
 		queue_work(vdm_crypt_wq, &jobs[i].work);
 	}
 	r = vdm_job_run(&jobs[0]);
+	/* As for a split read: take back the jobs no worker has begun. */
+	for (i = n - 1; i > 0; i--) {
+		if (!cancel_work(&jobs[i].work))
+			continue;
+		jobs[i].req = req;
+		vdm_job_end(&jobs[i], vdm_job_run(&jobs[i]));
+	}
 	wait_for_completion(&done);
 	for (i = 1; i < n; i++) {
 		destroy_work_on_stack(&jobs[i].work);
