@@ -1826,7 +1826,7 @@ static pid_t rt_hog(int cpu)
  * in KiB/s, how many there were, and how many of them took longer than
  * LONE_LONG_NS.  0, or -1.
  */
-static int lone_io(bool write, int secs, long *kibs, long *ios, long *slow)
+static int lone_io(bool write, int secs, long *kibs, long *ios, long *waited)
 {
 	char out[128];
 
@@ -1844,7 +1844,7 @@ static int lone_io(bool write, int secs, long *kibs, long *ios, long *slow)
 	if (sh_out(out, sizeof(out), "awk -F', ' '{ n++; if ($2 > %d) l++ }"
 		   " END { print n + 0, l + 0 }' /tmp/lone_clat.1.log",
 		   LONE_LONG_NS) ||
-	    sscanf(out, "%ld %ld", ios, slow) != 2 || *ios <= 0)
+	    sscanf(out, "%ld %ld", ios, waited) != 2 || *ios <= 0)
 		return -1;
 	sh("rm -f /tmp/lone_*.log");
 	return 0;
@@ -1886,11 +1886,11 @@ TEST_F_TIMEOUT(dm, split_only_where_it_pays, 180)
 	unlocked(_metadata, self);
 
 	for (write = 1; write >= 0; write--) {
-		long quiet, slow, ios, waited, n, q;
+		long quiet, quiet_ios, quiet_waited, slow, ios, waited;
 		pid_t hog;
 		int r;
 
-		ASSERT_EQ(0, lone_io(write, 3, &quiet, &n, &q));
+		ASSERT_EQ(0, lone_io(write, 3, &quiet, &quiet_ios, &quiet_waited));
 		ASSERT_EQ(0, sh("echo 2 > " WQ_CPUMASK));
 		hog = rt_hog(1);
 		ASSERT_GT(hog, 0);
@@ -1902,7 +1902,7 @@ TEST_F_TIMEOUT(dm, split_only_where_it_pays, 180)
 		/* the quiet phase's count is the host's own share of waits */
 		TH_LOG("lone 1 MiB %s over %d ms: %ld KiB/s, %ld of %ld; with CPU 1 slow %ld KiB/s, %ld of %ld",
 		       write ? "writes" : "reads", LONE_LONG_NS / 1000000,
-		       quiet, q, n, slow, waited, ios);
+		       quiet, quiet_waited, quiet_ios, slow, waited, ios);
 		EXPECT_GT(slow * 10, quiet);
 		EXPECT_LT(waited * 30, ios);
 	}
