@@ -18,7 +18,9 @@ for t in "$@"; do
 	if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$work/artifacts/" "$work/corpus" $seeds \
 		>"$work/log" 2>&1; then
-		echo "ok - fuzz $t ($(grep -Eo '#[0-9]+' "$work/log" | tail -n1 | tr -d '#') runs)"
+		# libFuzzer ends its log with "Done N runs in S second(s)".
+		runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$work/log" | tail -n1)
+		echo "ok - fuzz $t (${runs:-?} runs)"
 		pass=$((pass + 1))
 	else
 		echo "not ok - fuzz $t (see $work/log)"; tail -n 30 "$work/log" | sed 's/^/  /'
